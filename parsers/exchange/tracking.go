@@ -1,0 +1,306 @@
+package exchange
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
+)
+
+// systemSender is the local part Exchange uses as the sender of the NDRs and
+// other DSNs it generates (message-tracking.md, "DSN").
+const systemSender = "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e"
+
+// maxRedirects bounds the recipient rewrites remembered per file.
+const maxRedirects = 1 << 14
+
+type redirectKey struct{ queueID, rcpt string }
+
+// trackerName is the Daemon of a tracking file, from its name: MSGTRK is the
+// Transport service, MSGTRKMD Mailbox Transport Delivery, MSGTRKMS Mailbox
+// Transport Submission, MSGTRKMA moderated transport (configure-message-
+// tracking.md).
+func trackerName(path string) string {
+	base := strings.ToUpper(filepath.Base(path))
+	for _, s := range []string{"MSGTRKMD", "MSGTRKMS", "MSGTRKMA"} {
+		if strings.HasPrefix(base, s) {
+			return strings.ToLower(s)
+		}
+	}
+	return "msgtrk"
+}
+
+// tracking parses one message tracking row (see the package doc).
+func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([]parsers.Event, error) {
+	rec, err := p.record(line)
+	if err != nil {
+		return dst, err
+	}
+	get := func(name string) string { return p.get(rec, name) }
+	ev.Time, err = stamp(get("date-time"))
+	if err != nil {
+		return dst, err
+	}
+	eventID := strings.ToUpper(get("event-id"))
+	source := strings.ToUpper(get("source"))
+	outbound := source == "SMTP" && (eventID == "SEND" || eventID == "SENDEXTERNAL" ||
+		eventID == "FAIL" || eventID == "DEFER")
+	if ev.Host == "" {
+		local, other := get("server-hostname"), get("client-hostname")
+		if outbound {
+			local, other = other, local
+		}
+		if local == "" {
+			local = other
+		}
+		ev.Host = shortHost(local)
+	}
+	ev.QueueID = get("internal-message-id")
+	ev.MessageID = addr(get("message-id"))
+	ev.From = addr(get("return-path"))
+	if _, ok := p.col["return-path"]; !ok || get("return-path") == "" {
+		ev.From = addr(get("sender-address"))
+	}
+	ev.Size, _ = strconv.ParseInt(get("total-bytes"), 10, 64)
+	ev.NRcpt, _ = strconv.Atoi(get("recipient-count"))
+	rcpts := splitList(get("recipient-address"))
+	statuses := pairStatuses(splitList(get("recipient-status")), len(rcpts))
+
+	switch eventID {
+	case "RECEIVE":
+		return p.receive(dst, ev, rec, source, rcpts), nil
+	case "SEND", "SENDEXTERNAL":
+		relay := relayName(get("server-hostname"), get("server-ip"))
+		for i, r := range rcpts {
+			d := ev
+			d.Kind = parsers.KindDelivery
+			d.Rcpt, d.OrigRcpt, d.Relay = r, p.redirect[redirectKey{ev.QueueID, strings.ToLower(r)}], relay
+			code, dsn, text := statusReply(statuses[i])
+			d.Status, d.DSN, d.Reason = statusOf(code, parsers.StatusSent), dsn, text
+			dst = append(dst, d)
+		}
+	case "DELIVER", "FAIL", "DELIVERFAIL", "DEFER", "DROP":
+		relay, status := "local", parsers.StatusSent
+		switch eventID {
+		case "FAIL", "DELIVERFAIL":
+			status = parsers.StatusBounced
+		case "DEFER":
+			status = parsers.StatusDeferred
+		case "DROP":
+			relay, status = "none", StatusDropped
+		}
+		if eventID != "DELIVER" && eventID != "DROP" {
+			relay = "none"
+			if source == "SMTP" && get("server-ip") != "" {
+				relay = relayName(get("server-hostname"), get("server-ip"))
+			}
+		}
+		for i, r := range rcpts {
+			d := ev
+			d.Kind = parsers.KindDelivery
+			d.Rcpt, d.OrigRcpt, d.Relay, d.Status = r, p.redirect[redirectKey{ev.QueueID, strings.ToLower(r)}], relay, status
+			_, d.DSN, d.Reason = statusReply(statuses[i])
+			dst = append(dst, d)
+		}
+	case "REDIRECT", "RESOLVE", "EXPAND":
+		orig := addr(get("related-recipient-address"))
+		for _, r := range rcpts {
+			d := ev
+			d.Kind = parsers.KindRcpt
+			d.Rcpt, d.OrigRcpt, d.Reason = r, orig, eventID
+			dst = append(dst, d)
+			if orig != "" && !strings.EqualFold(orig, r) {
+				if p.redirect == nil || len(p.redirect) >= maxRedirects {
+					p.redirect = make(map[redirectKey]string)
+				}
+				p.redirect[redirectKey{ev.QueueID, strings.ToLower(r)}] = orig
+			}
+		}
+	case "DSN":
+		ref := addr(get("reference"))
+		b := ev
+		b.Kind = parsers.KindBounce
+		sender := get("sender-address")
+		if ev.From == "" || strings.HasPrefix(strings.ToLower(sender), strings.ToLower(systemSender)) {
+			b.QueueID, b.NextQueueID, b.MessageID = "", ev.QueueID, ref
+			b.Reason = "ndr=" + ev.MessageID
+		} else if ref != "" {
+			b.Reason = "ndr=" + ref
+		}
+		if len(rcpts) == 0 {
+			return append(dst, b), nil
+		}
+		for _, r := range rcpts {
+			b.Rcpt = r
+			dst = append(dst, b)
+		}
+	}
+	return dst, nil
+}
+
+// receive maps a RECEIVE row: the message entered this service.
+func (p *Parser) receive(dst []parsers.Event, ev parsers.Event, rec []string, source string, rcpts []string) []parsers.Event {
+	get := func(name string) string { return p.get(rec, name) }
+	c := ev
+	c.Kind = parsers.KindPickup
+	if source == "SMTP" {
+		c.Kind = parsers.KindClient
+		sid, _, _ := strings.Cut(get("source-context"), ";")
+		c.Session = sid
+	}
+	c.Proto = source
+	custom := customData(get("custom-data"))
+	c.ClientName = get("client-hostname")
+	c.ClientIP, _ = endpoint(get("client-ip"))
+	if orig, err := endpoint(get("original-client-ip")); err == nil && orig.IsValid() {
+		if orig != c.ClientIP {
+			c.ClientName = custom["ProxiedClientHostname"]
+		}
+		c.ClientIP = orig
+	}
+	var b strings.Builder
+	b.WriteString("directionality=")
+	b.WriteString(get("directionality"))
+	b.WriteString(";connector=")
+	b.WriteString(get("connector-id"))
+	if v := custom["FromEntity"]; v != "" {
+		b.WriteString(";FromEntity=")
+		b.WriteString(v)
+	}
+	c.Reason = b.String()
+	dst = append(dst, c)
+	for _, r := range rcpts {
+		d := ev
+		d.Kind = parsers.KindRcpt
+		d.Session, d.ClientIP, d.ClientName = c.Session, c.ClientIP, c.ClientName
+		d.Rcpt = r
+		dst = append(dst, d)
+	}
+	return dst
+}
+
+// customData reads "S:Key=Value;S:Key2=Value2".
+func customData(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	m := make(map[string]string)
+	for _, kv := range splitList(s) {
+		kv = strings.TrimPrefix(kv, "S:")
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// relayName formats the next hop as Postfix does: "host[ip]".
+func relayName(host, ip string) string {
+	switch {
+	case host == "" && ip == "":
+		return ""
+	case ip == "":
+		return host
+	}
+	return host + "[" + ip + "]"
+}
+
+// splitList splits a ';'-separated list, but not inside [...] or {...}: a
+// FAIL status is "[{LED=550 5.1.1 ...; not found};{MSG=};{FQDN=};...]".
+// Empty items are dropped.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		case ';':
+			if depth == 0 {
+				if item := strings.TrimSpace(s[start:i]); item != "" {
+					out = append(out, item)
+				}
+				start = i + 1
+			}
+		}
+	}
+	if item := strings.TrimSpace(s[start:]); item != "" {
+		out = append(out, item)
+	}
+	return out
+}
+
+// pairStatuses returns one status per recipient. A status may itself hold
+// an unbracketed ';' ("550 4.4.7 QUEUE.Expired;<text>", the documented
+// example), so when there are more items than recipients, an item that does
+// not start a status (SMTP code, "[", To/Cc/Bcc) is joined to the one
+// before it.
+func pairStatuses(items []string, n int) []string {
+	if len(items) > n && n > 0 {
+		var merged []string
+		for _, it := range items {
+			if len(merged) > 0 && !startsStatus(it) {
+				merged[len(merged)-1] += ";" + it
+				continue
+			}
+			merged = append(merged, it)
+		}
+		items = merged
+		if n == 1 && len(items) > 1 {
+			items = []string{strings.Join(items, ";")}
+		}
+	}
+	out := make([]string, n)
+	copy(out, items)
+	return out
+}
+
+func startsStatus(s string) bool {
+	if len(s) >= 3 && isDigits(s[:3]) || strings.HasPrefix(s, "[") {
+		return true
+	}
+	switch s {
+	case "To", "Cc", "Bcc":
+		return true
+	}
+	return false
+}
+
+// statusReply returns the SMTP reply in a recipient status: the status
+// itself, or the LED= part of a bracketed FAIL status. "To"/"Cc"/"Bcc" (the
+// RECEIVE form) have no reply.
+func statusReply(s string) (code int, dsn, text string) {
+	if strings.HasPrefix(s, "[") {
+		for _, part := range splitList(strings.Trim(s, "[]")) {
+			part = strings.Trim(part, "{}")
+			if v, ok := strings.CutPrefix(part, "LED="); ok {
+				return reply(v)
+			}
+		}
+		return 0, "", s
+	}
+	switch s {
+	case "", "To", "Cc", "Bcc":
+		return 0, "", ""
+	}
+	return reply(s)
+}
+
+// statusOf maps an SMTP reply code to a delivery status; no code means def.
+func statusOf(code int, def string) string {
+	switch {
+	case code >= 500:
+		return parsers.StatusBounced
+	case code >= 400:
+		return parsers.StatusDeferred
+	}
+	return def
+}
