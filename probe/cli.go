@@ -1,0 +1,263 @@
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// ErrUsage is wrapped by the errors Command returns for bad arguments. The
+// caller exits 2 on it, as on flag.ErrHelp.
+var ErrUsage = errors.New("usage error")
+
+const usageText = `Usage: relaysleuth probe [flags] HOST[:PORT]
+
+Tests whether the mail server at HOST relays mail for strangers, the way it
+is done by hand with telnet: connect, read the greeting, EHLO (HELO when EHLO
+is refused), STARTTLS when offered, then for each test case MAIL FROM and
+RCPT TO with a recipient outside the server's domains, then RSET; QUIT at the
+end. A 2xx reply to RCPT TO means the server took mail it should only take
+from its own users: it is an open relay for that form of address.
+
+No message is sent: the probe never sends DATA, since a 2xx to RCPT TO is
+proof enough, unless --send-to is given. Then one full message, with a unique
+token in its Subject and Message-ID, goes to that address (use a mailbox you
+own outside the server) to prove the relay end to end.
+
+Probe only servers you run, and from outside their trusted networks (Postfix
+mynetworks, Exim relay_from_hosts): a server relays for those by design, so a
+probe from inside says nothing about strangers. --trusted-networks lets the
+probe warn about that.
+
+The conversation is printed as it happens ("C:" sent, "S:" received, control
+characters escaped), then a table of the cases and their verdicts: refused
+(5xx), temporarily refused (4xx), auth required (530), accepted (2xx), error
+(timeout, dropped connection, malformed reply). With --format json the result
+goes to stdout as JSON and the conversation to stderr.
+
+Cases (all by default; choose with --case):
+%s
+Exit status: 0 when no case was accepted; 1 when a case was accepted (an open
+relay), or when the probe could not run (the reason is on stderr); 2 on a
+usage error.
+
+Flags:
+`
+
+// Command runs "relaysleuth probe" with args, the arguments after "probe".
+// It writes the transcript and a table of verdicts to stdout (with
+// --format json, the JSON Result to stdout and the transcript to stderr),
+// and warnings to stderr. open reports whether any case was accepted.
+//
+// Bad arguments return an error wrapping ErrUsage; -help prints the help to
+// stdout and returns flag.ErrHelp. An error is also returned when the server
+// could not be reached or no case got a usable reply, so that an unreachable
+// server is never reported as closed.
+func Command(ctx context.Context, args []string, stdout, stderr io.Writer) (open bool, err error) {
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned, and -help printed, below
+	var (
+		cfg     Config
+		port    = fs.Int("port", 25, "`port` to connect to (HOST:PORT also works)")
+		format  = fs.String("format", "table", "output `format`: table or json")
+		trusted = fs.String("trusted-networks", "", "the server's trusted networks, as comma-separated `CIDRs`, to warn when the probe runs from inside them")
+	)
+	fs.StringVar(&cfg.HeloName, "helo", "", "`name` to give in EHLO (default: this machine's FQDN, else its address literal)")
+	fs.StringVar(&cfg.LocalDomain, "from-domain", "", "the server's own mail `domain`, for the local-sender case (default: the name in its greeting)")
+	fs.StringVar(&cfg.ExternalDomain, "external-domain", DefaultExternalDomain, "an outside `domain` for the test recipients")
+	fs.StringVar(&cfg.SendTo, "send-to", "", "send one full test message (DATA) to this `address`; without it DATA is never sent")
+	fs.BoolVar(&cfg.NoTLS, "no-tls", false, "do not STARTTLS even when the server offers it")
+	fs.DurationVar(&cfg.Timeout, "timeout", DefaultTimeout, "limit for connecting and for each reply")
+	fs.DurationVar(&cfg.Delay, "delay", time.Second, "pause between cases")
+	fs.Func("case", "run only this `case` (repeatable, or a comma-separated list)", func(v string) error {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = strings.TrimSpace(name); name == "" {
+				continue
+			}
+			if !contains(CaseNames(), name) {
+				return fmt.Errorf("unknown case %q", name)
+			}
+			cfg.Cases = append(cfg.Cases, name)
+		}
+		return nil
+	})
+
+	targets, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		printHelp(fs, stdout)
+		return false, err
+	}
+	if err != nil {
+		return false, usageErr("%v", err)
+	}
+	if len(targets) != 1 {
+		return false, usageErr("want one HOST[:PORT], got %d arguments", len(targets))
+	}
+	portSet := false
+	fs.Visit(func(f *flag.Flag) { portSet = portSet || f.Name == "port" })
+	cfg.Host, cfg.Port, err = splitTarget(targets[0], *port, portSet)
+	if err != nil {
+		return false, usageErr("%v", err)
+	}
+	if *format != "table" && *format != "json" {
+		return false, usageErr("--format %q: want table or json", *format)
+	}
+	nets, err := parsePrefixes(*trusted)
+	if err != nil {
+		return false, usageErr("--trusted-networks: %v", err)
+	}
+
+	transcript := stdout
+	if *format == "json" {
+		transcript = stderr
+	}
+	res, err := Run(ctx, cfg, transcript)
+	if errors.Is(err, ErrConfig) {
+		return false, usageErr("%v", err)
+	}
+	if err != nil && len(res.Cases) == 0 {
+		return false, fmt.Errorf("probe %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), err)
+	}
+	warn(stderr, res, nets)
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if werr := enc.Encode(res); werr != nil && err == nil {
+			err = werr
+		}
+	} else if werr := writeTable(stdout, res); werr != nil && err == nil {
+		err = werr
+	}
+	if err == nil && res.Summary.Errors == res.Summary.Cases {
+		err = fmt.Errorf("probe %s: no case got a usable reply", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	}
+	return res.Open(), err
+}
+
+func usageErr(format string, args ...any) error {
+	return fmt.Errorf("%w: probe: %s (see relaysleuth probe -help)", ErrUsage, fmt.Sprintf(format, args...))
+}
+
+// parseInterleaved parses flags that may come before or after the
+// positional arguments ("probe mx.example.org --port 587"), which the flag
+// package alone stops at.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func printHelp(fs *flag.FlagSet, w io.Writer) {
+	var cases strings.Builder
+	for _, c := range caseTable {
+		fmt.Fprintf(&cases, "  %-19s %s\n", c.name, c.about)
+	}
+	fmt.Fprintf(w, usageText, cases.String())
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// splitTarget splits HOST[:PORT]; a port in both places must agree.
+func splitTarget(arg string, port int, portSet bool) (string, int, error) {
+	host, p, err := net.SplitHostPort(arg)
+	if err != nil { // no port: "mx.example.org", "2001:db8::25", "[2001:db8::25]"
+		host = strings.TrimSuffix(strings.TrimPrefix(arg, "["), "]")
+		return host, port, nil
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 {
+		return "", 0, fmt.Errorf("bad port in %q", arg)
+	}
+	if portSet && n != port {
+		return "", 0, fmt.Errorf("%q and --port %d disagree", arg, port)
+	}
+	return host, n, nil
+}
+
+// parsePrefixes parses a comma-separated list of CIDRs; a bare address is
+// a network of one.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var nets []netip.Prefix
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			nets = append(nets, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR or an address", f)
+		}
+		nets = append(nets, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return nets, nil
+}
+
+// warn tells the user when the result is weaker than it looks.
+func warn(w io.Writer, res Result, trusted []netip.Prefix) {
+	switch {
+	case InTrusted(res.ClientIP, trusted):
+		fmt.Fprintf(w, "warning: the probe ran from %s, inside the server's trusted networks: the server relays for it by design, so the result says nothing about strangers; run the probe from outside\n", res.ClientIP)
+	case res.ClientIP.IsLoopback() || res.ClientIP == res.ServerIP:
+		fmt.Fprintf(w, "warning: the probe ran on the server itself (%s), which most servers trust: run it from outside\n", res.ClientIP)
+	}
+	if n := res.Summary.Errors; n > 0 && n < res.Summary.Cases {
+		fmt.Fprintf(w, "warning: %d of %d cases got no usable reply; the result is incomplete\n", n, res.Summary.Cases)
+	}
+}
+
+// writeTable prints the verdicts, one case a line, and a conclusion.
+func writeTable(w io.Writer, res Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "CASE\tSENDER\tRECIPIENT\tSTAGE\tREPLY\tVERDICT")
+	var accepted []string
+	for _, c := range res.Cases {
+		reply := c.Error
+		if c.Code != 0 {
+			first, _, _ := strings.Cut(c.Text, "\n")
+			reply = strconv.Itoa(c.Code) + " " + first
+		}
+		fmt.Fprintf(tw, "%s\t<%s>\t<%s>\t%s\t%s\t%s\n", c.Name, escape(c.Sender), escape(c.Recipient),
+			c.Stage, escape(clip(reply, 60)), c.Verdict)
+		if c.Verdict == Accepted {
+			accepted = append(accepted, c.Name)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	server := net.JoinHostPort(res.ServerIP.String(), strconv.Itoa(res.Port))
+	if res.ServerName != "" {
+		server = escape(res.ServerName) + " " + server
+	}
+	s := res.Summary
+	var err error
+	if len(accepted) > 0 {
+		_, err = fmt.Fprintf(w, "\nOPEN RELAY: %s accepted %d of %d cases: %s\n", server, s.Accepted, s.Cases, strings.Join(accepted, ", "))
+	} else {
+		_, err = fmt.Fprintf(w, "\n%s: no case accepted (%d refused, %d temporarily refused, %d auth required, %d errors)\n",
+			server, s.Refused, s.TempRefused, s.AuthRequired, s.Errors)
+	}
+	return err
+}
