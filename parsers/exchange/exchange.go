@@ -127,7 +127,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -180,7 +179,7 @@ var (
 // MSGTRK[MD|MS|MA]yyyymmdd[hh]-n.LOG, RECV…, SEND…, exyymmdd.log. It returns
 // LogUnknown for other names.
 func LogTypeOf(path string) LogType {
-	base := strings.ToUpper(filepath.Base(path))
+	base := strings.ToUpper(baseName(path))
 	switch {
 	case strings.HasPrefix(base, "MSGTRK"):
 		return LogTracking
@@ -192,6 +191,11 @@ func LogTypeOf(path string) LogType {
 		return LogW3C
 	}
 	return LogUnknown
+}
+
+// baseName is the last element of a Unix or Windows path.
+func baseName(path string) string {
+	return path[strings.LastIndexAny(path, `/\`)+1:]
 }
 
 // Options configure a Parser.

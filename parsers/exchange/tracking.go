@@ -1,7 +1,6 @@
 package exchange
 
 import (
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -22,7 +21,7 @@ type redirectKey struct{ queueID, rcpt string }
 // Transport Submission, MSGTRKMA moderated transport (configure-message-
 // tracking.md).
 func trackerName(path string) string {
-	base := strings.ToUpper(filepath.Base(path))
+	base := strings.ToUpper(baseName(path))
 	for _, s := range []string{"MSGTRKMD", "MSGTRKMS", "MSGTRKMA"} {
 		if strings.HasPrefix(base, s) {
 			return strings.ToLower(s)
