@@ -141,14 +141,20 @@ type Event struct {
 
 	QueueID     string // Postfix queue id, Exim message id, Exchange internal-message-id
 	NextQueueID string // the queue id this message continued as (see KindDelivery, KindBounce)
+	PrevQueueID string // the queue id this message came from, when the line says (XFORWARD orig_queue_id)
 	MessageID   string // without angle brackets
 
 	ClientIP   netip.Addr
 	ClientName string
-	Helo       string
-	Proto      string // SMTP, ESMTP, Exim's P= value
-	SASLMethod string
-	SASLUser   string // empty when the client did not authenticate
+	// OrigClientIP and OrigClientName are the client a content filter
+	// received the message from, as forwarded to the re-injection server
+	// (Postfix XFORWARD orig_client=, Exchange original-client-ip).
+	OrigClientIP   netip.Addr
+	OrigClientName string
+	Helo           string
+	Proto          string // SMTP, ESMTP, Exim's P= value
+	SASLMethod     string
+	SASLUser       string // empty when the client did not authenticate
 
 	From     string // envelope sender ("" is <>)
 	Rcpt     string // one recipient

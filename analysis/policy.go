@@ -1,0 +1,158 @@
+// Package analysis correlates the event stream into messages and
+// recipients and gives every recipient a verdict: is this mail the server
+// relayed for a stranger?
+//
+// "Local" and "trusted" come from the user's Policy, never from the server's
+// own configuration: an over-broad mynetworks is how open relays happen.
+package analysis
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+)
+
+// Policy is what the user says their network is.
+type Policy struct {
+	// LocalDomains are the domains the server receives mail for. A subdomain
+	// of a local domain is local too.
+	LocalDomains []string `json:"local_domains"`
+	// TrustedNetworks are the client networks allowed to relay without
+	// authentication: the organisation's own hosts.
+	TrustedNetworks []netip.Prefix `json:"-"`
+}
+
+// policyFile is the shape of a --config file, as in the corpus config.json.
+type policyFile struct {
+	LocalDomains    []string `json:"local_domains"`
+	TrustedNetworks []string `json:"trusted_networks"`
+}
+
+// LoadPolicy reads a JSON file {"local_domains": [...], "trusted_networks": [...]}.
+func LoadPolicy(path string) (Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Policy{}, err
+	}
+	var f policyFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return Policy{}, fmt.Errorf("%s: %w", path, err)
+	}
+	var p Policy
+	if err := p.AddDomains(f.LocalDomains...); err != nil {
+		return Policy{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := p.AddNetworks(f.TrustedNetworks...); err != nil {
+		return Policy{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// AddDomains adds local domains, lower-cased and without a trailing dot.
+func (p *Policy) AddDomains(domains ...string) error {
+	for _, d := range domains {
+		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		d = strings.TrimPrefix(d, "@")
+		if d == "" {
+			continue
+		}
+		if strings.ContainsAny(d, " @,/") {
+			return fmt.Errorf("bad local domain %q", d)
+		}
+		p.LocalDomains = append(p.LocalDomains, d)
+	}
+	return nil
+}
+
+// AddNetworks adds trusted networks written as CIDR prefixes or single
+// addresses ("192.0.2.0/24", "127.0.0.1").
+func (p *Policy) AddNetworks(nets ...string) error {
+	for _, n := range nets {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if !strings.Contains(n, "/") {
+			a, err := netip.ParseAddr(strings.Trim(n, "[]"))
+			if err != nil {
+				return fmt.Errorf("bad trusted network %q: %v", n, err)
+			}
+			p.TrustedNetworks = append(p.TrustedNetworks, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		pf, err := netip.ParsePrefix(strings.Replace(strings.Trim(n, "[]"), "]/", "/", 1))
+		if err != nil {
+			return fmt.Errorf("bad trusted network %q: %v", n, err)
+		}
+		if pf.Addr().Is4In6() {
+			pf = netip.PrefixFrom(pf.Addr().Unmap(), pf.Bits()-96)
+		}
+		p.TrustedNetworks = append(p.TrustedNetworks, pf.Masked())
+	}
+	return nil
+}
+
+// Trusted reports whether a client address is inside the trusted networks.
+func (p Policy) Trusted(ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, n := range p.TrustedNetworks {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// Domain returns the lower-cased domain of an address, "" if it has none.
+func Domain(address string) string {
+	i := strings.LastIndexByte(address, '@')
+	if i < 0 {
+		return ""
+	}
+	return strings.TrimSuffix(strings.ToLower(address[i+1:]), ".")
+}
+
+// LocalDomain reports whether a domain is one of the local domains or a
+// subdomain of one.
+func (p Policy) LocalDomain(domain string) bool {
+	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
+	for _, d := range p.LocalDomains {
+		if domain == d || strings.HasSuffix(domain, "."+d) {
+			return true
+		}
+	}
+	return false
+}
+
+// External reports whether mail to address leaves the organisation: its
+// domain is not local, or it is an address trick that asks a local domain to
+// route the mail onwards (percent hack "user%victim@local", bang path
+// "victim!user@local", a quoted or doubled @ "user@victim@local", source route
+// "@local:user@victim"). An address without a domain is local (Postfix
+// appends $myorigin to it).
+func (p Policy) External(address string) bool {
+	if RelayTrick(address) {
+		return true
+	}
+	d := Domain(address)
+	return d != "" && !p.LocalDomain(d)
+}
+
+// RelayTrick reports whether an address uses one of the routing tricks that
+// relay testers try against a local domain.
+func RelayTrick(address string) bool {
+	if strings.HasPrefix(address, "@") {
+		return true // source route
+	}
+	at := strings.LastIndexByte(address, '@')
+	if at < 0 {
+		return false
+	}
+	local := strings.Trim(address[:at], `"`)
+	return strings.ContainsAny(local, "%!@:")
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
+)
+
+// commonFlags are the flags every command that reads or reports shares.
+type commonFlags struct {
+	db             string
+	config         string
+	localDomains   string
+	trustedNets    string
+	year           int
+	timezone       string
+	inputFormat    string
+	progress       string
+	outputFormat   string
+	configExplicit bool
+}
+
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func (c *commonFlags) dbFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.db, "db", "relaysleuth.db", "SQLite database `file`")
+}
+
+func (c *commonFlags) policyFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "policy `file`: {\"local_domains\": [...], \"trusted_networks\": [...]} (default relaysleuth.json if present)")
+	fs.StringVar(&c.localDomains, "local-domains", "", "comma-separated `domains` your server receives mail for (subdomains count too)")
+	fs.StringVar(&c.trustedNets, "trusted-networks", "", "comma-separated `CIDRs` of your own hosts, allowed to relay without authentication")
+}
+
+func (c *commonFlags) inputFlags(fs *flag.FlagSet) {
+	fs.IntVar(&c.year, "year", 0, "`year` of the first line of logs whose stamps have none (default: from the file's modification time)")
+	fs.StringVar(&c.timezone, "timezone", "Local", "time `zone` of log stamps that carry none (IANA name, e.g. Europe/Berlin, or UTC)")
+	fs.StringVar(&c.inputFormat, "input-format", "auto", "log `format`: auto, "+strings.Join(formatNames(), ", "))
+	fs.StringVar(&c.progress, "progress", "auto", "progress bar on standard error: auto (when it is a terminal), always, never")
+}
+
+func (c *commonFlags) outputFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.outputFormat, "format", "table", "output `format`: table, json, csv")
+}
+
+// policy builds the user's policy from --config and the flags.
+func (c *commonFlags) policy() (analysis.Policy, error) {
+	var p analysis.Policy
+	cfg := c.config
+	if cfg == "" {
+		if _, err := os.Stat("relaysleuth.json"); err == nil {
+			cfg = "relaysleuth.json"
+		}
+	}
+	if cfg != "" {
+		var err error
+		p, err = analysis.LoadPolicy(cfg)
+		if err != nil {
+			return p, fmt.Errorf("config: %w", err)
+		}
+	}
+	if err := p.AddDomains(splitList(c.localDomains)...); err != nil {
+		return p, usagef("--local-domains: %v", err)
+	}
+	if err := p.AddNetworks(splitList(c.trustedNets)...); err != nil {
+		return p, usagef("--trusted-networks: %v", err)
+	}
+	if len(p.LocalDomains) == 0 {
+		return p, usagef("no local domains: say which domains are yours with --local-domains or --config (relaysleuth never trusts the server's own configuration)")
+	}
+	return p, nil
+}
+
+func (c *commonFlags) location() (*time.Location, error) {
+	loc, err := time.LoadLocation(c.timezone)
+	if err != nil {
+		return nil, usagef("--timezone: %v", err)
+	}
+	return loc, nil
+}
+
+func (c *commonFlags) checkOutput() error {
+	switch c.outputFormat {
+	case "table", "json", "csv":
+		return nil
+	}
+	return usagef("--format must be table, json or csv, not %q", c.outputFormat)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		out = append(out, f)
+	}
+	return out
+}
+
+// parseFlags parses args, turning flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+// parseTime accepts RFC 3339, a date, or a duration back from now ("24h").
+func parseTime(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("bad time %q (want RFC 3339, YYYY-MM-DD or a duration like 24h)", s)
+}

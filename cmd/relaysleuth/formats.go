@@ -1,0 +1,67 @@
+package main
+
+import (
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
+	"github.com/relaysleuth/relaysleuth/parsers/postfix"
+)
+
+// parserOptions is what a format needs to know about the file it parses.
+type parserOptions struct {
+	path     string
+	modTime  time.Time
+	year     int
+	location *time.Location
+}
+
+// logFormat is one supported log format.
+type logFormat struct {
+	name  string
+	sniff func(line []byte) bool
+	new   func(parserOptions) parsers.Parser
+}
+
+var logFormats = []logFormat{
+	{
+		name:  "postfix",
+		sniff: postfix.Sniff,
+		new: func(o parserOptions) parsers.Parser {
+			return postfix.NewParser(postfix.Options{Year: o.year, ModTime: o.modTime, Location: o.location})
+		},
+	},
+}
+
+func formatNames() []string {
+	var names []string
+	for _, f := range logFormats {
+		names = append(names, f.name)
+	}
+	return names
+}
+
+func formatByName(name string) (logFormat, bool) {
+	for _, f := range logFormats {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return logFormat{}, false
+}
+
+// detectFormat returns the format most of the first lines look like.
+func detectFormat(lines [][]byte) (logFormat, bool) {
+	best, bestN := logFormat{}, 0
+	for _, f := range logFormats {
+		n := 0
+		for _, l := range lines {
+			if f.sniff(l) {
+				n++
+			}
+		}
+		if n > bestN {
+			best, bestN = f, n
+		}
+	}
+	return best, bestN > 0
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
+)
+
+// sniffLines is how many lines are read to tell a file's format and time.
+const sniffLines = 50
+
+// input is one log to read.
+type input struct {
+	path      string // as the user gave it ("-" for stdin)
+	size      int64  // on disk (compressed size for .gz); 0 for stdin
+	modTime   time.Time
+	gz        bool
+	format    logFormat
+	finger    string    // hash of the first line: the content's identity
+	first     time.Time // time of the first line that has one, for ordering
+	stdin     *bufio.Reader
+	readSoFar atomic.Int64 // bytes of the file on disk read, for the progress bar
+}
+
+// expandPaths turns the command line into files: a directory stands for
+// the regular files in it, in name order.
+func expandPaths(paths []string) ([]string, []error) {
+	var out []string
+	var errs []error
+	for _, p := range paths {
+		if p == "-" {
+			out = append(out, p)
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !fi.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() && e.Name()[0] != '.' {
+				out = append(out, filepath.Join(p, e.Name()))
+			}
+		}
+	}
+	return out, errs
+}
+
+// openInput opens path, undoing gzip (told by its magic bytes, not the
+// name), and returns a reader of the log text. The counter, if not nil,
+// counts bytes read from disk.
+func openInput(in *input) (io.ReadCloser, error) {
+	if in.path == "-" {
+		return io.NopCloser(in.stdin), nil
+	}
+	f, err := os.Open(in.path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() && fi.Mode()&os.ModeNamedPipe == 0 {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a regular file", in.path)
+	}
+	cr := &countingReader{r: f, n: &in.readSoFar}
+	br := bufio.NewReaderSize(cr, 64<<10)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		in.gz = true
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: bad gzip header: %w", in.path, err)
+		}
+		return &readCloser{Reader: zr, close: f.Close}, nil
+	}
+	return &readCloser{Reader: br, close: f.Close}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r *readCloser) Close() error { return r.close() }
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// prepare opens each input once to read its first lines: its format, its
+// fingerprint and the time of its first line. Inputs that cannot be read or
+// are not a known log come back as errors naming the file.
+func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reader) ([]*input, []error) {
+	var ins []*input
+	var errs []error
+	loc, _ := c.location()
+	for _, p := range paths {
+		if ctx.Err() != nil {
+			break
+		}
+		in := &input{path: p}
+		if p == "-" {
+			in.stdin = bufio.NewReaderSize(stdin, 1<<20)
+			in.modTime = time.Now()
+		} else {
+			fi, err := os.Stat(p)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			in.size, in.modTime = fi.Size(), fi.ModTime()
+		}
+		lines, err := headLines(in)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+			continue
+		}
+		if len(lines) == 0 {
+			errs = append(errs, fmt.Errorf("%s: empty file, skipped", p))
+			continue
+		}
+		sum := sha256.Sum256(lines[0])
+		in.finger = hex.EncodeToString(sum[:16])
+		if c.inputFormat != "auto" {
+			f, ok := formatByName(c.inputFormat)
+			if !ok {
+				return nil, []error{usagef("--input-format: unknown format %q", c.inputFormat)}
+			}
+			in.format = f
+		} else {
+			f, ok := detectFormat(lines)
+			if !ok {
+				what := "not a Postfix, Exim or Exchange log"
+				if binary(lines) {
+					what = "binary file, not a mail log"
+				}
+				errs = append(errs, fmt.Errorf("%s:1: %s (first lines not recognised), skipped", p, what))
+				continue
+			}
+			in.format = f
+		}
+		parser := in.format.new(parserOptions{path: in.path, modTime: in.modTime, year: c.year, location: loc})
+		for i, l := range lines {
+			evs, _ := parser.Parse(nil, l, parsers.Pos{File: in.path, Line: i + 1})
+			if len(evs) > 0 {
+				in.first = evs[0].Time
+				break
+			}
+		}
+		ins = append(ins, in)
+	}
+	// Rotated files given in any order are read oldest first, so that a
+	// message's lines reach the correlator in the order they were written.
+	sort.SliceStable(ins, func(i, j int) bool {
+		a, b := ins[i], ins[j]
+		if a.path == "-" || b.path == "-" {
+			return false
+		}
+		return a.first.Before(b.first)
+	})
+	return ins, errs
+}
+
+// headLines returns up to sniffLines complete lines from the start of in.
+func headLines(in *input) ([][]byte, error) {
+	var head []byte
+	if in.path == "-" {
+		b, err := in.stdin.Peek(64 << 10)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, err
+		}
+		head = b
+	} else {
+		rc, err := openInput(in)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		buf := make([]byte, 64<<10)
+		n, err := io.ReadFull(rc, buf)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, err
+		}
+		head = buf[:n]
+		in.readSoFar.Store(0)
+	}
+	var lines [][]byte
+	for len(head) > 0 && len(lines) < sniffLines {
+		i := bytes.IndexByte(head, '\n')
+		if i < 0 {
+			if len(lines) == 0 {
+				lines = append(lines, bytes.TrimRight(head, "\r"))
+			}
+			break
+		}
+		l := bytes.TrimRight(head[:i], "\r")
+		l = bytes.TrimLeft(l, "\x00")
+		if len(l) > 0 {
+			lines = append(lines, l)
+		}
+		head = head[i+1:]
+	}
+	return lines, nil
+}
+
+// binary reports whether lines look like binary data rather than text.
+func binary(lines [][]byte) bool {
+	bad, total := 0, 0
+	for _, l := range lines {
+		for _, c := range l {
+			total++
+			if c < 0x09 || (c > 0x0d && c < 0x20) || c == 0x7f {
+				bad++
+			}
+		}
+	}
+	return total > 0 && bad*20 > total
+}

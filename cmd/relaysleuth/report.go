@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/schema"
+)
+
+const reportSynopsis = `Usage: relaysleuth report [flags] KIND
+
+Prints what the database holds. KIND is one of:
+  summary     counts per verdict, per host and MTA, time range, lines read,
+              unsupported and malformed
+  relay       the relay_abuse recipients, grouped by client: who relayed
+              through your server
+  attempts    refused relay attempts, grouped by client: who is probing you
+  auth        failed SASL logins, grouped by client
+  recipients  every recipient with its verdict, reason and evidence
+
+Counts are incidents: a message re-injected by a content filter or forwarded
+by an alias is counted once (add --hops to list every queue id).`
+
+type reportFlags struct {
+	commonFlags
+	verdict string
+	client  string
+	since   string
+	until   string
+	hops    bool
+}
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f reportFlags
+	fs := newFlagSet("report", reportSynopsis, stderr)
+	f.dbFlag(fs)
+	f.outputFlag(fs)
+	fs.StringVar(&f.verdict, "verdict", "", "recipients: only this `verdict`")
+	fs.StringVar(&f.client, "client-ip", "", "only recipients from this client `address`")
+	fs.StringVar(&f.since, "since", "", "only from this `time` on (RFC 3339, YYYY-MM-DD, or a duration back from now like 24h)")
+	fs.StringVar(&f.until, "until", "", "only before this `time`")
+	fs.BoolVar(&f.hops, "hops", false, "also list the later queue ids of a message (content filter, forward)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("report: want one KIND (summary, relay, attempts, auth, recipients)")
+	}
+	if err := f.checkOutput(); err != nil {
+		return err
+	}
+	filter, err := f.filter()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(f.db); err != nil {
+		return fmt.Errorf("database %s: %w (run 'relaysleuth ingest' first)", f.db, err)
+	}
+	store, err := schema.Open(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	_, err = report(ctx, store, fs.Arg(0), f.outputFormat, filter, stdout)
+	return err
+}
+
+func (f *reportFlags) filter() (analysis.Filter, error) {
+	now := time.Now()
+	since, err := parseTime(f.since, now)
+	if err != nil {
+		return analysis.Filter{}, usagef("--since: %v", err)
+	}
+	until, err := parseTime(f.until, now)
+	if err != nil {
+		return analysis.Filter{}, usagef("--until: %v", err)
+	}
+	filter := analysis.Filter{ClientIP: f.client, Since: since, Until: until, IncludeHops: f.hops}
+	if f.verdict != "" {
+		ok := false
+		for _, v := range analysis.Verdicts {
+			ok = ok || string(v) == f.verdict
+		}
+		if !ok {
+			return filter, usagef("--verdict: unknown verdict %q", f.verdict)
+		}
+		filter.Verdict = analysis.Verdict(f.verdict)
+	}
+	return filter, nil
+}
+
+// report prints one report and returns how many relay_abuse recipients
+// matched the filter.
+func report(ctx context.Context, store *schema.Store, kind, format string, filter analysis.Filter, w io.Writer) (int, error) {
+	switch kind {
+	case "summary":
+		sum, err := store.Summary(ctx, filter)
+		if err != nil {
+			return 0, err
+		}
+		return sum.Verdicts[analysis.RelayAbuse], printSummary(w, format, sum)
+	case "relay", "attempts":
+		filter.Verdict = analysis.RelayAbuse
+		if kind == "attempts" {
+			filter.Verdict = analysis.RelayAttemptRejected
+		}
+		clients, err := store.ByClient(ctx, filter)
+		if err != nil {
+			return 0, err
+		}
+		n := 0
+		for _, c := range clients {
+			n += c.Count
+		}
+		if kind == "attempts" {
+			n = 0
+		}
+		return n, printClients(w, format, kind, clients)
+	case "auth":
+		clients, err := store.AuthFailures(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return 0, printClients(w, format, kind, clients)
+	case "recipients":
+		n, err := printRecipients(ctx, store, w, format, filter)
+		return n, err
+	}
+	return 0, usagef("report: unknown KIND %q (want summary, relay, attempts, auth, recipients)", kind)
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func printSummary(w io.Writer, format string, s analysis.Summary) error {
+	if format == "json" {
+		return writeJSON(w, s)
+	}
+	rows := [][]string{
+		{"files", strconv.Itoa(s.Sources)},
+		{"lines read", strconv.FormatInt(s.Lines, 10)},
+		{"events", strconv.FormatInt(s.Events, 10)},
+		{"lines unsupported", strconv.FormatInt(s.Unsupported, 10)},
+		{"lines malformed", strconv.FormatInt(s.Malformed, 10)},
+		{"first line", stamp(s.First)},
+		{"last line", stamp(s.Last)},
+	}
+	for _, v := range analysis.Verdicts {
+		rows = append(rows, []string{"recipients " + string(v), strconv.Itoa(s.Verdicts[v])})
+	}
+	rows = append(rows,
+		[]string{"clients that relayed", strconv.Itoa(s.RelayClients)},
+		[]string{"failed SASL logins", strconv.Itoa(s.AuthFailures)},
+	)
+	for _, h := range sortedKeys(s.Hosts) {
+		rows = append(rows, []string{"recipients on host " + h, strconv.Itoa(s.Hosts[h])})
+	}
+	for _, m := range sortedKeys(s.MTAs) {
+		rows = append(rows, []string{"recipients from " + m, strconv.Itoa(s.MTAs[m])})
+	}
+	if format == "csv" {
+		return writeCSV(w, []string{"item", "value"}, rows)
+	}
+	if err := writeTable(w, []string{"ITEM", "VALUE"}, rows); err != nil {
+		return err
+	}
+	var files [][]string
+	for _, f := range s.Files {
+		files = append(files, []string{f.Path, f.Format, strconv.FormatInt(f.Lines, 10), strconv.FormatInt(f.Events, 10),
+			strconv.FormatInt(f.Unsupported, 10), strconv.FormatInt(f.Malformed, 10), yesNo(f.Complete)})
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	return writeTable(w, []string{"FILE", "FORMAT", "LINES", "EVENTS", "UNSUPPORTED", "MALFORMED", "COMPLETE"}, files)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func printClients(w io.Writer, format, kind string, clients []analysis.ClientReport) error {
+	if format == "json" {
+		if clients == nil {
+			clients = []analysis.ClientReport{}
+		}
+		return writeJSON(w, clients)
+	}
+	var header []string
+	var rows [][]string
+	switch kind {
+	case "auth":
+		header = []string{"CLIENT", "NAME", "FAILURES", "USERS TRIED", "FIRST", "LAST", "EVIDENCE"}
+		for _, c := range clients {
+			rows = append(rows, []string{c.ClientIP, c.ClientName, strconv.Itoa(c.Count), strings.Join(c.Users, " "),
+				stamp(c.First), stamp(c.Last), strings.Join(c.Evidence, " ")})
+		}
+	default:
+		header = []string{"CLIENT", "NAME", "RECIPIENTS", "MESSAGES", "DOMAINS", "TOP DOMAINS", "FIRST", "LAST", "EVIDENCE"}
+		for _, c := range clients {
+			rows = append(rows, []string{c.ClientIP, c.ClientName, strconv.Itoa(c.Count), strconv.Itoa(c.Messages),
+				strconv.Itoa(c.Domains), strings.Join(c.TopDomains, " "), stamp(c.First), stamp(c.Last),
+				strings.Join(c.Evidence, " ")})
+		}
+	}
+	if format == "csv" {
+		return writeCSV(w, lower(header), rows)
+	}
+	if len(rows) == 0 {
+		switch kind {
+		case "relay":
+			fmt.Fprintln(w, "No relay abuse found: no recipient was accepted for an external domain from an unauthenticated client outside the trusted networks.")
+		case "attempts":
+			fmt.Fprintln(w, "No refused relay attempts found.")
+		case "auth":
+			fmt.Fprintln(w, "No failed SASL logins found.")
+		}
+		return nil
+	}
+	return writeTable(w, header, rows)
+}
+
+func lower(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ReplaceAll(strings.ToLower(s), " ", "_")
+	}
+	return out
+}
+
+var recipientHeader = []string{"TIME", "MTA", "HOST", "QUEUE ID", "CLIENT", "AUTH", "SENDER", "RECIPIENT", "STATUS", "VERDICT", "REASON", "EVIDENCE"}
+
+func printRecipients(ctx context.Context, store *schema.Store, w io.Writer, format string, filter analysis.Filter) (int, error) {
+	relay := 0
+	switch format {
+	case "json":
+		// One JSON array, written as it streams: a year of logs does not
+		// have to fit in memory.
+		if _, err := io.WriteString(w, "["); err != nil {
+			return 0, err
+		}
+		first := true
+		err := store.Recipients(ctx, filter, func(r analysis.Recipient) error {
+			if r.Verdict == analysis.RelayAbuse {
+				relay++
+			}
+			b, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			sep := ",\n"
+			if first {
+				sep, first = "\n", false
+			}
+			_, err = fmt.Fprintf(w, "%s%s", sep, b)
+			return err
+		})
+		if err != nil {
+			return relay, err
+		}
+		_, err = io.WriteString(w, "\n]\n")
+		return relay, err
+	}
+	var rows [][]string
+	err := store.Recipients(ctx, filter, func(r analysis.Recipient) error {
+		if r.Verdict == analysis.RelayAbuse {
+			relay++
+		}
+		auth := ""
+		if r.Authenticated {
+			auth = r.AuthUser
+		}
+		ev := ""
+		if len(r.Evidence) > 0 {
+			ev = r.Evidence[len(r.Evidence)-1]
+		}
+		rows = append(rows, []string{stamp(r.Time), r.MTA, r.Host, r.QueueID, r.ClientIP, auth, r.Sender, r.Recipient,
+			r.Status, string(r.Verdict), r.Reason, ev})
+		return nil
+	})
+	if err != nil {
+		return relay, err
+	}
+	if format == "csv" {
+		return relay, writeCSV(w, lower(recipientHeader), rows)
+	}
+	return relay, writeTable(w, recipientHeader, rows)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,258 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
+)
+
+func msTime(ms sql.NullInt64) time.Time {
+	if !ms.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms.Int64).UTC()
+}
+
+// where builds the WHERE clause of a recipients query from f. Every value
+// is a bound argument.
+func where(f analysis.Filter) (string, []any) {
+	var conds []string
+	var args []any
+	if f.Verdict != "" {
+		conds = append(conds, "verdict = ?")
+		args = append(args, string(f.Verdict))
+	}
+	if f.ClientIP != "" {
+		conds = append(conds, "client_ip = ?")
+		args = append(args, f.ClientIP)
+	}
+	if !f.Since.IsZero() {
+		conds = append(conds, "ts_ms >= ?")
+		args = append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, "ts_ms < ?")
+		args = append(args, f.Until.UnixMilli())
+	}
+	if !f.IncludeHops {
+		conds = append(conds, "hop = 1")
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+const recipientColumns = `ts_ms, mta, host, queue_id, message_id, client_ip, client_name, helo, authenticated, auth_user,
+ sender, recipient, status, deliveries, verdict, reason, hop, origin_queue_id, evidence`
+
+// Recipients calls fn for every recipient matching f, in time order.
+func (s *Store) Recipients(ctx context.Context, f analysis.Filter, fn func(analysis.Recipient) error) error {
+	w, args := where(f)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+recipientColumns+" FROM recipients"+w+" ORDER BY ts_ms, queue_id, hop, recipient, key", args...)
+	if err != nil {
+		return wrapBusy(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r                    analysis.Recipient
+			ts                   sql.NullInt64
+			deliveries, evidence string
+			verdict              string
+		)
+		if err := rows.Scan(&ts, &r.MTA, &r.Host, &r.QueueID, &r.MessageID, &r.ClientIP, &r.ClientName, &r.Helo,
+			&r.Authenticated, &r.AuthUser, &r.Sender, &r.Recipient, &r.Status, &deliveries, &verdict, &r.Reason,
+			&r.Hop, &r.OriginQueueID, &evidence); err != nil {
+			return err
+		}
+		r.Time = msTime(ts)
+		r.Verdict = analysis.Verdict(verdict)
+		_ = json.Unmarshal([]byte(deliveries), &r.Deliveries)
+		_ = json.Unmarshal([]byte(evidence), &r.Evidence)
+		if r.Deliveries == nil {
+			r.Deliveries = []analysis.Delivery{}
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Summary counts the whole store.
+func (s *Store) Summary(ctx context.Context, f analysis.Filter) (analysis.Summary, error) {
+	sum := analysis.Summary{Verdicts: map[analysis.Verdict]int{}, Hosts: map[string]int{}, MTAs: map[string]int{}}
+	rows, err := s.db.QueryContext(ctx, `SELECT path, format, lines, events, unsupported, malformed, complete FROM sources ORDER BY id`)
+	if err != nil {
+		return sum, wrapBusy(err)
+	}
+	for rows.Next() {
+		var ss analysis.SourceSummary
+		if err := rows.Scan(&ss.Path, &ss.Format, &ss.Lines, &ss.Events, &ss.Unsupported, &ss.Malformed, &ss.Complete); err != nil {
+			rows.Close()
+			return sum, err
+		}
+		sum.Files = append(sum.Files, ss)
+		sum.Sources++
+		sum.Lines += ss.Lines
+		sum.Events += ss.Events
+		sum.Unsupported += ss.Unsupported
+		sum.Malformed += ss.Malformed
+	}
+	rows.Close()
+	var first, last sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT min(first_ts_ms), max(last_ts_ms) FROM sources`).Scan(&first, &last); err != nil {
+		return sum, wrapBusy(err)
+	}
+	sum.First, sum.Last = msTime(first), msTime(last)
+	w, args := where(f)
+	rows, err = s.db.QueryContext(ctx, "SELECT verdict, host, mta, count(*) FROM recipients"+w+" GROUP BY verdict, host, mta", args...)
+	if err != nil {
+		return sum, wrapBusy(err)
+	}
+	for rows.Next() {
+		var v, host, mta string
+		var n int
+		if err := rows.Scan(&v, &host, &mta, &n); err != nil {
+			rows.Close()
+			return sum, err
+		}
+		sum.Verdicts[analysis.Verdict(v)] += n
+		sum.Hosts[host] += n
+		sum.MTAs[mta] += n
+	}
+	rows.Close()
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE kind = 'auth_failed'`).Scan(&sum.AuthFailures); err != nil {
+		return sum, wrapBusy(err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(DISTINCT client_ip) FROM recipients WHERE verdict = ?`, string(analysis.RelayAbuse)).Scan(&sum.RelayClients); err != nil {
+		return sum, wrapBusy(err)
+	}
+	return sum, nil
+}
+
+// ByClient groups the recipients matching f (normally one verdict) by
+// client address, most recipients first.
+func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.ClientReport, error) {
+	type acc struct {
+		analysis.ClientReport
+		msgs    map[string]bool
+		domains map[string]int
+		senders map[string]bool
+	}
+	byIP := map[string]*acc{}
+	var order []string
+	err := s.Recipients(ctx, f, func(r analysis.Recipient) error {
+		a := byIP[r.ClientIP]
+		if a == nil {
+			a = &acc{msgs: map[string]bool{}, domains: map[string]int{}, senders: map[string]bool{}}
+			a.ClientIP, a.ClientName, a.First = r.ClientIP, r.ClientName, r.Time
+			byIP[r.ClientIP] = a
+			order = append(order, r.ClientIP)
+		}
+		a.Count++
+		a.Last = r.Time
+		key := r.QueueID
+		if key == "" {
+			key = r.Time.String() + r.Sender
+		}
+		a.msgs[key] = true
+		a.domains[analysis.Domain(r.Recipient)]++
+		if len(a.senders) < 20 {
+			a.senders[r.Sender] = true
+		}
+		if len(a.Evidence) < 3 && len(r.Evidence) > 0 {
+			a.Evidence = append(a.Evidence, r.Evidence[len(r.Evidence)-1])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]analysis.ClientReport, 0, len(order))
+	for _, ip := range order {
+		a := byIP[ip]
+		a.Messages = len(a.msgs)
+		a.Domains = len(a.domains)
+		a.TopDomains = topKeys(a.domains, 5)
+		for snd := range a.senders {
+			a.Senders = append(a.Senders, snd)
+		}
+		sort.Strings(a.Senders)
+		out = append(out, a.ClientReport)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out, nil
+}
+
+func topKeys(m map[string]int, n int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	if len(keys) > n {
+		keys = keys[:n]
+	}
+	return keys
+}
+
+const authFailures = `SELECT ts_ms, client_ip, client_name, sasl_user, line, s.path FROM events e JOIN sources s ON s.id = e.source_id
+ WHERE kind = 'auth_failed' ORDER BY ts_ms, e.id`
+
+// AuthFailures groups failed SASL logins by client address.
+func (s *Store) AuthFailures(ctx context.Context) ([]analysis.ClientReport, error) {
+	rows, err := s.db.QueryContext(ctx, authFailures)
+	if err != nil {
+		return nil, wrapBusy(err)
+	}
+	defer rows.Close()
+	byIP := map[string]*analysis.ClientReport{}
+	users := map[string]map[string]bool{}
+	var order []string
+	for rows.Next() {
+		var (
+			ts             sql.NullInt64
+			ip, name, user string
+			line           int
+			path           string
+		)
+		if err := rows.Scan(&ts, &ip, &name, &user, &line, &path); err != nil {
+			return nil, err
+		}
+		a := byIP[ip]
+		if a == nil {
+			a = &analysis.ClientReport{ClientIP: ip, ClientName: name, First: msTime(ts)}
+			byIP[ip] = a
+			users[ip] = map[string]bool{}
+			order = append(order, ip)
+		}
+		a.Count++
+		a.Last = msTime(ts)
+		if user != "" && !users[ip][user] && len(users[ip]) < 20 {
+			users[ip][user] = true
+			a.Users = append(a.Users, user)
+		}
+		if len(a.Evidence) < 3 {
+			a.Evidence = append(a.Evidence, path+":"+strconv.Itoa(line))
+		}
+	}
+	out := make([]analysis.ClientReport, 0, len(order))
+	for _, ip := range order {
+		out = append(out, *byIP[ip])
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out, rows.Err()
+}

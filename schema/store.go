@@ -1,0 +1,141 @@
+// Package schema is relaysleuth's SQLite store: the events read from the
+// logs, with their evidence, and the messages and recipients the analysis
+// joined them into.
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrNewerSchema reports a database written by a newer relaysleuth.
+var ErrNewerSchema = errors.New("database schema is newer than this program")
+
+// ErrBusy reports that another process holds the database's write lock.
+var ErrBusy = errors.New("database is busy (another relaysleuth is writing to it)")
+
+// Store is an open database.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens (creating if needed) the database at path and brings its
+// schema up to date.
+func Open(ctx context.Context, file string) (*Store, error) {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "5000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_txlock", "immediate")
+	q.Set("_synchronous", "NORMAL")
+	dsn := "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", file, err)
+	}
+	s := &Store{db: db, path: file}
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", file, wrapBusy(err))
+	}
+	if mode != "wal" {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: journal mode is %q, want wal", file, mode)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", file, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path returns the file the store was opened from.
+func (s *Store) Path() string { return s.path }
+
+// migrate applies each migrations/NNNN_*.sql above PRAGMA user_version, in
+// order, each in one transaction with its version bump.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var version int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return wrapBusy(err)
+	}
+	latest := 0
+	for _, name := range names {
+		n, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: bad name", name)
+		}
+		latest = max(latest, n)
+	}
+	if version > latest {
+		return fmt.Errorf("%w (version %d, this program knows up to %d): upgrade relaysleuth", ErrNewerSchema, version, latest)
+	}
+	for _, name := range names {
+		n, _ := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
+		if n <= version {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return wrapBusy(err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", name, wrapBusy(err))
+		}
+		// PRAGMA takes no bound parameters; n is an integer we parsed.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", n)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", name, wrapBusy(err))
+		}
+	}
+	return nil
+}
+
+// wrapBusy turns SQLite's busy and locked errors into ErrBusy.
+func wrapBusy(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) {
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	}
+	return err
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its first answer
+// ("ok" for a sound database).
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var res string
+	err := s.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res)
+	return res, err
+}
