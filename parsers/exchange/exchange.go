@@ -404,6 +404,9 @@ func Sniff(line []byte) bool {
 		return strings.Contains(s, "event-id") || strings.Contains(s, "session-id") ||
 			strings.Contains(s, "cs-method")
 	}
+	if strings.HasPrefix(s, "{") {
+		return strings.Contains(s, `"MessageTraceId"`) && strings.Contains(s, `"RecipientAddress"`)
+	}
 	_, ok := traceColumns(s)
 	return ok
 }
