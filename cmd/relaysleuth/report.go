@@ -217,15 +217,15 @@ func printClients(w io.Writer, format, kind string, clients []analysis.ClientRep
 	case "auth":
 		header = []string{"CLIENT", "NAME", "FAILURES", "USERS TRIED", "FIRST", "LAST", "EVIDENCE"}
 		for _, c := range clients {
-			rows = append(rows, []string{c.ClientIP, c.ClientName, strconv.Itoa(c.Count), strings.Join(c.Users, " "),
-				stamp(c.First), stamp(c.Last), strings.Join(c.Evidence, " ")})
+			rows = append(rows, []string{c.ClientIP, c.ClientName, strconv.Itoa(c.Count), shorten(strings.Join(c.Users, " "), 60),
+				stamp(c.First), stamp(c.Last), firstOf(c.Evidence)})
 		}
 	default:
 		header = []string{"CLIENT", "NAME", "RECIPIENTS", "MESSAGES", "DOMAINS", "TOP DOMAINS", "FIRST", "LAST", "EVIDENCE"}
 		for _, c := range clients {
 			rows = append(rows, []string{c.ClientIP, c.ClientName, strconv.Itoa(c.Count), strconv.Itoa(c.Messages),
-				strconv.Itoa(c.Domains), strings.Join(c.TopDomains, " "), stamp(c.First), stamp(c.Last),
-				strings.Join(c.Evidence, " ")})
+				strconv.Itoa(c.Domains), shorten(strings.Join(c.TopDomains, " "), 60), stamp(c.First), stamp(c.Last),
+				firstOf(c.Evidence)})
 		}
 	}
 	if format == "csv" {
@@ -243,6 +243,23 @@ func printClients(w io.Writer, format, kind string, clients []analysis.ClientRep
 		return nil
 	}
 	return writeTable(w, header, rows)
+}
+
+// shorten cuts s to at most n runes for a table cell; JSON and CSV keep
+// everything.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func firstOf(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	return ss[0]
 }
 
 func lower(ss []string) []string {
@@ -299,8 +316,8 @@ func printRecipients(ctx context.Context, store *schema.Store, w io.Writer, form
 		if len(r.Evidence) > 0 {
 			ev = r.Evidence[len(r.Evidence)-1]
 		}
-		rows = append(rows, []string{stamp(r.Time), r.MTA, r.Host, r.QueueID, r.ClientIP, auth, r.Sender, r.Recipient,
-			r.Status, string(r.Verdict), r.Reason, ev})
+		rows = append(rows, []string{stamp(r.Time), r.MTA, r.Host, r.QueueID, r.ClientIP, auth, shorten(r.Sender, 50),
+			shorten(r.Recipient, 50), r.Status, string(r.Verdict), shorten(r.Reason, 110), ev})
 		return nil
 	})
 	if err != nil {
