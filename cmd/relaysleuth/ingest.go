@@ -31,7 +31,7 @@ into the database, joins their lines into messages and recipients, and gives
 each recipient a verdict. Reading a file again adds nothing; a file that
 grew is read from where the last run stopped.`
 
-func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var c commonFlags
 	fs := newFlagSet("ingest", ingestSynopsis, stderr)
 	c.dbFlag(fs)
@@ -43,7 +43,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() == 0 {
 		return usagef("ingest: no PATH given")
 	}
-	_, err := ingest(ctx, &c, fs.Args(), os.Stdin, stderr)
+	_, err := ingest(ctx, &c, fs.Args(), stdin, stderr)
 	return err
 }
 

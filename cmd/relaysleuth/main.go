@@ -84,7 +84,13 @@ Exit status: 0 nothing found, 1 error, 2 usage error,
 Run 'relaysleuth COMMAND -h' for a command's flags.
 `
 
+// run runs the command line args with the process's standard input.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runWithStdin(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// runWithStdin runs the command line args; "-" inputs read stdin.
+func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usagef("no command given")
@@ -92,9 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "scan":
-		return runScan(ctx, rest, stdout, stderr)
+		return runScan(ctx, rest, stdin, stdout, stderr)
 	case "ingest":
-		return runIngest(ctx, rest, stdout, stderr)
+		return runIngest(ctx, rest, stdin, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

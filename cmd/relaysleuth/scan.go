@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/schema"
@@ -24,7 +23,7 @@ and relay abuse found still exits 3), 2 usage error.
 Example:
   relaysleuth scan --local-domains corp.example --trusted-networks 192.0.2.0/24 /var/log/mail.log*`
 
-func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var c commonFlags
 	fs := newFlagSet("scan", scanSynopsis, stderr)
 	c.dbFlag(fs)
@@ -41,7 +40,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := c.checkOutput(); err != nil {
 		return err
 	}
-	_, ingestErr := ingest(ctx, &c, fs.Args(), os.Stdin, stderr)
+	_, ingestErr := ingest(ctx, &c, fs.Args(), stdin, stderr)
 	if ingestErr != nil && !errors.Is(ingestErr, errInputs) {
 		return ingestErr
 	}
