@@ -230,7 +230,11 @@ func Run(ctx context.Context, cfg Config, transcript io.Writer) (Result, error) 
 		res.Token = rand.Text()
 	}
 
-	for i, c := range Cases(cfg, Target{Name: s.name, IP: s.remote.Addr()}) {
+	name := s.name
+	if name == "" && sniName(cfg.Host) != "" && validDomain(cfg.Host) {
+		name = cfg.Host // the greeting named no host; the user did
+	}
+	for i, c := range Cases(cfg, Target{Name: name, IP: s.remote.Addr()}) {
 		if i > 0 && !sleep(ctx, cfg.Delay) {
 			break
 		}
