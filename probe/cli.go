@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -83,7 +84,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) (open
 			if name = strings.TrimSpace(name); name == "" {
 				continue
 			}
-			if !contains(CaseNames(), name) {
+			if !slices.Contains(CaseNames(), name) {
 				return fmt.Errorf("unknown case %q", name)
 			}
 			cfg.Cases = append(cfg.Cases, name)

@@ -160,10 +160,11 @@ func TestRunSendTo(t *testing.T) {
 		if n := strings.Count(strings.Join(srv.verbs(), " "), "DATA"); n != 1 {
 			t.Errorf("DATA sent %d times, want 1", n)
 		}
-		if len(srv.msgs) != 1 || res.Token == "" {
-			t.Fatalf("messages %q, token %q", srv.msgs, res.Token)
+		msgs := srv.messages()
+		if len(msgs) != 1 || res.Token == "" {
+			t.Fatalf("messages %q, token %q", msgs, res.Token)
 		}
-		msg := srv.msgs[0]
+		msg := msgs[0]
 		for _, h := range []string{
 			"Subject: relaysleuth open relay test " + res.Token + "\r\n",
 			"Message-ID: <relaysleuth." + res.Token + "@test.example>\r\n",
@@ -208,8 +209,8 @@ func TestRunStartTLS(t *testing.T) {
 		}
 		verbs := srv.verbs()
 		// Everything after STARTTLS (the second EHLO, the cases, QUIT) came over TLS.
-		if i := slices.Index(verbs, "STARTTLS"); i < 0 || srv.tlsN != len(verbs)-i-1 {
-			t.Errorf("%d of %d commands over TLS: %v", srv.tlsN, len(verbs), verbs)
+		if i := slices.Index(verbs, "STARTTLS"); i < 0 || srv.overTLS() != len(verbs)-i-1 {
+			t.Errorf("%d of %d commands over TLS: %v", srv.overTLS(), len(verbs), verbs)
 		}
 		if res.Summary.Refused != len(caseTable) {
 			t.Errorf("Summary = %+v", res.Summary)
@@ -223,7 +224,7 @@ func TestRunStartTLS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.TLS != "" || slices.Contains(srv.verbs(), "STARTTLS") || srv.tlsN != 0 {
+		if res.TLS != "" || slices.Contains(srv.verbs(), "STARTTLS") || srv.overTLS() != 0 {
 			t.Errorf("TLS %q with NoTLS; commands %v", res.TLS, srv.verbs())
 		}
 	})

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -182,7 +183,7 @@ func (s *fakeServer) serve(c net.Conn) {
 	}
 }
 
-// commands returns the verbs received, in order.
+// verbs returns the verbs of the commands received, in order.
 func (s *fakeServer) verbs() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,6 +194,20 @@ func (s *fakeServer) verbs() []string {
 		vs = append(vs, strings.ToUpper(v))
 	}
 	return vs
+}
+
+// overTLS returns how many commands came over TLS.
+func (s *fakeServer) overTLS() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tlsN
+}
+
+// messages returns the messages received after DATA.
+func (s *fakeServer) messages() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.msgs)
 }
 
 func (s *fakeServer) connections() int {
