@@ -19,6 +19,8 @@ import (
 // Not safe for concurrent use.
 type Correlator struct {
 	Policy Policy
+	// Resolver, if not nil, finds messages stored by earlier runs.
+	Resolver Resolver
 	// RemovedGrace keeps a removed message in memory for late links (the
 	// content filter's child names its parent after the parent's removal).
 	RemovedGrace time.Duration
@@ -41,6 +43,7 @@ type CorrelatorStats struct {
 	Messages      int // messages seen
 	StaleMessages int // dropped from memory without their queue file's removal
 	Orphans       int // lines about a queue id never introduced in this input
+	ResolveErrors int // failed look-ups of stored messages
 }
 
 type session struct {
@@ -115,8 +118,9 @@ func (c *Correlator) Feed(ev parsers.Event) {
 	}
 	switch ev.Kind {
 	case parsers.KindConnect:
-		s := c.session(ev, true)
-		s.ip, s.name, s.helo, s.authUser, s.authMethod = ipString(ev), ev.ClientName, "", "", ""
+		if s := c.session(ev, true); s != nil {
+			s.ip, s.name, s.helo, s.authUser, s.authMethod = ipString(ev), ev.ClientName, "", "", ""
+		}
 	case parsers.KindDisconnect:
 		if ev.Session != "" {
 			delete(c.sessions, ev.Host+"|"+ev.Session)
@@ -133,6 +137,9 @@ func (c *Correlator) Feed(ev parsers.Event) {
 		c.client(ev)
 	case parsers.KindPickup:
 		m := c.message(ev, true)
+		if m == nil {
+			return
+		}
 		m.Origin = OriginLocal
 		m.Sender, m.SenderSet = ev.From, true
 		c.evidence(m, ev.Pos)
@@ -230,7 +237,11 @@ func (c *Correlator) message(ev parsers.Event, create bool) *Message {
 		return m
 	}
 	if !create && m == nil {
-		// A line about a message whose start is not in this input.
+		// A line about a message whose start is not in this input: an
+		// earlier run may have stored it (a log read in pieces, a restart).
+		if m := c.restore(ev); m != nil {
+			return m
+		}
 		c.stats.Orphans++
 	}
 	c.seq++
@@ -258,6 +269,9 @@ func (c *Correlator) message(ev parsers.Event, create bool) *Message {
 // client records how a message arrived from an SMTP client.
 func (c *Correlator) client(ev parsers.Event) {
 	m := c.message(ev, true)
+	if m == nil {
+		return
+	}
 	m.Origin = OriginSMTP
 	m.ClientIP, m.ClientName = ev.ClientIP, ev.ClientName
 	m.Session = ev.Session

@@ -87,7 +87,9 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 	}
 	defer store.Close()
 
-	ing := &ingester{store: store, corr: analysis.NewCorrelator(policy), c: c, stderr: stderr}
+	corr := analysis.NewCorrelator(policy)
+	corr.Resolver = store.Resolver(ctx)
+	ing := &ingester{store: store, corr: corr, c: c, stderr: stderr}
 	ing.bar = newProgress(c.progress, ins, stderr)
 	for _, in := range ins {
 		if err := ing.file(ctx, in); err != nil {
@@ -145,6 +147,12 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 		ing.done += in.size
 		return nil
 	}
+	if !in.gz && in.path != "-" && src.Offset > in.size {
+		// Same first line, less content: a shorter copy of a file read before.
+		fmt.Fprintf(ing.stderr, "%s: already ingested (a longer copy was read as %s), nothing new\n", in.path, src.Path)
+		ing.done += in.size
+		return nil
+	}
 	rc, err := openInput(in)
 	if err != nil {
 		return err
@@ -156,6 +164,10 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 			_, err = s.Seek(src.Offset, io.SeekStart)
 		} else {
 			_, err = io.CopyN(io.Discard, rc, src.Offset)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			fmt.Fprintf(ing.stderr, "%s: already ingested (a longer copy was read as %s), nothing new\n", in.path, src.Path)
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("%s: resume at byte %d: %w", in.path, src.Offset, err)

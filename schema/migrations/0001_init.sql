@@ -109,6 +109,7 @@ CREATE TABLE recipients (
 ) WITHOUT ROWID;
 CREATE INDEX recipients_verdict_ts ON recipients (verdict, ts_ms);
 CREATE INDEX recipients_ts ON recipients (ts_ms);
+CREATE INDEX recipients_message_key ON recipients (message_key);
 CREATE INDEX recipients_client ON recipients (client_ip, ts_ms);
 CREATE INDEX recipients_queue_id ON recipients (queue_id);
 CREATE INDEX recipients_message_id ON recipients (message_id) WHERE message_id <> '';
