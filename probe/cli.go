@@ -47,9 +47,9 @@ goes to stdout as JSON and the conversation to stderr.
 
 Cases (all by default; choose with --case):
 %s
-Exit status: 0 when no case was accepted; 1 when a case was accepted (an open
-relay), or when the probe could not run (the reason is on stderr); 2 on a
-usage error.
+Exit status: 0 when no case was accepted; 3 when a case was accepted (an
+open relay); 1 when the probe could not run (the reason is on stderr); 2 on
+a usage error.
 
 Flags:
 `

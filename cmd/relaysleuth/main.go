@@ -103,6 +103,8 @@ func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return runIngest(ctx, rest, stdin, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
+	case "probe":
+		return runProbe(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			return run(ctx, []string{rest[0], "-h"}, stdout, stderr)
