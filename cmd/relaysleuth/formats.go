@@ -1,9 +1,12 @@
 package main
 
 import (
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/parsers"
+	"github.com/relaysleuth/relaysleuth/parsers/exim"
 	"github.com/relaysleuth/relaysleuth/parsers/postfix"
 )
 
@@ -28,6 +31,15 @@ var logFormats = []logFormat{
 		sniff: postfix.Sniff,
 		new: func(o parserOptions) parsers.Parser {
 			return postfix.NewParser(postfix.Options{Year: o.year, ModTime: o.modTime, Location: o.location})
+		},
+	},
+	{
+		name:  "exim",
+		sniff: exim.Sniff,
+		new: func(o parserOptions) parsers.Parser {
+			// Exim writes its rejectlog beside the mainlog; a reject in both is
+			// one refusal (see analysis/exim.go).
+			return exim.NewParser(exim.Options{Location: o.location, Rejectlog: strings.Contains(filepath.Base(o.path), "reject")})
 		},
 	},
 }
