@@ -104,25 +104,32 @@ func Scan(ctx context.Context, r io.Reader, file string, start Start, p Parser, 
 			}
 		default:
 			line = trimLine(line)
-			if len(line) == 0 {
-				break
-			}
-			var perr error
-			dst, perr = p.Parse(dst[:0], line, pos)
-			switch {
-			case perr == nil:
-			case errors.Is(perr, ErrUnsupported):
-				st.Unsupported++
-			default:
-				st.Malformed++
-				if bad != nil {
-					bad(perr)
+			// A bare CR inside a line: old Mac line ends, or a CR smuggled
+			// into a field. Each CR-separated part is read as a line of
+			// its own, at its own offset, so nothing is hidden behind it.
+			for part := range bytes.SplitSeq(line, []byte{'\r'}) {
+				partPos := pos
+				partPos.Offset += int64(cap(line) - cap(part))
+				if len(part) == 0 {
+					continue
 				}
-			}
-			for _, ev := range dst {
-				st.Events++
-				if eerr := emit(ev); eerr != nil {
-					return st, eerr
+				var perr error
+				dst, perr = p.Parse(dst[:0], part, partPos)
+				switch {
+				case perr == nil:
+				case errors.Is(perr, ErrUnsupported):
+					st.Unsupported++
+				default:
+					st.Malformed++
+					if bad != nil {
+						bad(perr)
+					}
+				}
+				for _, ev := range dst {
+					st.Events++
+					if eerr := emit(ev); eerr != nil {
+						return st, eerr
+					}
 				}
 			}
 		}
@@ -141,5 +148,5 @@ func Scan(ctx context.Context, r io.Reader, file string, start Start, p Parser, 
 func trimLine(line []byte) []byte {
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	line = bytes.TrimSuffix(line, []byte{'\r'})
-	return bytes.TrimLeft(line, "\x00")
+	return line[len(line)-len(bytes.TrimLeft(line, "\x00")):]
 }
