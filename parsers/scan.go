@@ -107,9 +107,11 @@ func Scan(ctx context.Context, r io.Reader, file string, start Start, p Parser, 
 			// A bare CR inside a line: old Mac line ends, or a CR smuggled
 			// into a field. Each CR-separated part is read as a line of
 			// its own, at its own offset, so nothing is hidden behind it.
+			partOff := int64(0)
 			for part := range bytes.SplitSeq(line, []byte{'\r'}) {
 				partPos := pos
-				partPos.Offset += int64(cap(line) - cap(part))
+				partPos.Offset += partOff // SplitSeq caps each part at its length: count, don't subtract caps
+				partOff += int64(len(part)) + 1
 				if len(part) == 0 {
 					continue
 				}
