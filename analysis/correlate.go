@@ -36,6 +36,7 @@ type Correlator struct {
 	swept    time.Time
 	seq      int
 	stats    CorrelatorStats
+	exim     eximState // see exim.go
 }
 
 // CorrelatorStats counts what the correlator dropped or could not join.
@@ -110,6 +111,9 @@ func (c *Correlator) Flush() ([]Recipient, []Message) {
 
 // Feed takes one event.
 func (c *Correlator) Feed(ev parsers.Event) {
+	if ev.Format == "exim" {
+		ev = eximEvent(ev)
+	}
 	if ev.Time.After(c.now) {
 		c.now = ev.Time
 	}
@@ -378,6 +382,9 @@ func (c *Correlator) reject(ev parsers.Event) {
 	if ev.QueueID != "" {
 		m = c.message(ev, false)
 	}
+	if m != nil && ev.Format == "exim" {
+		eximRefused(m, ev)
+	}
 	messageLevel := ev.Rcpt == "" || ev.Daemon == "cleanup" ||
 		strings.HasPrefix(ev.Reason, "DATA") || strings.HasPrefix(ev.Reason, "END-OF-MESSAGE")
 	if m != nil && messageLevel {
@@ -425,12 +432,18 @@ func (c *Correlator) reject(ev parsers.Event) {
 			msg.Helo = s.helo
 		}
 	}
+	if ev.SASLUser != "" {
+		msg.AuthUser, msg.AuthMethod = ev.SASLUser, ev.SASLMethod // Exim's A=
+	}
 	r := &Recipient{
 		Key: strings.Join([]string{"reject", ev.Format, ev.Host, strconv.FormatInt(ev.Time.Unix(), 10),
 			ipString(ev), strings.ToLower(ev.From), strings.ToLower(ev.Rcpt)}, "|"),
 		Recipient: ev.Rcpt,
 		rejected:  reason,
 		Pos:       []parsers.Pos{ev.Pos},
+	}
+	if ev.Format == "exim" {
+		r.Key = c.eximRejectKey(ev)
 	}
 	c.judge(msg, r)
 	c.changed = append(c.changed, r)

@@ -129,7 +129,7 @@ func (s *Store) Summary(ctx context.Context, f analysis.Filter) (analysis.Summar
 		sum.MTAs[mta] += n
 	}
 	rows.Close()
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE kind = 'auth_failed'`).Scan(&sum.AuthFailures); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM events e WHERE kind = 'auth_failed' AND `+authFailureOnce).Scan(&sum.AuthFailures); err != nil {
 		return sum, wrapBusy(err)
 	}
 	if err := s.db.QueryRowContext(ctx, `SELECT count(DISTINCT client_ip) FROM recipients WHERE verdict = ?`, string(analysis.RelayAbuse)).Scan(&sum.RelayClients); err != nil {
@@ -209,8 +209,15 @@ func topKeys(m map[string]int, n int) []string {
 	return keys
 }
 
+// authFailureOnce keeps a failed login (events e) once: Exim writes it to
+// the mainlog and again, with the same stamp, to the rejectlog, so a
+// rejectlog copy with a mainlog twin is left out.
+const authFailureOnce = `NOT (e.daemon = 'rejectlog' AND EXISTS (SELECT 1 FROM events m
+ WHERE m.kind = 'auth_failed' AND m.ts_ms = e.ts_ms AND m.daemon = 'mainlog' AND m.format = e.format
+ AND m.host = e.host AND m.client_ip = e.client_ip AND m.sasl_method = e.sasl_method AND m.sasl_user = e.sasl_user))`
+
 const authFailures = `SELECT ts_ms, client_ip, client_name, sasl_user, line, s.path FROM events e JOIN sources s ON s.id = e.source_id
- WHERE kind = 'auth_failed' ORDER BY ts_ms, e.id`
+ WHERE kind = 'auth_failed' AND ` + authFailureOnce + ` ORDER BY ts_ms, e.id`
 
 // AuthFailures groups failed SASL logins by client address.
 func (s *Store) AuthFailures(ctx context.Context) ([]analysis.ClientReport, error) {
