@@ -6,22 +6,49 @@ import (
 	"strings"
 )
 
-// queueID splits "4B49DBC34B: rest" into the queue id and the rest. Postfix
-// queue ids are upper-case hex (short form) or 12+ characters of [0-9A-Za-z]
-// (enable_long_queue_ids); NOQUEUE stands for "no queue file yet".
+// queueID splits "4B49DBC34B: rest" into the queue id and the rest. NOQUEUE
+// stands for "no queue file yet". Other words before a colon ("warning:",
+// "statistics:") are not queue ids.
 func queueID(msg string) (qid, rest string, ok bool) {
 	i := strings.IndexByte(msg, ':')
-	if i < 5 || i > 20 || len(msg) < i+2 || msg[i+1] != ' ' {
+	if i < 0 || len(msg) < i+2 || msg[i+1] != ' ' || !isQueueID(msg[:i]) {
 		return "", msg, false
 	}
-	id := msg[:i]
-	for j := 0; j < len(id); j++ {
-		c := id[j]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
-			return "", msg, false
+	return msg[:i], msg[i+2:], true
+}
+
+// isQueueID reports whether s is NOQUEUE or a Postfix queue id: upper-case
+// hex, at least 5 digits of microseconds and one of inode number (the short
+// form), or with enable_long_queue_ids at least 12 characters of digits and
+// consonants, the inode number after a 'z' (mail_queue.c): the alphabet has
+// no vowels, so no English word is a queue id.
+func isQueueID(s string) bool {
+	if s == "NOQUEUE" {
+		return true
+	}
+	if len(s) < 6 || len(s) > 24 {
+		return false
+	}
+	hex, long, z := true, true, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9', c >= 'B' && c <= 'F' && c != 'E':
+		case c == 'A' || c == 'E':
+			long = false
+		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z':
+			hex = false
+			switch c {
+			case 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u':
+				long = false
+			case 'z':
+				z = true
+			}
+		default:
+			return false
 		}
 	}
-	return id, msg[i+2:], true
+	return hex || long && z && len(s) >= 12
 }
 
 // client splits "name[1.2.3.4]" (optionally followed by ":port") into the
@@ -50,30 +77,32 @@ func client(s string) (name string, ip netip.Addr) {
 // word that is not key=value.
 func fields(s string) iter.Seq2[string, string] {
 	return func(yield func(string, string) bool) {
-		for s != "" {
-			s = strings.TrimLeft(s, ", ")
-			eq := strings.IndexByte(s, '=')
-			if eq <= 0 || !isKey(s[:eq]) {
+		for {
+			key, val, rest, ok := nextField(s)
+			if !ok || !yield(key, val) {
 				return
 			}
-			key := s[:eq]
-			s = s[eq+1:]
-			var val string
-			if strings.HasPrefix(s, "<") {
-				end := angleEnd(s)
-				val, s = s[:end], s[end:]
-			} else {
-				end := strings.IndexAny(s, ", ")
-				if end < 0 {
-					end = len(s)
-				}
-				val, s = s[:end], s[end:]
-			}
-			if !yield(key, val) {
-				return
-			}
+			s = rest
 		}
 	}
+}
+
+// nextField splits the first key=value pair off s (see fields). It returns
+// ok == false at the first word that is not key=value.
+func nextField(s string) (key, val, rest string, ok bool) {
+	s = strings.TrimLeft(s, ", ")
+	eq := strings.IndexByte(s, '=')
+	if eq <= 0 || !isKey(s[:eq]) {
+		return "", "", s, false
+	}
+	key, s = s[:eq], s[eq+1:]
+	end := 0
+	if strings.HasPrefix(s, "<") {
+		end = angleEnd(s)
+	} else if end = strings.IndexAny(s, ", "); end < 0 {
+		end = len(s)
+	}
+	return key, s[:end], s[end:], true
 }
 
 // angleEnd returns the index just past the '>' that closes the '<' at s[0]:

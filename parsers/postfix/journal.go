@@ -37,6 +37,9 @@ func (p *Parser) journalJSON(line []byte) (h header, msg string, ts time.Time, e
 			return h, "", ts, fmt.Errorf("%w: MESSAGE: %v", errBadJSON, err)
 		}
 		for _, c := range ints {
+			if c < 0 || c > 255 {
+				return h, "", ts, fmt.Errorf("%w: MESSAGE: byte %d out of range", errBadJSON, c)
+			}
 			b = append(b, byte(c))
 		}
 		msg = string(b)

@@ -23,6 +23,8 @@ import (
 
 const format = "postfix"
 
+var utf8BOM = []byte("\ufeff")
+
 var (
 	errNoHeader = errors.New("not a syslog line (no timestamp, host and tag)")
 	errBadStamp = errors.New("bad timestamp")
@@ -50,6 +52,8 @@ type Parser struct {
 	opt       Options
 	year      int
 	lastMonth time.Month
+	modYear   int // ModTime's year and month in Location
+	modMonth  time.Month
 }
 
 // NewParser returns a Parser for one file.
@@ -60,7 +64,8 @@ func NewParser(opt Options) *Parser {
 	if opt.ModTime.IsZero() {
 		opt.ModTime = time.Now()
 	}
-	return &Parser{opt: opt, year: opt.Year}
+	mod := opt.ModTime.In(opt.Location)
+	return &Parser{opt: opt, year: opt.Year, modYear: mod.Year(), modMonth: mod.Month()}
 }
 
 // header is the syslog part of a line.
@@ -81,14 +86,30 @@ func (p *Parser) Parse(dst []parsers.Event, line []byte, pos parsers.Pos) ([]par
 		err error
 	)
 	raw := string(line)
-	if len(line) > 0 && line[0] == '{' {
-		h, msg, ts, err = p.journalJSON(line)
+	// Scan has dropped the line end and the NULs a crashed syslogd leaves,
+	// but a caller reading lines its own way may not have: parse without
+	// them (and without a byte-order mark or a json-seq record separator),
+	// and keep Raw as given.
+	lo, hi := 0, len(line)
+	for hi > 0 && (line[hi-1] == '\n' || line[hi-1] == '\r') {
+		hi--
+	}
+	for lo < hi && line[lo] == 0 {
+		lo++
+	}
+	if bytes.HasPrefix(line[lo:hi], utf8BOM) {
+		lo += len(utf8BOM)
+	} else if lo < hi && line[lo] == 0x1e {
+		lo++ // journalctl -o json-seq (RFC 7464)
+	}
+	if lo < hi && line[lo] == '{' {
+		h, msg, ts, err = p.journalJSON(line[lo:hi])
 		if err != nil {
 			return dst, &parsers.ParseError{Pos: pos, Format: format, Err: err}
 		}
 	} else {
 		var ok bool
-		h, msg, ok = splitHeader(raw)
+		h, msg, ok = splitHeader(raw[lo:hi])
 		if !ok {
 			return dst, &parsers.ParseError{Pos: pos, Format: format, Err: errNoHeader}
 		}

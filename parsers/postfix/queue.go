@@ -127,9 +127,20 @@ func delivery(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event
 	}
 	ev.QueueID = qid
 	ev.Kind = parsers.KindDelivery
-	kv, text, _ := strings.Cut(rest, " (")
-	text = strings.TrimSuffix(text, ")")
-	for k, v := range fields(kv) {
+	// The text in parentheses follows the key=value run; it is found where
+	// the run ends, not at the first " (", which may be inside an address
+	// (to=<"j (work)"@example.com>).
+	var text string
+	for s := rest; ; {
+		k, v, after, ok := nextField(s)
+		if !ok {
+			text = strings.TrimSpace(after)
+			if strings.HasPrefix(text, "(") && strings.HasSuffix(text, ")") {
+				text = text[1 : len(text)-1]
+			}
+			break
+		}
+		s = after
 		switch k {
 		case "to":
 			ev.Rcpt = addr(v)

@@ -75,6 +75,10 @@ func smtpd(dst []parsers.Event, ev parsers.Event, pid, msg string) []parsers.Eve
 		return append(dst, ev)
 	case strings.HasPrefix(rest, "reject: "):
 		return smtpdAction(dst, ev, parsers.KindReject, rest[len("reject: "):])
+	case strings.HasPrefix(rest, "milter-reject: "):
+		// A milter refused at CONNECT, HELO, MAIL or RCPT (smtpd logs it;
+		// at END-OF-MESSAGE cleanup does).
+		return smtpdAction(dst, ev, parsers.KindReject, rest[len("milter-reject: "):])
 	case strings.HasPrefix(rest, "reject_warning: "):
 		return smtpdAction(dst, ev, parsers.KindRejectWarning, rest[len("reject_warning: "):])
 	case strings.HasPrefix(rest, "permit: "):
