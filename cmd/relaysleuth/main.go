@@ -68,6 +68,7 @@ Usage:
   relaysleuth scan [flags] PATH...      ingest logs, then print the relay report
   relaysleuth ingest [flags] PATH...    read logs into the database
   relaysleuth report [flags] KIND       summary | relay | attempts | recipients | auth
+  relaysleuth investigate [flags] [FILE] follow an abuse report (ARF, .eml) back to its client
   relaysleuth probe [flags] HOST[:PORT] test a server you run for open relaying
   relaysleuth help [COMMAND]
 
@@ -103,6 +104,8 @@ func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return runIngest(ctx, rest, stdin, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
+	case "investigate":
+		return runInvestigate(ctx, rest, stdin, stdout, stderr)
 	case "probe":
 		return runProbe(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

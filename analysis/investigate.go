@@ -1,0 +1,909 @@
+package analysis
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
+)
+
+// Key is a correlation key an investigation looks messages up by.
+type Key string
+
+// The correlation keys, strongest first: a queue id or a Message-ID names
+// one message; the others name whoever sent it and need a time to narrow.
+const (
+	KeyQueueID   Key = "queue_id"
+	KeyMessageID Key = "message_id"
+	KeyAuthUser  Key = "auth_user"
+	KeyClientIP  Key = "client_ip"
+	KeySender    Key = "sender"
+	KeyRecipient Key = "recipient"
+	KeyTime      Key = "time" // every message in the time range
+)
+
+// TimeRange is [From, To); a zero bound is open.
+type TimeRange struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// Contains reports whether t is in r.
+func (r TimeRange) Contains(t time.Time) bool {
+	return (r.From.IsZero() || !t.Before(r.From)) && (r.To.IsZero() || t.Before(r.To))
+}
+
+// An InvestigationStore answers an investigation's questions, one small
+// query per correlation key. *schema.Store satisfies it. Every method
+// returns rows in time order.
+type InvestigationStore interface {
+	// RecipientsBy calls fn for every recipient (any hop) whose key field
+	// equals value (addresses compared case-insensitively), in r. KeyTime
+	// ignores value and returns the first-hop recipients in r.
+	RecipientsBy(ctx context.Context, key Key, value string, r TimeRange, fn func(Recipient) error) error
+	// EventsBy returns the events whose queue id, next queue id ("queued
+	// as", "forwarded as", a bounce's notification) or Message-ID is value.
+	EventsBy(ctx context.Context, field EventField, value string, r TimeRange) ([]parsers.Event, error)
+	// Logins returns the events of kind client that authenticated as user.
+	Logins(ctx context.Context, user string, r TimeRange) ([]parsers.Event, error)
+	// AuthFailuresBy returns the failed logins for user (field KeyAuthUser)
+	// or from one client address (KeyClientIP).
+	AuthFailuresBy(ctx context.Context, key Key, value string, r TimeRange) ([]parsers.Event, error)
+}
+
+// EventField names the event column EventsBy looks up.
+type EventField int
+
+// The event columns a trail is followed by.
+const (
+	ByQueueID     EventField = iota // the event's own queue id
+	ByNextQueueID                   // the queue id the message went on as
+	ByMessageID
+)
+
+// Query is what to investigate: a complaint, flags, or both. Flags are
+// strict (a message must match them all); the complaint's keys are hints
+// (one that matches nothing, or disagrees with a stronger key, is noted and
+// skipped).
+type Query struct {
+	Complaint *Complaint
+	MessageID string
+	QueueID   string
+	Recipient string
+	Sender    string
+	ClientIP  string
+	AuthUser  string
+	Since     time.Time // zero: open
+	Until     time.Time
+	// Window is the time around the message searched for the sender's
+	// other mail, half before and half after. Zero means DefaultWindow.
+	Window time.Duration
+}
+
+// Limits of one investigation: what a terminal can show, and a bound on the
+// queries a hostile complaint (a Message-ID shared by a million messages)
+// can cause.
+const (
+	DefaultWindow   = 24 * time.Hour
+	MaxIncidents    = 10
+	MaxTrailQueues  = 32
+	MaxCandidates   = 10
+	maxFailedLogins = 50
+	maxKeys         = 40
+	// maxCandidateRows bounds the rows read to pick the candidates from.
+	maxCandidateRows = 10000
+	// trailBefore and trailAfter bound the search for a message's other
+	// queue files around its arrival: Postfix's maximal_queue_lifetime is
+	// 5 days, and queue ids are reused after a while.
+	trailBefore = 24 * time.Hour
+	trailAfter  = 6 * 24 * time.Hour
+)
+
+// Investigation is the answer: which keys were tried, the messages they
+// found, how each got in, and what else its sender sent.
+type Investigation struct {
+	Complaint  *Complaint  `json:"complaint,omitempty"`
+	Keys       []KeyResult `json:"keys"`
+	Found      bool        `json:"found"`
+	Incidents  []Incident  `json:"incidents"`
+	More       int         `json:"more_incidents"` // matched but not shown (MaxIncidents)
+	Radius     []Radius    `json:"blast_radius"`
+	Candidates []Recipient `json:"candidates"` // when nothing matched: the nearest messages sharing a key
+	Window     TimeRange   `json:"window"`     // the range searched for the weak keys
+}
+
+// KeyResult is one key tried, where it came from and what it found.
+type KeyResult struct {
+	Key     Key    `json:"key"`
+	Value   string `json:"value"`
+	Source  string `json:"source"`  // "--client-ip", "Message-ID header", "Received header 2 (by mail)"
+	Matched int    `json:"matched"` // messages found with this key alone
+	Used    bool   `json:"used"`    // it narrowed the answer
+	Note    string `json:"note,omitempty"`
+	strict  bool
+	weak    bool
+}
+
+// Incident is one message (with all its queue files) that matched.
+type Incident struct {
+	MessageID  string      `json:"message_id"`
+	QueueIDs   []string    `json:"queue_ids"`
+	Time       time.Time   `json:"time"`
+	Trail      []Step      `json:"trail"`
+	Truncated  bool        `json:"truncated,omitempty"` // more queue files than MaxTrailQueues
+	Recipients []Recipient `json:"recipients"`
+	Cause      Cause       `json:"cause"`
+}
+
+// Step is one stored event of a message's trail, with its evidence.
+type Step struct {
+	Time     time.Time `json:"time"`
+	Host     string    `json:"host"`
+	QueueID  string    `json:"queue_id"`
+	Event    string    `json:"event"`
+	Detail   string    `json:"detail"`
+	Evidence string    `json:"evidence"` // file:line
+	Raw      string    `json:"raw"`
+	pos      parsers.Pos
+}
+
+// CauseKind says how a message got out through the server.
+type CauseKind string
+
+// The causes an investigation tells apart.
+const (
+	CauseOpenRelay     CauseKind = "open_relay"    // unauthenticated outside client, external recipient
+	CauseAuthenticated CauseKind = "authenticated" // an account logged in: likely a stolen password
+	CauseForwarding    CauseKind = "forwarding"    // a local recipient forwarded out by the server
+	CauseInternal      CauseKind = "internal_host" // a trusted network host or local submission
+	CauseRefused       CauseKind = "refused"       // relay attempted and refused: nothing left
+	CauseBounce        CauseKind = "bounce"        // a notification the server generated
+	CauseInbound       CauseKind = "inbound"       // mail for local recipients only
+	CauseUnknown       CauseKind = "unknown"
+)
+
+// Cause is how one incident got through: who the server took it from.
+type Cause struct {
+	Kind         CauseKind     `json:"kind"`
+	Summary      string        `json:"summary"`
+	Verdict      Verdict       `json:"verdict"`
+	Reason       string        `json:"reason"`
+	Host         string        `json:"host"` // the server that took it from outside
+	QueueID      string        `json:"queue_id"`
+	ClientIP     string        `json:"client_ip"`
+	ClientName   string        `json:"client_name"`
+	Helo         string        `json:"helo"`
+	AuthUser     string        `json:"auth_user,omitempty"`
+	Logins       []Login       `json:"logins,omitempty"`        // where the account logged in from, in the window
+	FailedLogins []FailedLogin `json:"failed_logins,omitempty"` // for the account or from its addresses, before the message
+	Evidence     []string      `json:"evidence"`
+}
+
+// Login is the successful logins of an account from one address.
+type Login struct {
+	ClientIP   string    `json:"client_ip"`
+	ClientName string    `json:"client_name"`
+	Count      int       `json:"count"`
+	First      time.Time `json:"first"`
+	Last       time.Time `json:"last"`
+	Evidence   string    `json:"evidence"`
+}
+
+// FailedLogin is one failed SASL login.
+type FailedLogin struct {
+	Time     time.Time `json:"time"`
+	ClientIP string    `json:"client_ip"`
+	User     string    `json:"user"`
+	Reason   string    `json:"reason"`
+	Evidence string    `json:"evidence"`
+}
+
+// Radius is what else one client address, account or sender sent in the
+// window: first-hop recipients, so a message re-injected by a content
+// filter counts once.
+type Radius struct {
+	Key             Key             `json:"key"`
+	Value           string          `json:"value"`
+	Window          TimeRange       `json:"window"`
+	Recipients      int             `json:"recipients"`
+	Messages        int             `json:"messages"`
+	Domains         int             `json:"domains"`
+	ExternalDomains int             `json:"external_domains"`
+	First           time.Time       `json:"first"`
+	Last            time.Time       `json:"last"`
+	TopDomains      []DomainCount   `json:"top_domains"`
+	Verdicts        map[Verdict]int `json:"verdicts"`
+	Evidence        []string        `json:"evidence"` // the first lines
+}
+
+// DomainCount is a recipient domain and how many recipients it had.
+type DomainCount struct {
+	Domain string `json:"domain"`
+	Count  int    `json:"count"`
+}
+
+// outbound reports whether v is about an external recipient.
+func outbound(v Verdict) bool {
+	switch v {
+	case RelayAbuse, RelayAttemptRejected, InternalOutbound, AuthenticatedOutbound:
+		return true
+	}
+	return false
+}
+
+// Investigate looks the query's keys up in st, one key at a time, follows
+// each message found across its queue files, and says how it got in and
+// what else its sender sent.
+func Investigate(ctx context.Context, st InvestigationStore, q Query) (*Investigation, error) {
+	if q.Window <= 0 {
+		q.Window = DefaultWindow
+	}
+	inv := &Investigation{Complaint: q.Complaint, Keys: keysOf(q), Incidents: []Incident{}, Radius: []Radius{}, Candidates: []Recipient{}}
+	user := TimeRange{From: q.Since, To: q.Until}
+	anchor := anchorTime(q)
+	weak := user
+	if weak.From.IsZero() && weak.To.IsZero() && !anchor.IsZero() {
+		weak = TimeRange{From: anchor.Add(-q.Window / 2), To: anchor.Add(q.Window / 2)}
+	}
+	inv.Window = weak
+
+	var roots map[string]time.Time // origin queue id → arrival
+	failed := false
+	for i := range inv.Keys {
+		k := &inv.Keys[i]
+		rng := user
+		if k.weak {
+			rng = weak
+		}
+		got, err := rootsBy(ctx, st, k.Key, k.Value, rng)
+		if err != nil {
+			return nil, err
+		}
+		if !anchor.IsZero() && !k.weak && len(got) > 1 {
+			// A queue id reused over the months: keep the one near the
+			// complaint.
+			near := map[string]time.Time{}
+			for id, t := range got {
+				if weak.Contains(t) {
+					near[id] = t
+				}
+			}
+			if len(near) > 0 {
+				got = near
+			}
+		}
+		k.Matched = len(got)
+		switch {
+		case len(got) == 0 && k.strict:
+			k.Note = "no message matched"
+			failed = true
+		case len(got) == 0:
+			k.Note = "no message matched; ignored"
+		case roots == nil:
+			roots, k.Used = got, true
+		default:
+			both := map[string]time.Time{}
+			for id, t := range roots {
+				if _, ok := got[id]; ok {
+					both[id] = t
+				}
+			}
+			switch {
+			case len(both) > 0:
+				roots, k.Used = both, true
+			case k.strict:
+				k.Note = "matched, but not together with the keys above"
+				failed = true
+			default:
+				k.Note = "matched other messages than the keys above; ignored"
+			}
+		}
+	}
+	if failed || len(roots) == 0 {
+		cands, err := candidates(ctx, st, inv.Keys, anchor)
+		if err != nil {
+			return nil, err
+		}
+		inv.Candidates = cands
+		return inv, nil
+	}
+	inv.Found = true
+
+	order := make([]string, 0, len(roots))
+	for id := range roots {
+		order = append(order, id)
+	}
+	slices.SortFunc(order, func(a, b string) int {
+		return cmp.Or(roots[a].Compare(roots[b]), strings.Compare(a, b))
+	})
+	covered := map[string]bool{}
+	for _, id := range order {
+		if covered[id] {
+			continue
+		}
+		if len(inv.Incidents) == MaxIncidents {
+			inv.More++
+			continue
+		}
+		inc, err := incident(ctx, st, id, roots[id], q, user)
+		if err != nil {
+			return nil, err
+		}
+		for _, qid := range inc.QueueIDs {
+			covered[qid] = true
+		}
+		inv.Incidents = append(inv.Incidents, inc)
+	}
+	for i := range inv.Incidents {
+		if err := cause(ctx, st, &inv.Incidents[i], q); err != nil {
+			return nil, err
+		}
+	}
+	rad, err := radius(ctx, st, inv, q, user)
+	if err != nil {
+		return nil, err
+	}
+	inv.Radius = rad
+	return inv, nil
+}
+
+// keysOf lists the keys to try, strongest first: the flags, then what the
+// complaint says.
+func keysOf(q Query) []KeyResult {
+	var ks []KeyResult
+	seen := map[string]bool{}
+	add := func(k Key, v, src string, strict bool) {
+		v = strings.TrimSpace(v)
+		if k == KeyMessageID {
+			v = strings.Trim(v, "<>")
+		}
+		if k == KeySender || k == KeyRecipient {
+			v = strings.ToLower(strings.Trim(v, "<>"))
+		}
+		if v == "" || len(ks) == maxKeys || seen[string(k)+"\x00"+v] {
+			return
+		}
+		seen[string(k)+"\x00"+v] = true
+		weak := k != KeyQueueID && k != KeyMessageID
+		ks = append(ks, KeyResult{Key: k, Value: v, Source: src, strict: strict, weak: weak})
+	}
+	add(KeyQueueID, q.QueueID, "--queue-id", true)
+	add(KeyMessageID, q.MessageID, "--message-id", true)
+	add(KeyAuthUser, q.AuthUser, "--auth-user", true)
+	add(KeyClientIP, q.ClientIP, "--client-ip", true)
+	add(KeySender, q.Sender, "--sender", true)
+	add(KeyRecipient, q.Recipient, "--recipient", true)
+	if c := q.Complaint; c != nil {
+		add(KeyMessageID, c.MessageID, "Message-ID header", false)
+		for i, r := range c.Received {
+			add(KeyQueueID, r.ID, receivedSource(i, r), false)
+		}
+		for i, r := range c.Received {
+			add(KeyAuthUser, r.AuthUser, receivedSource(i, r), false)
+		}
+		if c.SourceIP.IsValid() {
+			add(KeyClientIP, c.SourceIP.String(), "Source-IP", false)
+		}
+		for i, r := range c.Received {
+			if r.ClientIP.IsValid() {
+				add(KeyClientIP, r.ClientIP.String(), receivedSource(i, r), false)
+			}
+		}
+		add(KeySender, c.OriginalMailFrom, "Original-Mail-From", false)
+		add(KeySender, c.ReturnPath, "Return-Path header", false)
+		for _, a := range c.OriginalRcptTo {
+			add(KeyRecipient, a, "Original-Rcpt-To", false)
+		}
+		for i, r := range c.Received {
+			add(KeyRecipient, r.For, receivedSource(i, r), false)
+		}
+		for _, a := range c.To {
+			add(KeyRecipient, a, "To/Cc header", false)
+		}
+		for _, a := range c.From {
+			add(KeySender, a, "From header", false)
+		}
+	}
+	if len(ks) == 0 && (!q.Since.IsZero() || !q.Until.IsZero()) {
+		ks = append(ks, KeyResult{Key: KeyTime, Value: TimeRange{q.Since, q.Until}.String(), Source: "--since/--until", strict: true})
+	}
+	return ks
+}
+
+func receivedSource(i int, r Received) string {
+	if r.By != "" {
+		return fmt.Sprintf("Received header %d (by %s)", i+1, r.By)
+	}
+	return fmt.Sprintf("Received header %d", i+1)
+}
+
+// String formats r as "FROM .. TO" in RFC 3339, "…" for an open end.
+func (r TimeRange) String() string {
+	f := func(t time.Time) string {
+		if t.IsZero() {
+			return "…"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	return f(r.From) + " .. " + f(r.To)
+}
+
+// anchorTime is when the complaint says the message arrived: Arrival-Date,
+// else the oldest Received stamp, else the Date header; or the middle of
+// --since/--until.
+func anchorTime(q Query) time.Time {
+	if c := q.Complaint; c != nil {
+		if !c.ArrivalDate.IsZero() {
+			return c.ArrivalDate
+		}
+		for i := len(c.Received) - 1; i >= 0; i-- {
+			if !c.Received[i].Time.IsZero() {
+				return c.Received[i].Time
+			}
+		}
+		if !c.Date.IsZero() {
+			return c.Date
+		}
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() {
+		return q.Since.Add(q.Until.Sub(q.Since) / 2)
+	}
+	return time.Time{}
+}
+
+// rootsBy returns the messages a key finds, each as the queue id it
+// entered the server with (the origin of content-filter and forward hops).
+func rootsBy(ctx context.Context, st InvestigationStore, k Key, v string, r TimeRange) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	err := st.RecipientsBy(ctx, k, v, r, func(rc Recipient) error {
+		id := rc.QueueID
+		if rc.Hop > 1 && rc.OriginQueueID != "" {
+			id = rc.OriginQueueID
+		}
+		if id == "" {
+			return nil // refused before a queue file existed: nothing to trace
+		}
+		if t, ok := out[id]; !ok || rc.Time.Before(t) {
+			out[id] = rc.Time
+		}
+		return nil
+	})
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	// A message whose recipients were never logged still has events.
+	var f EventField
+	switch k {
+	case KeyQueueID:
+		f = ByQueueID
+	case KeyMessageID:
+		f = ByMessageID
+	default:
+		return out, nil
+	}
+	evs, err := st.EventsBy(ctx, f, v, r)
+	for _, ev := range evs {
+		if _, ok := out[ev.QueueID]; !ok && ev.QueueID != "" {
+			out[ev.QueueID] = ev.Time
+		}
+	}
+	return out, err
+}
+
+// incident follows the message that entered as root through every queue
+// file it became or came from: content filter re-injection, forwards,
+// bounces, and the same Message-ID on the other servers.
+func incident(ctx context.Context, st InvestigationStore, root string, at time.Time, q Query, user TimeRange) (Incident, error) {
+	inc := Incident{Time: at, Trail: []Step{}, Recipients: []Recipient{}}
+	rng := TimeRange{From: at.Add(-trailBefore), To: at.Add(trailAfter)}
+	if !user.From.IsZero() && user.From.After(rng.From) {
+		rng.From = user.From
+	}
+	if !user.To.IsZero() && user.To.Before(rng.To) {
+		rng.To = user.To
+	}
+	seen := map[string]bool{}
+	mids := map[string]bool{}
+	queue := []string{root}
+	push := func(id string) {
+		if id != "" && !seen[id] && !slices.Contains(queue, id) {
+			queue = append(queue, id)
+		}
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		if len(seen) == MaxTrailQueues {
+			inc.Truncated = true
+			break
+		}
+		seen[id] = true
+		evs, err := st.EventsBy(ctx, ByQueueID, id, rng)
+		if err != nil {
+			return inc, err
+		}
+		if len(evs) == 0 && id != root {
+			continue // another server's id ("queued as" on a remote host)
+		}
+		inc.QueueIDs = append(inc.QueueIDs, id)
+		parents, err := st.EventsBy(ctx, ByNextQueueID, id, rng)
+		if err != nil {
+			return inc, err
+		}
+		for _, ev := range parents {
+			push(ev.QueueID)
+		}
+		for _, ev := range evs {
+			inc.Trail = append(inc.Trail, step(ev))
+			push(ev.NextQueueID)
+			push(ev.PrevQueueID)
+			if ev.MessageID != "" && !mids[ev.MessageID] && len(mids) < 4 {
+				mids[ev.MessageID] = true
+				if inc.MessageID == "" {
+					inc.MessageID = ev.MessageID
+				}
+				same, err := st.EventsBy(ctx, ByMessageID, ev.MessageID, rng)
+				if err != nil {
+					return inc, err
+				}
+				for _, s := range same {
+					push(s.QueueID)
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(inc.Trail, func(a, b Step) int {
+		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.pos.File, b.pos.File), cmp.Compare(a.pos.Line, b.pos.Line))
+	})
+	for _, id := range inc.QueueIDs {
+		err := st.RecipientsBy(ctx, KeyQueueID, id, rng, func(r Recipient) error {
+			inc.Recipients = append(inc.Recipients, r)
+			return nil
+		})
+		if err != nil {
+			return inc, err
+		}
+	}
+	slices.SortStableFunc(inc.Recipients, func(a, b Recipient) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Hop, b.Hop), strings.Compare(a.QueueID, b.QueueID))
+	})
+	return inc, nil
+}
+
+// step describes one event of a trail in the words of its log line.
+func step(ev parsers.Event) Step {
+	s := Step{Time: ev.Time, Host: ev.Host, QueueID: ev.QueueID, Event: ev.Kind.String(), Evidence: ev.Pos.String(), Raw: ev.Raw, pos: ev.Pos}
+	var d []string
+	add := func(k, v string) {
+		if v != "" {
+			d = append(d, k+"="+v)
+		}
+	}
+	switch ev.Kind {
+	case parsers.KindClient, parsers.KindConnect, parsers.KindAuthFailed:
+		if ev.ClientIP.IsValid() {
+			d = append(d, fmt.Sprintf("client=%s[%s]", ev.ClientName, ev.ClientIP))
+		}
+		add("sasl_user", ev.SASLUser)
+		add("prev", ev.PrevQueueID)
+		if ev.OrigClientIP.IsValid() {
+			add("orig_client", ev.OrigClientIP.String())
+		}
+	case parsers.KindMessageID:
+		d = append(d, "message-id=<"+ev.MessageID+">")
+	case parsers.KindSender:
+		d = append(d, "from=<"+ev.From+">")
+	case parsers.KindDelivery, parsers.KindReject:
+		if ev.Rcpt != "" {
+			d = append(d, "to=<"+ev.Rcpt+">")
+		}
+		add("relay", ev.Relay)
+		add("status", ev.Status)
+		add("dsn", ev.DSN)
+		add("next", ev.NextQueueID)
+		if ev.Kind == parsers.KindReject {
+			add("reason", ev.Reason)
+		}
+	case parsers.KindBounce:
+		add("notification", ev.NextQueueID)
+	}
+	s.Detail = strings.Join(d, " ")
+	return s
+}
+
+// causeRank orders verdicts by what they say about how the mail got out.
+var causeRank = []Verdict{RelayAbuse, AuthenticatedOutbound, Forwarded, InternalOutbound, RelayAttemptRejected, SystemBounce, Inbound}
+
+// cause finds the queue file that came from outside (the earliest first
+// hop, not a bounce) and says who the server took it from.
+func cause(ctx context.Context, st InvestigationStore, inc *Incident, q Query) error {
+	c := Cause{Kind: CauseUnknown, Evidence: []string{}}
+	var entry *Recipient
+	for i := range inc.Recipients {
+		r := &inc.Recipients[i]
+		if r.Hop != 1 {
+			continue
+		}
+		if entry == nil || (entry.Verdict == SystemBounce && r.Verdict != SystemBounce) {
+			entry = r
+		}
+	}
+	if entry == nil {
+		c.Summary = "no recipient of this message was recorded: how it arrived is not in the log"
+		inc.Cause = c
+		return nil
+	}
+	// The verdict that explains the complaint: the complained-about
+	// recipients' if we know them, else the gravest of the first hop's.
+	want := map[string]bool{}
+	for _, k := range keysOf(q) {
+		if k.Key == KeyRecipient {
+			want[k.Value] = true
+		}
+	}
+	best := -1
+	var pick *Recipient
+	for pass := 0; pass < 2 && pick == nil; pass++ {
+		for i := range inc.Recipients {
+			r := &inc.Recipients[i]
+			if pass == 0 && !want[strings.ToLower(r.Recipient)] {
+				continue
+			}
+			if pass == 1 && (r.Host != entry.Host || r.QueueID != entry.QueueID) {
+				continue
+			}
+			rank := slices.Index(causeRank, r.Verdict)
+			if rank >= 0 && (pick == nil || rank < best) {
+				pick, best = r, rank
+			}
+		}
+	}
+	if pick == nil {
+		pick = entry
+	}
+	c.Verdict, c.Reason = pick.Verdict, pick.Reason
+	c.Host, c.QueueID = entry.Host, entry.QueueID
+	c.ClientIP, c.ClientName, c.Helo = entry.ClientIP, entry.ClientName, entry.Helo
+	c.Evidence = append(c.Evidence, entry.Evidence...)
+	client := c.ClientIP
+	if client == "" {
+		client = "an unknown address"
+	}
+	switch pick.Verdict {
+	case RelayAbuse:
+		c.Kind = CauseOpenRelay
+		c.Summary = fmt.Sprintf("open relay: host %s accepted mail for external recipients from unauthenticated client %s (%s)", entry.Host, client, c.ClientName)
+	case AuthenticatedOutbound:
+		c.Kind = CauseAuthenticated
+		c.Summary = fmt.Sprintf("authenticated account %s sent it from %s: likely a compromised password", entry.AuthUser, client)
+	case Forwarded:
+		c.Kind = CauseForwarding
+		c.Summary = "forwarding: a local recipient's alias or .forward sent it on to an external address"
+	case InternalOutbound:
+		c.Kind = CauseInternal
+		c.Summary = fmt.Sprintf("internal host: sent from %s, which your policy trusts (or a local submission)", client)
+	case RelayAttemptRejected:
+		c.Kind = CauseRefused
+		c.Summary = fmt.Sprintf("relay attempt from %s, refused: the server did not send it", client)
+	case SystemBounce:
+		c.Kind = CauseBounce
+		c.Summary = "a delivery status notification the server generated (backscatter)"
+	case Inbound:
+		c.Kind = CauseInbound
+		c.Summary = fmt.Sprintf("inbound mail from %s for local recipients: not relayed", client)
+	}
+	if entry.AuthUser != "" {
+		c.AuthUser = entry.AuthUser
+		if c.Kind != CauseAuthenticated {
+			c.Summary += fmt.Sprintf("; the client had authenticated as %s", entry.AuthUser)
+		}
+	}
+	if err := logins(ctx, st, &c, entry.Time, q.Window); err != nil {
+		return err
+	}
+	inc.Cause = c
+	return nil
+}
+
+// logins fills the account's logins in the window and the failed logins
+// (for the account, or from the addresses it or the client used) before
+// the message.
+func logins(ctx context.Context, st InvestigationStore, c *Cause, at time.Time, window time.Duration) error {
+	rng := TimeRange{From: at.Add(-window / 2), To: at.Add(window / 2)}
+	before := TimeRange{From: rng.From, To: at.Add(time.Second)}
+	ips := []string{}
+	if c.ClientIP != "" {
+		ips = append(ips, c.ClientIP)
+	}
+	var failed []parsers.Event
+	if c.AuthUser != "" {
+		evs, err := st.Logins(ctx, c.AuthUser, rng)
+		if err != nil {
+			return err
+		}
+		byIP := map[string]*Login{}
+		for _, ev := range evs {
+			ip := ipString(ev)
+			l := byIP[ip]
+			if l == nil {
+				l = &Login{ClientIP: ip, ClientName: ev.ClientName, First: ev.Time, Evidence: ev.Pos.String()}
+				byIP[ip] = l
+				if !slices.Contains(ips, ip) && ip != "" {
+					ips = append(ips, ip)
+				}
+			}
+			l.Count++
+			l.Last = ev.Time
+		}
+		for _, l := range byIP {
+			c.Logins = append(c.Logins, *l)
+		}
+		slices.SortFunc(c.Logins, func(a, b Login) int { return cmp.Or(a.First.Compare(b.First), strings.Compare(a.ClientIP, b.ClientIP)) })
+		evs, err = st.AuthFailuresBy(ctx, KeyAuthUser, c.AuthUser, before)
+		if err != nil {
+			return err
+		}
+		failed = append(failed, evs...)
+	}
+	for _, ip := range ips {
+		evs, err := st.AuthFailuresBy(ctx, KeyClientIP, ip, before)
+		if err != nil {
+			return err
+		}
+		failed = append(failed, evs...)
+	}
+	slices.SortFunc(failed, func(a, b parsers.Event) int {
+		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line))
+	})
+	failed = slices.CompactFunc(failed, func(a, b parsers.Event) bool { return a.Pos == b.Pos })
+	for _, ev := range failed {
+		if len(c.FailedLogins) == maxFailedLogins {
+			break
+		}
+		c.FailedLogins = append(c.FailedLogins, FailedLogin{Time: ev.Time, ClientIP: ipString(ev), User: ev.SASLUser, Reason: ev.Reason, Evidence: ev.Pos.String()})
+	}
+	if c.Kind == CauseAuthenticated {
+		c.Summary += fmt.Sprintf("; the account logged in from %d address(es) in the window, %d failed login(s) before", len(c.Logins), len(c.FailedLogins))
+	}
+	return nil
+}
+
+// radius counts what else each incident's client address, account and
+// sender (and the flags' own) sent around the incidents.
+func radius(ctx context.Context, st InvestigationStore, inv *Investigation, q Query, user TimeRange) ([]Radius, error) {
+	type subject struct {
+		k Key
+		v string
+	}
+	var subs []subject
+	seen := map[subject]bool{}
+	add := func(k Key, v string) {
+		s := subject{k, v}
+		if v != "" && !seen[s] {
+			seen[s] = true
+			subs = append(subs, s)
+		}
+	}
+	var first, last time.Time
+	for _, inc := range inv.Incidents {
+		add(KeyClientIP, inc.Cause.ClientIP)
+		add(KeyAuthUser, inc.Cause.AuthUser)
+		for _, r := range inc.Recipients {
+			if r.Hop == 1 && r.QueueID == inc.Cause.QueueID {
+				add(KeySender, strings.ToLower(r.Sender))
+				break
+			}
+		}
+		if first.IsZero() || inc.Time.Before(first) {
+			first = inc.Time
+		}
+		if inc.Time.After(last) {
+			last = inc.Time
+		}
+	}
+	add(KeyClientIP, q.ClientIP)
+	add(KeyAuthUser, q.AuthUser)
+	add(KeySender, strings.ToLower(q.Sender))
+	rng := TimeRange{From: first.Add(-q.Window / 2), To: last.Add(q.Window / 2)}
+	if !user.From.IsZero() || !user.To.IsZero() {
+		rng = user
+	}
+	out := []Radius{}
+	for _, s := range subs {
+		rd := Radius{Key: s.k, Value: s.v, Window: rng, TopDomains: []DomainCount{}, Verdicts: map[Verdict]int{}, Evidence: []string{}}
+		msgs := map[string]bool{}
+		domains := map[string]int{}
+		external := map[string]bool{}
+		err := st.RecipientsBy(ctx, s.k, s.v, rng, func(r Recipient) error {
+			if r.Hop != 1 {
+				return nil
+			}
+			rd.Recipients++
+			if rd.First.IsZero() {
+				rd.First = r.Time
+			}
+			rd.Last = r.Time
+			rd.Verdicts[r.Verdict]++
+			key := r.Host + "|" + r.QueueID
+			if r.QueueID == "" {
+				key = r.Host + "|" + r.Time.String() + "|" + r.ClientIP + "|" + r.Sender
+			}
+			msgs[key] = true
+			d := Domain(r.Recipient)
+			domains[d]++
+			if outbound(r.Verdict) {
+				external[d] = true
+			}
+			if len(rd.Evidence) < 3 && len(r.Evidence) > 0 {
+				rd.Evidence = append(rd.Evidence, r.Evidence[len(r.Evidence)-1])
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		rd.Messages, rd.Domains, rd.ExternalDomains = len(msgs), len(domains), len(external)
+		for d, n := range domains {
+			rd.TopDomains = append(rd.TopDomains, DomainCount{d, n})
+		}
+		slices.SortFunc(rd.TopDomains, func(a, b DomainCount) int {
+			return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Domain, b.Domain))
+		})
+		if len(rd.TopDomains) > 5 {
+			rd.TopDomains = rd.TopDomains[:5]
+		}
+		out = append(out, rd)
+	}
+	return out, nil
+}
+
+// candidates returns the first-hop recipients nearest to the complaint's
+// time that share its recipient, sender or client address: what the admin
+// looks at when the exact message is not in the logs.
+func candidates(ctx context.Context, st InvestigationStore, keys []KeyResult, anchor time.Time) ([]Recipient, error) {
+	var out []Recipient
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if k.Key != KeyRecipient && k.Key != KeySender && k.Key != KeyClientIP {
+			continue
+		}
+		err := st.RecipientsBy(ctx, k.Key, k.Value, TimeRange{}, func(r Recipient) error {
+			id := r.Host + "|" + r.QueueID + "|" + r.Recipient + "|" + r.Time.String()
+			if r.Hop == 1 && !seen[id] && len(out) < maxCandidateRows {
+				seen[id] = true
+				out = append(out, r)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	dist := func(r Recipient) time.Duration {
+		d := r.Time.Sub(anchor)
+		if d < 0 {
+			return -d
+		}
+		return d
+	}
+	slices.SortStableFunc(out, func(a, b Recipient) int {
+		if anchor.IsZero() {
+			return b.Time.Compare(a.Time) // newest first
+		}
+		return cmp.Compare(dist(a), dist(b))
+	})
+	if len(out) > MaxCandidates {
+		out = out[:MaxCandidates]
+	}
+	if out == nil {
+		out = []Recipient{}
+	}
+	return out, nil
+}

@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/schema"
+)
+
+const investigateSynopsis = `Usage: relaysleuth investigate [flags] [FILE]
+
+Follows an abuse complaint back to the client that sent the mail. FILE is an
+ARF feedback report (RFC 5965, also one forwarded as an attachment), a saved
+message (.eml) or just its headers, or - for standard input. From it come the
+Message-ID, the queue id and client in your server's Received header,
+Source-IP, Arrival-Date, Original-Mail-From and Original-Rcpt-To. Flags add
+keys of their own, or replace FILE:
+
+  relaysleuth investigate report.eml
+  relaysleuth investigate --client-ip 203.0.113.9 --since 2026-11-27 --until 2026-11-28
+  relaysleuth investigate --recipient victim@example.net --sender x@example.org
+
+It prints, for each message found:
+  the trail     every stored event of the message, across its queue ids
+                (content filter, forwards, bounces, other hosts), with the
+                file:line that proves it, and each recipient's verdict;
+  the cause     open relay, authenticated account (the account, where it
+                logged in from, failed logins before), forwarding, or an
+                internal host;
+and the blast radius: what else the same client, account and sender sent
+in the window around it (recipients, domains, verdicts, first/last seen).
+
+Flags must all match the same message; a complaint's keys are hints, and one
+that matches nothing is reported and skipped. When nothing matches, the keys
+tried and the nearest messages with the same recipient, sender or client are
+printed.
+
+Exit status: 0 the message was found, 1 nothing matched (or an error),
+2 usage error.`
+
+type investigateFlags struct {
+	commonFlags
+	messageID, queueID, recipient, sender, clientIP, authUser string
+	since, until                                              string
+	window                                                    time.Duration
+}
+
+// errNoMatch is returned when no stored message matched: exit status 1.
+var errNoMatch = errors.New("investigate: no stored message matched (see the keys tried above)")
+
+func runInvestigate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var f investigateFlags
+	fs := newFlagSet("investigate", investigateSynopsis, stderr)
+	f.dbFlag(fs)
+	fs.StringVar(&f.outputFormat, "format", "table", "output `format`: table, json")
+	fs.StringVar(&f.messageID, "message-id", "", "the message's Message-ID `header` (angle brackets optional)")
+	fs.StringVar(&f.queueID, "queue-id", "", "a queue `id` of the message on your server")
+	fs.StringVar(&f.recipient, "recipient", "", "a recipient `address`")
+	fs.StringVar(&f.sender, "sender", "", "the envelope sender `address`")
+	fs.StringVar(&f.clientIP, "client-ip", "", "the client `address` your server took it from")
+	fs.StringVar(&f.authUser, "auth-user", "", "the SASL `account` it was sent with")
+	fs.StringVar(&f.since, "since", "", "only from this `time` on (RFC 3339, YYYY-MM-DD, or a duration back from now like 24h)")
+	fs.StringVar(&f.until, "until", "", "only before this `time`")
+	fs.DurationVar(&f.window, "window", analysis.DefaultWindow, "`duration` around the message searched for what else its sender sent (half before, half after)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if f.outputFormat != "table" && f.outputFormat != "json" {
+		return usagef("--format must be table or json, not %q", f.outputFormat)
+	}
+	if fs.NArg() > 1 {
+		return usagef("investigate: want at most one FILE")
+	}
+	if f.window <= 0 {
+		return usagef("--window must be positive")
+	}
+	now := time.Now()
+	q := analysis.Query{MessageID: f.messageID, QueueID: f.queueID, Recipient: f.recipient, Sender: f.sender,
+		ClientIP: f.clientIP, AuthUser: f.authUser, Window: f.window}
+	var err error
+	if q.Since, err = parseTime(f.since, now); err != nil {
+		return usagef("--since: %v", err)
+	}
+	if q.Until, err = parseTime(f.until, now); err != nil {
+		return usagef("--until: %v", err)
+	}
+	if fs.NArg() == 1 {
+		c, err := readComplaint(fs.Arg(0), stdin)
+		if err != nil {
+			return err
+		}
+		q.Complaint = c
+	}
+	if q.Complaint == nil && q.MessageID == "" && q.QueueID == "" && q.Recipient == "" && q.Sender == "" &&
+		q.ClientIP == "" && q.AuthUser == "" && q.Since.IsZero() && q.Until.IsZero() {
+		return usagef("investigate: give a complaint FILE or at least one of --message-id, --queue-id, --recipient, --sender, --client-ip, --auth-user, --since, --until")
+	}
+	if _, err := os.Stat(f.db); err != nil {
+		return fmt.Errorf("database %s: %w (run 'relaysleuth ingest' first)", f.db, err)
+	}
+	store, err := schema.Open(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	inv, err := analysis.Investigate(ctx, store, q)
+	if err != nil {
+		return err
+	}
+	if f.outputFormat == "json" {
+		err = writeJSON(stdout, inv)
+	} else {
+		err = printInvestigation(stdout, inv)
+	}
+	if err != nil {
+		return err
+	}
+	if !inv.Found {
+		return errNoMatch
+	}
+	return nil
+}
+
+// readComplaint reads the complaint in path, or stdin for "-".
+func readComplaint(path string, stdin io.Reader) (*analysis.Complaint, error) {
+	r := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	c, err := analysis.ReadComplaint(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// heading prints a section title; its values come from strangers, so it is
+// cleaned like every table cell.
+func heading(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "\n%s\n", clean(fmt.Sprintf(format, args...)))
+}
+
+func printInvestigation(w io.Writer, inv *analysis.Investigation) error {
+	if c := inv.Complaint; c != nil {
+		heading(w, "Complaint (%s)", c.Kind)
+		if err := writeTable(w, []string{"FIELD", "VALUE"}, complaintRows(c)); err != nil {
+			return err
+		}
+	}
+	heading(w, "Keys tried")
+	var keys [][]string
+	for _, k := range inv.Keys {
+		used := ""
+		if k.Used {
+			used = "yes"
+		}
+		keys = append(keys, []string{string(k.Key), shorten(k.Value, 60), k.Source, strconv.Itoa(k.Matched), used, k.Note})
+	}
+	if err := writeTable(w, []string{"KEY", "VALUE", "FROM", "MATCHED", "USED", "NOTE"}, keys); err != nil {
+		return err
+	}
+	if !inv.Found {
+		return printCandidates(w, inv)
+	}
+	for i, inc := range inv.Incidents {
+		if err := printIncident(w, i+1, len(inv.Incidents), inc); err != nil {
+			return err
+		}
+	}
+	if inv.More > 0 {
+		heading(w, "%d more matching messages not shown: narrow with --since/--until or more keys.", inv.More)
+	}
+	return printRadius(w, inv.Radius)
+}
+
+func complaintRows(c *analysis.Complaint) [][]string {
+	var rows [][]string
+	add := func(k, v string) {
+		if v != "" {
+			rows = append(rows, []string{k, shorten(v, 100)})
+		}
+	}
+	add("Feedback-Type", c.FeedbackType)
+	add("Message-ID", c.MessageID)
+	add("Subject", c.Subject)
+	add("From", strings.Join(c.From, ", "))
+	add("To", strings.Join(c.To, ", "))
+	add("Return-Path", c.ReturnPath)
+	add("Date", stamp(c.Date))
+	add("Original-Mail-From", c.OriginalMailFrom)
+	add("Original-Rcpt-To", strings.Join(c.OriginalRcptTo, ", "))
+	add("Arrival-Date", stamp(c.ArrivalDate))
+	if c.SourceIP.IsValid() {
+		add("Source-IP", c.SourceIP.String())
+	}
+	add("Reported-Domain", c.ReportedDomain)
+	for i, r := range c.Received {
+		var parts []string
+		if r.By != "" {
+			parts = append(parts, "by "+r.By)
+		}
+		if r.ID != "" {
+			parts = append(parts, "id "+r.ID)
+		}
+		from := r.Helo
+		if r.ClientIP.IsValid() {
+			from += " [" + r.ClientIP.String() + "]"
+		}
+		if from != "" {
+			parts = append(parts, "from "+strings.TrimSpace(from))
+		}
+		if r.AuthUser != "" {
+			parts = append(parts, "authenticated as "+r.AuthUser)
+		}
+		if !r.Time.IsZero() {
+			parts = append(parts, stamp(r.Time))
+		}
+		add("Received "+strconv.Itoa(i+1), strings.Join(parts, ", "))
+	}
+	for _, warn := range c.Warnings {
+		add("warning", warn)
+	}
+	return rows
+}
+
+func printIncident(w io.Writer, n, of int, inc analysis.Incident) error {
+	heading(w, "Message %d of %d: <%s>, queue ids %s", n, of, inc.MessageID, strings.Join(inc.QueueIDs, " → "))
+	heading(w, "Trail")
+	var trail [][]string
+	for _, s := range inc.Trail {
+		trail = append(trail, []string{stamp(s.Time), s.Host, s.QueueID, s.Event, shorten(s.Detail, 90), s.Evidence})
+	}
+	if err := writeTable(w, []string{"TIME", "HOST", "QUEUE ID", "EVENT", "DETAIL", "EVIDENCE"}, trail); err != nil {
+		return err
+	}
+	if inc.Truncated {
+		heading(w, "(trail cut at %d queue ids)", analysis.MaxTrailQueues)
+	}
+	heading(w, "Recipients")
+	var rcpts [][]string
+	for _, r := range inc.Recipients {
+		rcpts = append(rcpts, []string{strconv.Itoa(r.Hop), r.Host, r.QueueID, shorten(r.Recipient, 50), r.Status,
+			string(r.Verdict), shorten(r.Reason, 110), lastEvidenceOf(r.Evidence)})
+	}
+	if err := writeTable(w, []string{"HOP", "HOST", "QUEUE ID", "RECIPIENT", "STATUS", "VERDICT", "REASON", "EVIDENCE"}, rcpts); err != nil {
+		return err
+	}
+	c := inc.Cause
+	heading(w, "Cause: %s", c.Kind)
+	rows := [][]string{
+		{"summary", c.Summary},
+		{"verdict", string(c.Verdict)},
+		{"reason", c.Reason},
+		{"accepted by", strings.TrimSpace(c.Host + " " + c.QueueID)},
+		{"client", strings.TrimSpace(c.ClientIP + " " + c.ClientName)},
+		{"helo", c.Helo},
+	}
+	if c.AuthUser != "" {
+		rows = append(rows, []string{"account", c.AuthUser})
+	}
+	for _, l := range c.Logins {
+		rows = append(rows, []string{"logged in from", fmt.Sprintf("%s %s: %d times, %s .. %s, %s",
+			l.ClientIP, l.ClientName, l.Count, stamp(l.First), stamp(l.Last), l.Evidence)})
+	}
+	for _, fl := range c.FailedLogins {
+		rows = append(rows, []string{"failed login", fmt.Sprintf("%s %s user %q: %s, %s",
+			stamp(fl.Time), fl.ClientIP, fl.User, shorten(fl.Reason, 50), fl.Evidence)})
+	}
+	rows = append(rows, []string{"evidence", strings.Join(c.Evidence, " ")})
+	return writeTable(w, []string{"ITEM", "VALUE"}, rows)
+}
+
+func lastEvidenceOf(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	return ss[len(ss)-1]
+}
+
+func printRadius(w io.Writer, rad []analysis.Radius) error {
+	if len(rad) == 0 {
+		return nil
+	}
+	heading(w, "Blast radius (first hops only: a re-injected or forwarded message counts once)")
+	var rows [][]string
+	for _, r := range rad {
+		var top []string
+		for _, d := range r.TopDomains {
+			top = append(top, fmt.Sprintf("%s:%d", d.Domain, d.Count))
+		}
+		var verdicts []string
+		for _, v := range analysis.Verdicts {
+			if n := r.Verdicts[v]; n > 0 {
+				verdicts = append(verdicts, fmt.Sprintf("%s:%d", v, n))
+			}
+		}
+		var unknown []string
+		for v, n := range r.Verdicts { // a verdict this build does not know
+			if !slices.Contains(analysis.Verdicts, v) {
+				unknown = append(unknown, fmt.Sprintf("%s:%d", v, n))
+			}
+		}
+		sort.Strings(unknown)
+		verdicts = append(verdicts, unknown...)
+		rows = append(rows, []string{string(r.Key), shorten(r.Value, 50), r.Window.String(), strconv.Itoa(r.Recipients),
+			strconv.Itoa(r.Messages), strconv.Itoa(r.Domains), strconv.Itoa(r.ExternalDomains), stamp(r.First), stamp(r.Last),
+			shorten(strings.Join(top, " "), 80), strings.Join(verdicts, " "), firstOf(r.Evidence)})
+	}
+	return writeTable(w, []string{"KEY", "VALUE", "WINDOW", "RECIPIENTS", "MESSAGES", "DOMAINS", "EXTERNAL DOMAINS",
+		"FIRST", "LAST", "TOP DOMAINS", "VERDICTS", "EVIDENCE"}, rows)
+}
+
+func printCandidates(w io.Writer, inv *analysis.Investigation) error {
+	heading(w, "Nothing matched: no stored message fits the keys above (searched %s).", inv.Window)
+	if len(inv.Candidates) == 0 {
+		heading(w, "No candidates either: no stored message shares its recipient, sender or client address. Were these logs ingested?")
+		return nil
+	}
+	heading(w, "Nearest candidates (same recipient, sender or client address):")
+	var rows [][]string
+	for _, r := range inv.Candidates {
+		rows = append(rows, []string{stamp(r.Time), r.Host, r.QueueID, r.MessageID, r.ClientIP, shorten(r.Sender, 40),
+			shorten(r.Recipient, 40), string(r.Verdict), lastEvidenceOf(r.Evidence)})
+	}
+	return writeTable(w, []string{"TIME", "HOST", "QUEUE ID", "MESSAGE-ID", "CLIENT", "SENDER", "RECIPIENT", "VERDICT", "EVIDENCE"}, rows)
+}

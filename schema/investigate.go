@@ -1,0 +1,187 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/netip"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/parsers"
+)
+
+// The queries of `relaysleuth investigate`: one per correlation key, each an
+// indexed equality plus a time range [?, ?). Values are always bound.
+
+const investigateRecipientColumns = `ts_ms, mta, host, queue_id, message_id, client_ip, client_name, helo, authenticated,
+ auth_user, sender, recipient, status, deliveries, verdict, reason, hop, origin_queue_id, evidence`
+
+const (
+	recipientsByQueueID   = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE queue_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, hop, recipient, key`
+	recipientsByMessageID = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE message_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, hop, recipient, key`
+	recipientsByClientIP  = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE client_ip = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`
+	recipientsByAuthUser  = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE auth_user = ? AND auth_user <> '' AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`
+	recipientsBySender    = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE sender = ? COLLATE NOCASE AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`
+	recipientsByRecipient = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE recipient = ? COLLATE NOCASE AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`
+	// recipientsInRange ignores its first argument so that every key takes
+	// the same three.
+	recipientsInRange = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE ? IS NOT NULL AND hop = 1 AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, recipient, key`
+)
+
+const investigateEventColumns = `e.ts_ms, s.path, e.line, e.byte_offset, e.format, e.host, e.daemon, e.kind, e.session, e.queue_id,
+ e.next_queue_id, e.prev_queue_id, e.message_id, e.client_ip, e.client_name, e.helo, e.proto, e.sasl_method, e.sasl_user,
+ e.sender, e.rcpt, e.orig_rcpt, e.relay, e.status, e.dsn, e.reason, e.size, e.raw
+ FROM events e JOIN sources s ON s.id = e.source_id`
+
+// maxInvestigateEvents bounds one event query: a queue file has a few dozen
+// lines; a Message-ID shared by a mass mailing could have millions.
+const maxInvestigateEvents = 2000
+
+const (
+	eventsByQueueID     = `SELECT ` + investigateEventColumns + ` WHERE e.queue_id = ? AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	eventsByNextQueueID = `SELECT ` + investigateEventColumns + ` WHERE e.next_queue_id = ? AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	eventsByMessageID   = `SELECT ` + investigateEventColumns + ` WHERE e.message_id = ? AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	loginsByUser        = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.kind = 'client' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	authFailuresByUser  = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	authFailuresByIP    = `SELECT ` + investigateEventColumns + ` WHERE e.client_ip = ? AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+)
+
+// bounds turns r into the [from, to) milliseconds the queries bind; an open
+// end is the extreme integer.
+func bounds(r analysis.TimeRange) (int64, int64) {
+	from, to := int64(math.MinInt64), int64(math.MaxInt64)
+	if !r.From.IsZero() {
+		from = r.From.UnixMilli()
+	}
+	if !r.To.IsZero() {
+		to = r.To.UnixMilli()
+	}
+	return from, to
+}
+
+// RecipientsBy calls fn for every recipient whose key field equals value,
+// in r, in time order. Addresses are compared case-insensitively.
+// analysis.KeyTime ignores value and returns the first hops in r.
+func (s *Store) RecipientsBy(ctx context.Context, key analysis.Key, value string, r analysis.TimeRange, fn func(analysis.Recipient) error) error {
+	var q string
+	switch key {
+	case analysis.KeyQueueID:
+		q = recipientsByQueueID
+	case analysis.KeyMessageID:
+		q = recipientsByMessageID
+	case analysis.KeyClientIP:
+		q = recipientsByClientIP
+	case analysis.KeyAuthUser:
+		q = recipientsByAuthUser
+	case analysis.KeySender:
+		q = recipientsBySender
+	case analysis.KeyRecipient:
+		q = recipientsByRecipient
+	case analysis.KeyTime:
+		q = recipientsInRange
+	default:
+		return fmt.Errorf("recipients by %q: unknown key", key)
+	}
+	from, to := bounds(r)
+	rows, err := s.db.QueryContext(ctx, q, value, from, to)
+	if err != nil {
+		return wrapBusy(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			rc                   analysis.Recipient
+			ts                   sql.NullInt64
+			deliveries, evidence string
+			verdict              string
+		)
+		if err := rows.Scan(&ts, &rc.MTA, &rc.Host, &rc.QueueID, &rc.MessageID, &rc.ClientIP, &rc.ClientName, &rc.Helo,
+			&rc.Authenticated, &rc.AuthUser, &rc.Sender, &rc.Recipient, &rc.Status, &deliveries, &verdict, &rc.Reason,
+			&rc.Hop, &rc.OriginQueueID, &evidence); err != nil {
+			return err
+		}
+		rc.Time = msTime(ts)
+		rc.Verdict = analysis.Verdict(verdict)
+		_ = json.Unmarshal([]byte(deliveries), &rc.Deliveries)
+		_ = json.Unmarshal([]byte(evidence), &rc.Evidence)
+		if rc.Deliveries == nil {
+			rc.Deliveries = []analysis.Delivery{}
+		}
+		if rc.Evidence == nil {
+			rc.Evidence = []string{}
+		}
+		if err := fn(rc); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// EventsBy returns the events (at most a few thousand) whose queue id, next
+// queue id or Message-ID is value, in r, in time order.
+func (s *Store) EventsBy(ctx context.Context, field analysis.EventField, value string, r analysis.TimeRange) ([]parsers.Event, error) {
+	switch field {
+	case analysis.ByQueueID:
+		return s.events(ctx, eventsByQueueID, value, r)
+	case analysis.ByNextQueueID:
+		return s.events(ctx, eventsByNextQueueID, value, r)
+	case analysis.ByMessageID:
+		return s.events(ctx, eventsByMessageID, value, r)
+	}
+	return nil, fmt.Errorf("events by field %d: unknown field", field)
+}
+
+// Logins returns the messages received from a client that authenticated as
+// user, in r.
+func (s *Store) Logins(ctx context.Context, user string, r analysis.TimeRange) ([]parsers.Event, error) {
+	return s.events(ctx, loginsByUser, user, r)
+}
+
+// AuthFailuresBy returns the failed logins for a user name
+// (analysis.KeyAuthUser) or from a client address (analysis.KeyClientIP), in r.
+func (s *Store) AuthFailuresBy(ctx context.Context, key analysis.Key, value string, r analysis.TimeRange) ([]parsers.Event, error) {
+	switch key {
+	case analysis.KeyAuthUser:
+		return s.events(ctx, authFailuresByUser, value, r)
+	case analysis.KeyClientIP:
+		return s.events(ctx, authFailuresByIP, value, r)
+	}
+	return nil, fmt.Errorf("auth failures by %q: unknown key", key)
+}
+
+func (s *Store) events(ctx context.Context, q, value string, r analysis.TimeRange) ([]parsers.Event, error) {
+	from, to := bounds(r)
+	rows, err := s.db.QueryContext(ctx, q, value, from, to, maxInvestigateEvents)
+	if err != nil {
+		return nil, wrapBusy(err)
+	}
+	defer rows.Close()
+	var out []parsers.Event
+	for rows.Next() {
+		var (
+			ev                     parsers.Event
+			ts                     int64
+			kind, clientIP         string
+			line                   int
+			offset                 int64
+			daemon, session, proto string
+		)
+		if err := rows.Scan(&ts, &ev.Pos.File, &line, &offset, &ev.Format, &ev.Host, &daemon, &kind, &session,
+			&ev.QueueID, &ev.NextQueueID, &ev.PrevQueueID, &ev.MessageID, &clientIP, &ev.ClientName, &ev.Helo, &proto,
+			&ev.SASLMethod, &ev.SASLUser, &ev.From, &ev.Rcpt, &ev.OrigRcpt, &ev.Relay, &ev.Status, &ev.DSN, &ev.Reason,
+			&ev.Size, &ev.Raw); err != nil {
+			return nil, err
+		}
+		ev.Pos.Line, ev.Pos.Offset = line, offset
+		ev.Time = msTime(sql.NullInt64{Int64: ts, Valid: true})
+		ev.Kind = parsers.ParseKind(kind)
+		ev.Daemon, ev.Session, ev.Proto = daemon, session, proto
+		if a, err := netip.ParseAddr(clientIP); err == nil {
+			ev.ClientIP = a
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
