@@ -30,6 +30,7 @@ type Correlator struct {
 	msgs     map[string]*Message // by queue id: the current message
 	sessions map[string]*session // by host and session id
 	pending  map[string]pendingLink
+	ex       *exchangeState // see exchange.go
 	changed  []*Recipient
 	msgDirty []*Message
 	now      time.Time
@@ -119,6 +120,10 @@ func (c *Correlator) Feed(ev parsers.Event) {
 	}
 	if c.now.Sub(c.swept) > time.Minute {
 		c.sweep()
+	}
+	if ev.Format == "exchange" {
+		c.feedExchange(ev)
+		return
 	}
 	switch ev.Kind {
 	case parsers.KindConnect:

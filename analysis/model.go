@@ -92,6 +92,7 @@ type Message struct {
 	children []*Message
 	lastSeen time.Time
 	removed  time.Time
+	ex       *exInfo // Exchange only: see exchange.go
 }
 
 // Delivery is one final address a recipient was delivered (or not) to.

@@ -56,6 +56,9 @@ func (c *Correlator) judge(m *Message, r *Recipient) {
 	}
 	r.Status = recipientStatus(r)
 	r.Verdict, r.Reason = c.verdict(m, o, r)
+	if o.ex != nil {
+		r.Reason += exchangeNote(o, r.Verdict)
+	}
 	ev := make([]string, 0, len(o.Evidence)+len(m.Evidence)+len(r.Pos))
 	if o != m {
 		for _, p := range o.Evidence {

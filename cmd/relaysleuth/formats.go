@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/parsers"
+	"github.com/relaysleuth/relaysleuth/parsers/exchange"
 	"github.com/relaysleuth/relaysleuth/parsers/exim"
 	"github.com/relaysleuth/relaysleuth/parsers/postfix"
 )
@@ -40,6 +41,14 @@ var logFormats = []logFormat{
 			// Exim writes its rejectlog beside the mainlog; a reject in both is
 			// one refusal (see analysis/exim.go).
 			return exim.NewParser(exim.Options{Location: o.location, Rejectlog: strings.Contains(filepath.Base(o.path), "reject")})
+		},
+	},
+	{
+		name:  "exchange",
+		sniff: exchange.Sniff,
+		new: func(o parserOptions) parsers.Parser {
+			// The file name tells the log type when a copy lost its header.
+			return exchange.NewParser(exchange.Options{Log: exchange.LogTypeOf(o.path)})
 		},
 	},
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -36,7 +37,9 @@ type input struct {
 }
 
 // expandPaths turns the command line into files: a directory stands for
-// the regular files in it, in name order.
+// the regular files under it, at any depth (an Exchange TransportRoles\Logs
+// folder keeps each log in its own subfolder), in name order, skipping dot
+// files and dot directories.
 func expandPaths(paths []string) ([]string, []error) {
 	var out []string
 	var errs []error
@@ -54,15 +57,24 @@ func expandPaths(paths []string) ([]string, []error) {
 			out = append(out, p)
 			continue
 		}
-		entries, err := os.ReadDir(p)
+		err = filepath.WalkDir(p, func(path string, e fs.DirEntry, err error) error {
+			if err != nil {
+				errs = append(errs, err)
+				return nil
+			}
+			if path != p && e.Name()[0] == '.' {
+				if e.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if e.Type().IsRegular() {
+				out = append(out, path)
+			}
+			return nil
+		})
 		if err != nil {
 			errs = append(errs, err)
-			continue
-		}
-		for _, e := range entries {
-			if e.Type().IsRegular() && e.Name()[0] != '.' {
-				out = append(out, filepath.Join(p, e.Name()))
-			}
 		}
 	}
 	return out, errs
@@ -153,8 +165,7 @@ func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reade
 			errs = append(errs, fmt.Errorf("%s: empty file, skipped", p))
 			continue
 		}
-		sum := sha256.Sum256(lines[0])
-		in.finger = hex.EncodeToString(sum[:16])
+		in.finger = fingerprint(lines)
 		if c.inputFormat != "auto" {
 			f, ok := formatByName(c.inputFormat)
 			if !ok {
@@ -193,6 +204,19 @@ func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reade
 		return a.first.Before(b.first)
 	})
 	return ins, errs
+}
+
+// fingerprint identifies a file's content by its first line. A file that
+// starts with a "#" header block (Exchange and IIS logs, whose first line is
+// the same in every file) is identified by the whole block and the line
+// after it: the block's #Date tells the files apart.
+func fingerprint(lines [][]byte) string {
+	n := 1
+	for n < len(lines) && bytes.HasPrefix(bytes.TrimPrefix(lines[n-1], []byte("\ufeff")), []byte("#")) {
+		n++
+	}
+	sum := sha256.Sum256(bytes.Join(lines[:n], []byte("\n")))
+	return hex.EncodeToString(sum[:16])
 }
 
 // headLines returns up to sniffLines complete lines from the start of in.
