@@ -78,7 +78,7 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 		if errors.As(e, &ue) {
 			return res, e
 		}
-		fmt.Fprintf(stderr, "relaysleuth: %v\n", e)
+		fmt.Fprintf(stderr, "relaysleuth: %s\n", clean(e.Error()))
 		res.skipped++
 	}
 	store, err := schema.Open(ctx, c.db)
@@ -97,7 +97,7 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 				ing.finishBar()
 				return res, err
 			}
-			fmt.Fprintf(stderr, "relaysleuth: %v\n", err)
+			fmt.Fprintf(stderr, "relaysleuth: %s\n", clean(err.Error()))
 			res.failed++
 		}
 	}
@@ -142,27 +142,25 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 	if err != nil {
 		return storeError{err}
 	}
-	if src.Complete && (in.gz || in.path == "-" || src.Offset >= in.size) {
+	if src.Complete && (in.gz || in.stdin != nil || src.Offset >= in.size) {
 		fmt.Fprintf(ing.stderr, "%s: already ingested (as %s), nothing new\n", in.path, src.Path)
 		ing.done += in.size
 		return nil
 	}
-	if !in.gz && in.path != "-" && src.Offset > in.size {
+	if !in.gz && in.stdin == nil && src.Offset > in.size {
 		// Same first line, less content: a shorter copy of a file read before.
 		fmt.Fprintf(ing.stderr, "%s: already ingested (a longer copy was read as %s), nothing new\n", in.path, src.Path)
 		ing.done += in.size
 		return nil
 	}
-	rc, err := openInput(in)
+	rc, seeked, err := openInputAt(in, src.Offset)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
 	start := parsers.Start{}
 	if src.Offset > 0 {
-		if s, ok := rc.(io.Seeker); ok && !in.gz {
-			_, err = s.Seek(src.Offset, io.SeekStart)
-		} else {
+		if !seeked {
 			_, err = io.CopyN(io.Discard, rc, src.Offset)
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -183,6 +181,9 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 		shown    int
 		lastLine = -1
 		progress = schema.Progress{Offset: start.Offset, Lines: int64(start.Line)}
+		// committed counts what earlier commits of this file stored, so
+		// that the source's counts stay right across a crash.
+		committed parsers.Stats
 	)
 	commit := func(final schema.Progress) error {
 		rs, ms := ing.corr.Flush()
@@ -198,9 +199,12 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 			// the batch, so it can be committed with its position.
 			if len(batch) >= batchEvents {
 				progress.Offset, progress.Lines = ev.Pos.Offset, int64(ev.Pos.Line-1)
+				progress.Stats = parsers.Stats{Events: int64(len(batch)), Malformed: int64(shown) - committed.Malformed}
 				if err := commit(progress); err != nil {
 					return err
 				}
+				committed.Events += progress.Stats.Events
+				committed.Malformed += progress.Stats.Malformed
 				ing.tick(in)
 			}
 			lastLine = ev.Pos.Line
@@ -212,7 +216,7 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 	bad := func(err error) {
 		shown++
 		if shown <= maxShownErrors {
-			fmt.Fprintf(ing.stderr, "relaysleuth: %v\n", err)
+			fmt.Fprintf(ing.stderr, "relaysleuth: %s\n", clean(err.Error()))
 		}
 	}
 	st, scanErr := parsers.Scan(ctx, rc, in.path, start, p, emit, bad)
@@ -223,9 +227,13 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 		return scanErr
 	}
 	final := schema.Progress{
-		Offset:   start.Offset + st.Bytes,
-		Lines:    int64(start.Line) + st.Lines,
-		Stats:    st,
+		Offset: start.Offset + st.Bytes,
+		Lines:  int64(start.Line) + st.Lines,
+		Stats: parsers.Stats{
+			Events:      st.Events - committed.Events,
+			Malformed:   st.Malformed - committed.Malformed,
+			Unsupported: st.Unsupported,
+		},
 		Complete: scanErr == nil,
 	}
 	if err := commit(final); err != nil {

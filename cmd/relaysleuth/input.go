@@ -30,10 +30,11 @@ type input struct {
 	modTime   time.Time
 	gz        bool
 	format    logFormat
-	finger    string    // hash of the first line: the content's identity
-	first     time.Time // time of the first line that has one, for ordering
-	stdin     *bufio.Reader
-	readSoFar atomic.Int64 // bytes of the file on disk read, for the progress bar
+	finger    string        // hash of the first line: the content's identity
+	first     time.Time     // time of the first line that has one, for ordering
+	stdin     *bufio.Reader // standard input or a FIFO: readable once
+	pipe      *os.File      // the FIFO behind stdin, if any
+	readSoFar atomic.Int64  // bytes of the file on disk read, for the progress bar
 }
 
 // expandPaths turns the command line into files: a directory stands for
@@ -84,7 +85,10 @@ func expandPaths(paths []string) ([]string, []error) {
 // name), and returns a reader of the log text. The counter, if not nil,
 // counts bytes read from disk.
 func openInput(in *input) (io.ReadCloser, error) {
-	if in.path == "-" {
+	if in.stdin != nil {
+		if in.pipe != nil {
+			return &readCloser{Reader: in.stdin, close: in.pipe.Close}, nil
+		}
 		return io.NopCloser(in.stdin), nil
 	}
 	f, err := os.Open(in.path)
@@ -113,6 +117,26 @@ func openInput(in *input) (io.ReadCloser, error) {
 		return &readCloser{Reader: zr, close: f.Close}, nil
 	}
 	return &readCloser{Reader: br, close: f.Close}, nil
+}
+
+// openInputAt opens a plain file positioned at offset (a seek, not a
+// read); other inputs are opened from the start and the caller skips.
+func openInputAt(in *input, offset int64) (rc io.ReadCloser, skipped bool, err error) {
+	if offset == 0 || in.gz || in.stdin != nil {
+		rc, err := openInput(in)
+		return rc, false, err
+	}
+	f, err := os.Open(in.path)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		f.Close()
+		return nil, false, err
+	}
+	in.readSoFar.Store(offset)
+	cr := &countingReader{r: f, n: &in.readSoFar}
+	return &readCloser{Reader: bufio.NewReaderSize(cr, 64<<10), close: f.Close}, true, nil
 }
 
 type readCloser struct {
@@ -155,6 +179,20 @@ func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reade
 				continue
 			}
 			in.size, in.modTime = fi.Size(), fi.ModTime()
+			switch {
+			case fi.Mode()&os.ModeNamedPipe != 0:
+				// A FIFO can be read once: keep the reader for ingest.
+				f, err := os.Open(p)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				in.pipe = f
+				in.stdin = bufio.NewReaderSize(f, 1<<20)
+			case !fi.Mode().IsRegular():
+				errs = append(errs, fmt.Errorf("%s: not a regular file (%s), skipped", p, fi.Mode().Type()))
+				continue
+			}
 		}
 		lines, err := headLines(in)
 		if err != nil {
@@ -198,7 +236,7 @@ func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reade
 	// message's lines reach the correlator in the order they were written.
 	sort.SliceStable(ins, func(i, j int) bool {
 		a, b := ins[i], ins[j]
-		if a.path == "-" || b.path == "-" {
+		if a.stdin != nil || b.stdin != nil {
 			return false
 		}
 		return a.first.Before(b.first)
@@ -222,7 +260,7 @@ func fingerprint(lines [][]byte) string {
 // headLines returns up to sniffLines complete lines from the start of in.
 func headLines(in *input) ([][]byte, error) {
 	var head []byte
-	if in.path == "-" {
+	if in.stdin != nil {
 		b, err := in.stdin.Peek(64 << 10)
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 			return nil, err
