@@ -864,22 +864,33 @@ func radius(ctx context.Context, st InvestigationStore, inv *Investigation, q Qu
 	return out, nil
 }
 
-// candidates returns the first-hop recipients nearest to the complaint's
-// time that share its recipient, sender or client address: what the admin
-// looks at when the exact message is not in the logs.
+// candidates returns the first-hop recipients that share the complaint's
+// recipient or sender (first) or client address, nearest to its time: what
+// the admin looks at when the exact message is not in the logs.
 func candidates(ctx context.Context, st InvestigationStore, keys []KeyResult, anchor time.Time) ([]Recipient, error) {
 	var out []Recipient
-	seen := map[string]bool{}
+	score := map[string]int{}
+	id := func(r Recipient) string { return r.Host + "|" + r.QueueID + "|" + r.Recipient + "|" + r.Time.String() }
 	for _, k := range keys {
-		if k.Key != KeyRecipient && k.Key != KeySender && k.Key != KeyClientIP {
+		weight := 2 // the same recipient or sender says more than the same client
+		switch k.Key {
+		case KeyRecipient, KeySender:
+		case KeyClientIP:
+			weight = 1
+		default:
 			continue
 		}
 		err := st.RecipientsBy(ctx, k.Key, k.Value, TimeRange{}, func(r Recipient) error {
-			id := r.Host + "|" + r.QueueID + "|" + r.Recipient + "|" + r.Time.String()
-			if r.Hop == 1 && !seen[id] && len(out) < maxCandidateRows {
-				seen[id] = true
+			if r.Hop != 1 {
+				return nil
+			}
+			if _, ok := score[id(r)]; !ok {
+				if len(out) == maxCandidateRows {
+					return nil
+				}
 				out = append(out, r)
 			}
+			score[id(r)] += weight
 			return nil
 		})
 		if err != nil {
@@ -894,6 +905,9 @@ func candidates(ctx context.Context, st InvestigationStore, keys []KeyResult, an
 		return d
 	}
 	slices.SortStableFunc(out, func(a, b Recipient) int {
+		if c := cmp.Compare(score[id(b)], score[id(a)]); c != 0 {
+			return c
+		}
 		if anchor.IsZero() {
 			return b.Time.Compare(a.Time) // newest first
 		}
