@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,11 +46,29 @@ characters escaped), then a table of the cases and their verdicts: refused
 (timeout, dropped connection, malformed reply). With --format json the result
 goes to stdout as JSON and the conversation to stderr.
 
+Checking against the server's log: with --verify-log PATH (repeatable), the
+log is read after the probe (into --db, by default a temporary database) and
+each case is looked up in it by the probe's own client address, its time
+(widened by --clock-skew) and its addresses, which servers log canonicalised.
+For each case the log says: refused (with the reply it logged), accepted (no
+message followed: the probe sends no DATA), sent, deferred, queued or bounced
+("250 at RCPT, then bounced" is not a delivered relay), or "not in the log",
+itself a finding: the wrong log, time zone (--timezone) or clock.
+
+Checking the configuration: --from-postconf FILE (the output of postconf -n,
+or main.cf) and --from-exim-config FILE warn, with the line, about settings
+that make an open relay: trusted networks wider than the host's own
+(--host-networks, default this machine's interfaces), restrictions that let
+strangers through before reject_unauth_destination, an Exim RCPT ACL that
+accepts before its relay check. Without HOST only the configuration is
+checked.
+
 Cases (all by default; choose with --case):
 %s
 Exit status: 0 when no case was accepted; 3 when a case was accepted (an
-open relay); 1 when the probe could not run (the reason is on stderr); 2 on
-a usage error.
+open relay), or, without HOST, when the configuration has a warning; 1 when
+the probe could not run or the log could not be read (the reason is on
+stderr); 2 on a usage error.
 
 Flags:
 `
@@ -64,6 +83,31 @@ Flags:
 // could not be reached or no case got a usable reply, so that an unreachable
 // server is never reported as closed.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) (open bool, err error) {
+	return CommandEnv(ctx, args, stdout, stderr, Env{})
+}
+
+// LogQuery asks for what the server's logs say about one probe.
+type LogQuery struct {
+	Paths           []string     // as given to --verify-log
+	ClientIPs       []netip.Addr // the probe's own addresses
+	Since, Until    time.Time    // the probe's time, widened by the clock skew
+	LocalDomain     string       // the server's domain as the probe knew it, for a policy that names none
+	TrustedNetworks string       // as given to --trusted-networks
+}
+
+// A LogReader returns the records of the logs that q asks about.
+type LogReader func(ctx context.Context, q LogQuery) ([]LogRecord, error)
+
+// Env is what the probe command needs from the program around it to check
+// the server's log: package probe reads no logs itself.
+type Env struct {
+	Flags   func(fs *flag.FlagSet) // registers the reader's flags (database, policy, time zone)
+	ReadLog LogReader
+}
+
+// CommandEnv is Command with env for --verify-log; without env.ReadLog,
+// --verify-log is a usage error.
+func CommandEnv(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) (open bool, err error) {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, and -help printed, below
 	var (
@@ -92,6 +136,20 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) (open
 		return nil
 	})
 
+	var verifyLogs []string
+	fs.Func("verify-log", "after the probe, look each case up in this server log `PATH` (repeatable)", func(v string) error {
+		verifyLogs = append(verifyLogs, v)
+		return nil
+	})
+	skew := fs.Duration("clock-skew", 2*time.Second, "how far the server's clock may be off the probe's, for --verify-log")
+	logWait := fs.Duration("log-wait", time.Second, "pause before reading the log, for the server to write it (--verify-log)")
+	postconf := fs.String("from-postconf", "", "check this `FILE` (postconf -n output, or main.cf) for open-relay settings")
+	eximConf := fs.String("from-exim-config", "", "check this Exim configuration `FILE` for open-relay settings")
+	hostNets := fs.String("host-networks", "", "the host's own networks, as comma-separated `CIDRs`, for --from-postconf and --from-exim-config (default: this machine's interfaces)")
+	if env.Flags != nil {
+		env.Flags(fs)
+	}
+
 	targets, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		printHelp(fs, stdout)
@@ -100,8 +158,15 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) (open
 	if err != nil {
 		return false, usageErr("%v", err)
 	}
+	lint := *postconf != "" || *eximConf != ""
+	if len(targets) == 0 && lint && len(verifyLogs) == 0 {
+		return lintOnly(stdout, stderr, *format, *postconf, *eximConf, *hostNets)
+	}
 	if len(targets) != 1 {
 		return false, usageErr("want one HOST[:PORT], got %d arguments", len(targets))
+	}
+	if len(verifyLogs) > 0 && env.ReadLog == nil {
+		return false, usageErr("--verify-log is not available here")
 	}
 	portSet := false
 	fs.Visit(func(f *flag.Flag) { portSet = portSet || f.Name == "port" })
@@ -116,6 +181,12 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) (open
 	if err != nil {
 		return false, usageErr("--trusted-networks: %v", err)
 	}
+	var warnings []Warning
+	if lint {
+		if warnings, err = lintFiles(*postconf, *eximConf, *hostNets); err != nil {
+			return false, err
+		}
+	}
 
 	transcript := stdout
 	if *format == "json" {
@@ -128,6 +199,14 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) (open
 	if err != nil && len(res.Cases) == 0 {
 		return false, fmt.Errorf("probe %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), err)
 	}
+	res.Warnings = warnings
+	var logErr error
+	if len(verifyLogs) > 0 {
+		logErr = verify(ctx, &res, env.ReadLog, LogQuery{Paths: verifyLogs, TrustedNetworks: *trusted, LocalDomain: cfg.LocalDomain}, *skew, *logWait)
+		if logErr != nil {
+			logErr = fmt.Errorf("--verify-log: %w", logErr)
+		}
+	}
 	warn(stderr, res, nets)
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
@@ -137,6 +216,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) (open
 		}
 	} else if werr := writeTable(stdout, res); werr != nil && err == nil {
 		err = werr
+	}
+	if err == nil {
+		err = logErr
 	}
 	if err == nil && res.Summary.Errors == res.Summary.Cases {
 		err = fmt.Errorf("probe %s: no case got a usable reply", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
@@ -214,6 +296,97 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 	return nets, nil
 }
 
+// verify waits for the server to write its log, reads the records of the
+// probe's client addresses around its time, and ties them to the cases.
+func verify(ctx context.Context, res *Result, read LogReader, q LogQuery, skew, wait time.Duration) error {
+	if !sleep(ctx, wait) {
+		return ctx.Err()
+	}
+	for _, c := range res.Cases {
+		if c.ClientIP.IsValid() && !slices.Contains(q.ClientIPs, c.ClientIP) {
+			q.ClientIPs = append(q.ClientIPs, c.ClientIP)
+		}
+	}
+	if q.LocalDomain == "" {
+		q.LocalDomain = res.ServerName
+	}
+	q.Since = res.Start.Add(-skew - 2*stampSlack)
+	q.Until = res.End.Add(skew + 2*stampSlack)
+	recs, err := read(ctx, q)
+	if err != nil {
+		return err
+	}
+	Verify(res, recs, skew, q.Paths)
+	return nil
+}
+
+// lintFiles checks the configuration files given.
+func lintFiles(postconf, exim, hostNets string) ([]Warning, error) {
+	own := HostNetworks()
+	if hostNets != "" {
+		nets, err := parsePrefixes(hostNets)
+		if err != nil {
+			return nil, usageErr("--host-networks: %v", err)
+		}
+		own = nets
+	}
+	var all []Warning
+	for _, f := range []struct {
+		path string
+		lint func(io.Reader, string, []netip.Prefix) ([]Warning, error)
+	}{{postconf, LintPostconf}, {exim, LintExim}} {
+		if f.path == "" {
+			continue
+		}
+		file, err := os.Open(f.path)
+		if err != nil {
+			return nil, err
+		}
+		ws, err := f.lint(file, f.path, own)
+		file.Close()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ws...)
+	}
+	return all, nil
+}
+
+// lintOnly checks the configuration without probing; a warning counts as
+// open.
+func lintOnly(stdout, stderr io.Writer, format, postconf, exim, hostNets string) (bool, error) {
+	if format != "table" && format != "json" {
+		return false, usageErr("--format %q: want table or json", format)
+	}
+	ws, err := lintFiles(postconf, exim, hostNets)
+	if err != nil {
+		return false, err
+	}
+	if ws == nil {
+		ws = []Warning{}
+	}
+	if format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return len(ws) > 0, enc.Encode(struct {
+			Warnings []Warning `json:"config_warnings"`
+		}{ws})
+	}
+	return len(ws) > 0, writeWarnings(stdout, ws)
+}
+
+func writeWarnings(w io.Writer, ws []Warning) error {
+	if len(ws) == 0 {
+		_, err := fmt.Fprintln(w, "configuration: no open-relay setting found")
+		return err
+	}
+	fmt.Fprintf(w, "configuration: %d open-relay settings:\n", len(ws))
+	for _, x := range ws {
+		fmt.Fprintf(w, "  %s\n", escape(x.String()))
+	}
+	return nil
+}
+
 // warn tells the user when the result is weaker than it looks.
 func warn(w io.Writer, res Result, trusted []netip.Prefix) {
 	switch {
@@ -224,6 +397,20 @@ func warn(w io.Writer, res Result, trusted []netip.Prefix) {
 	}
 	if n := res.Summary.Errors; n > 0 && n < res.Summary.Cases {
 		fmt.Fprintf(w, "warning: %d of %d cases got no usable reply; the result is incomplete\n", n, res.Summary.Cases)
+	}
+	if ls := res.LogSummary; ls != nil {
+		switch {
+		case ls.Found == 0 && len(res.Cases) > 0:
+			fmt.Fprintf(w, "warning: no case of the probe from %s is in the log: is it this server's log, in its time zone (--timezone), with its clock (--clock-skew)?\n", res.ClientIP)
+		case ls.Missing > 0:
+			fmt.Fprintf(w, "warning: %d of %d cases are not in the server's log\n", ls.Missing, len(res.Cases))
+		}
+		if ls.Disagree > 0 {
+			fmt.Fprintf(w, "warning: for %d cases the log tells another story than the server's reply\n", ls.Disagree)
+		}
+		if ls.Relayed > 0 {
+			fmt.Fprintf(w, "warning: the log shows %d probe recipients delivered, deferred or queued for the outside\n", ls.Relayed)
+		}
 	}
 }
 
@@ -247,6 +434,32 @@ func writeTable(w io.Writer, res Result) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if res.LogSummary != nil {
+		fmt.Fprintf(tw, "\nServer log (%s):\n", escape(strings.Join(res.LogSummary.Files, ", ")))
+		fmt.Fprintln(tw, "CASE\tLOG\tLOGGED REPLY\tEVIDENCE\tFINDING")
+		for _, c := range res.Cases {
+			l := c.Log
+			if l == nil {
+				continue
+			}
+			ev := ""
+			if len(l.Evidence) > 0 {
+				ev = l.Evidence[len(l.Evidence)-1]
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, l.Status, escape(clip(l.Reply, 60)), escape(ev), l.Finding)
+		}
+		ls := res.LogSummary
+		fmt.Fprintf(tw, "%d cases found in the log, %d not in the log, %d where the log disagrees, %d relayed\n", ls.Found, ls.Missing, ls.Disagree, ls.Relayed)
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(res.Warnings) > 0 {
+		fmt.Fprintln(w)
+		if err := writeWarnings(w, res.Warnings); err != nil {
+			return err
+		}
 	}
 	server := net.JoinHostPort(res.ServerIP.String(), strconv.Itoa(res.Port))
 	if res.ServerName != "" {

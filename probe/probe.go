@@ -105,6 +105,7 @@ type CaseResult struct {
 	Time       time.Time  `json:"time"`            // UTC, when the case started
 	ClientIP   netip.Addr `json:"client_ip"`       // the probe's end of the connection used
 	ClientPort int        `json:"client_port"`
+	Log        *CaseLog   `json:"log,omitempty"` // what the server's log says, with --verify-log (Verify)
 }
 
 // Summary counts the verdicts of a Result.
@@ -133,6 +134,8 @@ type Result struct {
 	End        time.Time    `json:"end"`
 	Cases      []CaseResult `json:"cases"`
 	Summary    Summary      `json:"summary"`
+	LogSummary *LogSummary  `json:"log_summary,omitempty"` // set by Verify
+	Warnings   []Warning    `json:"config_warnings,omitempty"`
 }
 
 // Open reports whether any case was accepted.

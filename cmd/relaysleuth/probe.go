@@ -4,24 +4,164 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 
+	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/parsers"
 	"github.com/relaysleuth/relaysleuth/probe"
+	"github.com/relaysleuth/relaysleuth/schema"
 )
 
 // runProbe runs the active open-relay test (package probe). An accepted
-// case exits 3, like relay abuse found by scan.
+// case exits 3, like relay abuse found by scan. With --verify-log the
+// server's log is ingested like 'relaysleuth ingest' does and each case is
+// looked up in it.
 func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	open, err := probe.Command(ctx, args, stdout, stderr)
+	lr := &probeLogReader{stderr: stderr}
+	env := probe.Env{Flags: lr.flags, ReadLog: lr.read}
+	open, err := probe.CommandEnv(ctx, args, stdout, stderr, env)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return err
 	case errors.Is(err, probe.ErrUsage):
 		return usageError{err.Error()}
 	case err != nil:
+		var ue usageError
+		if errors.As(err, &ue) {
+			return usageError{"probe: " + err.Error()}
+		}
 		return err
 	case open:
 		return errRelayFound
 	}
 	return nil
+}
+
+// probeLogReader reads the server's log for --verify-log.
+type probeLogReader struct {
+	c      commonFlags
+	stderr io.Writer
+}
+
+// flags registers the flags of ingest that matter here. --trusted-networks
+// is the probe's own flag, passed on in the query.
+func (lr *probeLogReader) flags(fs *flag.FlagSet) {
+	c := &lr.c
+	fs.StringVar(&c.db, "db", "", "SQLite database `file` for --verify-log (default: a temporary one, removed afterwards)")
+	fs.StringVar(&c.config, "config", "", "policy `file` for --verify-log: {\"local_domains\": [...], \"trusted_networks\": [...]} (default relaysleuth.json if present)")
+	fs.StringVar(&c.localDomains, "local-domains", "", "comma-separated `domains` the server receives mail for, for --verify-log (default: the probe's local domain)")
+	c.inputFlags(fs)
+}
+
+// read ingests q.Paths and returns what they say about the probe's client
+// addresses in its time: every recipient (refused, or accepted and what
+// became of it), and every queue file opened with no recipient logged, as
+// Postfix logs "QUEUEID: client=..." for a client that never sends DATA.
+func (lr *probeLogReader) read(ctx context.Context, q probe.LogQuery) ([]probe.LogRecord, error) {
+	c := lr.c
+	c.trustedNets = q.TrustedNetworks
+	c.progress = "never"
+	if c.localDomains == "" && c.config == "" {
+		if _, err := os.Stat("relaysleuth.json"); err != nil {
+			c.localDomains = q.LocalDomain
+			if c.localDomains == "" {
+				c.localDomains = "localhost"
+			}
+		}
+	}
+	if c.db == "" {
+		dir, err := os.MkdirTemp("", "relaysleuth-probe-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		c.db = filepath.Join(dir, "probe.db")
+	}
+	if _, err := ingest(ctx, &c, q.Paths, strings.NewReader(""), lr.stderr); err != nil && !errors.Is(err, errInputs) {
+		return nil, err
+	}
+	store, err := schema.Open(ctx, c.db)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+
+	var recs []probe.LogRecord
+	queues := map[string]bool{}
+	for _, ip := range q.ClientIPs {
+		f := analysis.Filter{ClientIP: ip.String(), Since: q.Since, Until: q.Until}
+		err := store.Recipients(ctx, f, func(r analysis.Recipient) error {
+			addr, _ := netip.ParseAddr(r.ClientIP)
+			rec := probe.LogRecord{
+				Time: r.Time.UTC(), ClientIP: addr, Sender: r.Sender, Recipient: r.Recipient,
+				QueueID: r.QueueID, Status: r.Status, Verdict: string(r.Verdict), Evidence: r.Evidence,
+			}
+			if r.Status == analysis.StatusRejected {
+				rec.Reply = r.Reason
+			}
+			queues[r.QueueID] = true
+			recs = append(recs, rec)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	opened, err := lr.queueFiles(ctx, &c, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range opened {
+		if !queues[r.QueueID] {
+			recs = append(recs, r)
+		}
+	}
+	return recs, nil
+}
+
+// queueFiles scans the logs for the queue files opened for the probe's
+// addresses in its time. The correlator keeps recipients, and a queue file
+// the client never sent DATA for has none.
+func (lr *probeLogReader) queueFiles(ctx context.Context, c *commonFlags, q probe.LogQuery) ([]probe.LogRecord, error) {
+	files, _ := expandPaths(q.Paths) // ingest has reported what is missing
+	ins, _ := prepare(ctx, files, c, strings.NewReader(""))
+	loc, err := c.location()
+	if err != nil {
+		return nil, err
+	}
+	var recs []probe.LogRecord
+	for _, in := range ins {
+		rc, err := openInput(in)
+		if err != nil {
+			continue
+		}
+		p := in.format.new(parserOptions{path: in.path, modTime: in.modTime, year: c.year, location: loc})
+		emit := func(ev parsers.Event) error {
+			if ev.Kind != parsers.KindClient || ev.QueueID == "" || ev.Time.Before(q.Since) || !ev.Time.Before(q.Until) {
+				return nil
+			}
+			for _, ip := range q.ClientIPs {
+				if ev.ClientIP.Unmap() == ip.Unmap() {
+					recs = append(recs, probe.LogRecord{
+						Time: ev.Time.UTC(), ClientIP: ev.ClientIP.Unmap(), QueueID: ev.QueueID, Evidence: []string{ev.Pos.String()},
+					})
+				}
+			}
+			return nil
+		}
+		_, err = parsers.Scan(ctx, rc, in.path, parsers.Start{}, p, emit, nil)
+		rc.Close()
+		if err != nil && ctx.Err() != nil {
+			return nil, err
+		}
+		if err != nil {
+			fmt.Fprintf(lr.stderr, "relaysleuth: %s: %v\n", in.path, err)
+		}
+	}
+	return recs, nil
 }

@@ -1,0 +1,265 @@
+package probe
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A LogRecord is one thing the server's log says about a client: a
+// recipient it refused or accepted (with what became of the message), or,
+// with an empty Recipient, a queue file opened for the client without a
+// recipient in the log (Postfix "QUEUEID: client=" when the client never
+// sent DATA).
+type LogRecord struct {
+	Time      time.Time // UTC
+	ClientIP  netip.Addr
+	Sender    string // as logged; "" is the null sender
+	Recipient string // as logged
+	QueueID   string
+	Status    string   // "rejected", "sent", "deferred", "bounced", "queued", "expired"; "" for a bare queue file
+	Reply     string   // the refusal as logged, "5.7.1 RCPT: <x@y>: Relay access denied"
+	Verdict   string   // the log correlator's verdict, "relay_attempt_rejected"
+	Evidence  []string // "mail.log:1042"
+}
+
+// A LogStatus is what the server's log says became of one case.
+type LogStatus string
+
+// The log statuses. LogAccepted is a recipient the server took without a
+// message following (the probe sends no DATA): the log shows only the
+// queue file opened for it.
+const (
+	LogRefused  LogStatus = "refused"
+	LogAccepted LogStatus = "accepted"
+	LogSent     LogStatus = "sent"
+	LogDeferred LogStatus = "deferred"
+	LogBounced  LogStatus = "bounced"
+	LogQueued   LogStatus = "queued"
+	LogMissing  LogStatus = "not in the log"
+)
+
+// A CaseLog is what the server's log says about one case: the line(s) the
+// probe's own attempt left there.
+type CaseLog struct {
+	Status    LogStatus `json:"status"`
+	Reply     string    `json:"reply,omitempty"` // the refusal as logged
+	QueueID   string    `json:"queue_id,omitempty"`
+	Time      time.Time `json:"time,omitzero"`
+	Sender    string    `json:"sender,omitempty"`    // as logged
+	Recipient string    `json:"recipient,omitempty"` // as logged, often canonicalised
+	Verdict   string    `json:"verdict,omitempty"`   // the log correlator's verdict
+	Match     string    `json:"match,omitempty"`     // how the line was tied to the case: "exact", "canonical", "recipient", "session"
+	Evidence  []string  `json:"evidence,omitempty"`
+	Finding   string    `json:"finding,omitempty"` // what the log adds to, or says against, the probe's verdict
+}
+
+// LogSummary counts what the log said about the cases.
+type LogSummary struct {
+	Files    []string `json:"files"`
+	Found    int      `json:"found"`
+	Missing  int      `json:"not_in_log"`
+	Disagree int      `json:"disagree"` // the log and the probe's verdict tell different stories
+	Relayed  int      `json:"relayed"`  // cases the log shows delivered, deferred or queued for the outside
+}
+
+// How Verify ties log records to cases, strictest first. A record is used
+// for one case at most, and a stricter tie is made for every case before a
+// looser one is tried, so a loose tie cannot take the record of another case.
+const (
+	matchExact     = "exact"     // sender and recipient as sent
+	matchCanonical = "canonical" // the same after the server's canonicalisation
+	matchRecipient = "recipient" // the recipient alone, canonicalised
+	matchSession   = "session"   // an accepted case and a queue file opened for the client in its time
+)
+
+// stampSlack widens every time window: syslog stamps have whole seconds.
+const stampSlack = time.Second
+
+// Verify finds each case of res in recs, the server's log, and sets the
+// case's Log. A record belongs to a case when it comes from the case's client
+// address, falls between the case's start and the next case's (widened by
+// skew, the difference between the probe's and the server's clocks), and
+// names the case's addresses. Servers log addresses canonicalised (Postfix
+// drops a source route and quotes; Exim qualifies), so the addresses are
+// compared strictly first and leniently after. An accepted case whose
+// recipient is not in the log is tied to a queue file opened for the client
+// in its time, since a server logs a recipient only once a message follows.
+//
+// Verify returns the counts, with files naming the logs read.
+func Verify(res *Result, recs []LogRecord, skew time.Duration, files []string) LogSummary {
+	if skew < 0 {
+		skew = -skew
+	}
+	sorted := slices.Clone(recs)
+	slices.SortStableFunc(sorted, func(a, b LogRecord) int { return a.Time.Compare(b.Time) })
+	used := make([]bool, len(sorted))
+	logs := make([]*CaseLog, len(res.Cases))
+
+	window := func(i int) (lo, hi time.Time) {
+		c := res.Cases[i]
+		end := res.End
+		if i+1 < len(res.Cases) {
+			end = res.Cases[i+1].Time
+		}
+		if end.Before(c.Time) {
+			end = c.Time
+		}
+		return c.Time.Add(-skew - stampSlack), end.Add(skew + stampSlack)
+	}
+	ties := []struct {
+		name string
+		ok   func(c CaseResult, r LogRecord) bool
+	}{
+		{matchExact, func(c CaseResult, r LogRecord) bool {
+			return r.Recipient != "" && strings.EqualFold(r.Recipient, c.Recipient) && strings.EqualFold(r.Sender, c.Sender)
+		}},
+		{matchCanonical, func(c CaseResult, r LogRecord) bool {
+			return r.Recipient != "" && sameAddr(r.Recipient, c.Recipient) && sameAddr(r.Sender, c.Sender)
+		}},
+		{matchRecipient, func(c CaseResult, r LogRecord) bool {
+			return r.Recipient != "" && sameAddr(r.Recipient, c.Recipient)
+		}},
+		{matchSession, func(c CaseResult, r LogRecord) bool {
+			return r.Recipient == "" && c.Verdict == Accepted
+		}},
+	}
+	for _, tie := range ties {
+		for i, c := range res.Cases {
+			if logs[i] != nil || !c.ClientIP.IsValid() {
+				continue
+			}
+			lo, hi := window(i)
+			for j, r := range sorted {
+				if used[j] || r.ClientIP.Unmap() != c.ClientIP.Unmap() || r.Time.Before(lo) || r.Time.After(hi) || !tie.ok(c, r) {
+					continue
+				}
+				used[j] = true
+				logs[i] = caseLog(r, tie.name)
+				break
+			}
+		}
+	}
+
+	sum := LogSummary{Files: files}
+	if sum.Files == nil {
+		sum.Files = []string{}
+	}
+	for i := range res.Cases {
+		c := &res.Cases[i]
+		l := logs[i]
+		if l == nil {
+			l = &CaseLog{Status: LogMissing}
+		}
+		l.Finding = finding(*c, *l)
+		c.Log = l
+		switch {
+		case l.Status == LogMissing:
+			sum.Missing++
+		default:
+			sum.Found++
+		}
+		if disagree(c.Verdict, l.Status) {
+			sum.Disagree++
+		}
+		if l.Status == LogSent || l.Status == LogDeferred || l.Status == LogQueued {
+			sum.Relayed++
+		}
+	}
+	res.LogSummary = &sum
+	return sum
+}
+
+func caseLog(r LogRecord, match string) *CaseLog {
+	l := &CaseLog{
+		Reply: r.Reply, QueueID: r.QueueID, Time: r.Time, Sender: r.Sender, Recipient: r.Recipient,
+		Verdict: r.Verdict, Match: match, Evidence: r.Evidence,
+	}
+	switch r.Status {
+	case "rejected":
+		l.Status = LogRefused
+	case "sent":
+		l.Status = LogSent
+	case "deferred":
+		l.Status = LogDeferred
+	case "bounced", "expired":
+		l.Status = LogBounced
+	case "":
+		l.Status = LogAccepted
+	default:
+		l.Status = LogQueued
+	}
+	return l
+}
+
+// disagree reports whether the probe saw one thing and the log says another.
+func disagree(v Verdict, s LogStatus) bool {
+	switch s {
+	case LogMissing:
+		return false
+	case LogRefused:
+		return v == Accepted
+	}
+	return v != Accepted
+}
+
+// finding says, in a sentence, what the log adds to the probe's verdict.
+func finding(c CaseResult, l CaseLog) string {
+	switch {
+	case l.Status == LogMissing && c.Verdict == Error:
+		return "not in the log: the case got no usable reply either"
+	case l.Status == LogMissing && c.Verdict == Accepted:
+		return "not in the log: the server accepted the recipient but logged nothing for it; check that this is the server's log and its time zone (--timezone)"
+	case l.Status == LogMissing && c.Code == 501:
+		return "not in the log: servers often do not log a syntax error (501)"
+	case l.Status == LogMissing:
+		return "not in the log: the refusal was not logged, or the log is not this server's (check --timezone and --clock-skew)"
+	case l.Status == LogRefused && c.Verdict == Accepted:
+		return "the probe got a 2xx, but the log records a refusal"
+	case l.Status == LogRefused:
+		return "refused, as the probe saw"
+	case c.Verdict != Accepted:
+		return fmt.Sprintf("the probe saw %s, but the log shows the recipient %s", c.Verdict, l.Status)
+	case l.Status == LogAccepted:
+		return "accepted at RCPT; no message followed (the probe sends no DATA), so nothing left the server"
+	case l.Status == LogBounced:
+		return "accepted, then bounced: the server took the recipient but did not deliver outside (backscatter risk, not a delivered relay)"
+	case l.Status == LogSent:
+		return "accepted and delivered to the outside: a real relay"
+	case l.Status == LogDeferred:
+		return "accepted and waiting in the queue for delivery outside: a real relay"
+	}
+	return "accepted and queued"
+}
+
+// sameAddr compares two addresses the way a server may have rewritten
+// them: case, quotes and angle brackets do not count, nor does a source
+// route ("@a,@b:user@c" is user@c, RFC 5321 section 4.1.1.3 and Postfix
+// smtpd), nor a domain added to an unqualified address.
+func sameAddr(logged, sent string) bool {
+	a, b := canonAddr(logged), canonAddr(sent)
+	if a == b {
+		return true
+	}
+	if a == "" || b == "" {
+		return false
+	}
+	// "user" logged as "user@probe.test": one side qualified by the server.
+	return strings.HasPrefix(a, b+"@") && !strings.Contains(a[len(b)+1:], "@") ||
+		strings.HasPrefix(b, a+"@") && !strings.Contains(b[len(a)+1:], "@")
+}
+
+func canonAddr(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
+	s = strings.ReplaceAll(s, `"`, "")
+	s = strings.ReplaceAll(s, `\`, "")
+	if strings.HasPrefix(s, "@") {
+		if _, rest, ok := strings.Cut(s, ":"); ok {
+			s = rest
+		}
+	}
+	return s
+}
