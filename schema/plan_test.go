@@ -1,0 +1,156 @@
+package schema
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
+)
+
+// bigTable names the tables that grow with the logs (a query that reads one
+// of them whole takes seconds on a year of logs) and the alias a query gives
+// one ("FROM events e").
+var (
+	bigTable = regexp.MustCompile(`\b(events|recipients|messages)(?:\s+(?:AS\s+)?(\w+))?`)
+	scanStep = regexp.MustCompile(`^SCAN (\w+)(.*)$`)
+)
+
+// bigNames returns the names under which query reads a big table.
+func bigNames(query string) map[string]bool {
+	names := map[string]bool{}
+	for _, m := range bigTable.FindAllStringSubmatch(query, -1) {
+		names[m[1]] = true
+		switch strings.ToUpper(m[2]) {
+		case "", "WHERE", "JOIN", "ORDER", "GROUP", "LIMIT", "ON", "USING", "LEFT", "INNER", "SET", "VALUES":
+		default:
+			names[m[2]] = true
+		}
+	}
+	return names
+}
+
+// plannedQuery is one query the commands make, with arguments of the right
+// types.
+type plannedQuery struct {
+	name  string
+	query string
+	args  []any
+	// all says the query's answer is the whole table (a listing of every
+	// recipient, a count of every verdict): reading it whole is its job,
+	// but through an index (in the order asked for, or covering the
+	// columns counted), never the table itself.
+	all bool
+	// use is what the plan must search by, when the query has a key
+	// ("queue_id=?"): a search by time alone reads every row in the range.
+	use string
+}
+
+func plannedQueries() []plannedQuery {
+	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	from, to := day.UnixMilli(), day.Add(24*time.Hour).UnixMilli()
+	recipients := func(name string, f analysis.Filter, all bool) plannedQuery {
+		w, args := where(f)
+		return plannedQuery{name: name, all: all,
+			query: "SELECT " + recipientColumns + " FROM recipients" + w + " ORDER BY ts_ms, queue_id, hop, recipient, key", args: args}
+	}
+	summary := func(name string, f analysis.Filter) plannedQuery {
+		w, args := where(f)
+		return plannedQuery{name: name, all: f == analysis.Filter{} || f == analysis.Filter{IncludeHops: true},
+			query: "SELECT verdict, host, mta, count(*) FROM recipients" + w + " GROUP BY verdict, host, mta", args: args}
+	}
+	qs := []plannedQuery{
+		// report and scan (schema/report.go)
+		recipients("report recipients", analysis.Filter{}, true),
+		recipients("report recipients --hops", analysis.Filter{IncludeHops: true}, true),
+		recipients("report relay", analysis.Filter{Verdict: analysis.RelayAbuse}, false),
+		recipients("report attempts", analysis.Filter{Verdict: analysis.RelayAttemptRejected}, false),
+		recipients("report relay --since", analysis.Filter{Verdict: analysis.RelayAbuse, Since: day}, false),
+		recipients("report recipients --client", analysis.Filter{ClientIP: "192.0.2.1"}, false),
+		recipients("report recipients --since --until", analysis.Filter{Since: day, Until: day.Add(time.Hour)}, false),
+		summary("summary verdicts", analysis.Filter{}),
+		summary("summary verdicts --hops", analysis.Filter{IncludeHops: true}),
+		summary("summary verdicts --since", analysis.Filter{Since: day, Until: day.Add(time.Hour)}),
+		{name: "summary auth failures", query: `SELECT count(*) FROM events WHERE kind = 'auth_failed'`},
+		{name: "summary relay clients", query: `SELECT count(DISTINCT client_ip) FROM recipients WHERE verdict = ?`, args: []any{string(analysis.RelayAbuse)}},
+		{name: "report auth", query: authFailures},
+
+		// the correlator's look-ups while ingesting (schema/resolve.go)
+		{name: "resolve by queue id", query: messageByQueueID, args: []any{"4B49DBC34B", from}},
+		{name: "resolve by key", query: messageByKey, args: []any{"4B49DBC34B@1.mail"}},
+		{name: "resolve recipients", query: recipientsOfMessage, args: []any{"4B49DBC34B@1.mail"}},
+	}
+	// investigate (schema/investigate.go)
+	for _, q := range []struct{ name, query, use string }{
+		{"recipients by queue id", recipientsByQueueID, "queue_id=?"},
+		{"recipients by message-id", recipientsByMessageID, "message_id=?"},
+		{"recipients by client", recipientsByClientIP, "client_ip=?"},
+		{"recipients by auth user", recipientsByAuthUser, "auth_user=?"},
+		{"recipients by sender", recipientsBySender, "sender=?"},
+		{"recipients by recipient", recipientsByRecipient, "recipient=?"},
+		{"recipients in range", recipientsInRange, "ts_ms>?"},
+	} {
+		qs = append(qs, plannedQuery{name: "investigate " + q.name, query: q.query, args: []any{"x", from, to}, use: q.use})
+	}
+	for _, q := range []struct{ name, query, use string }{
+		{"events by queue id", eventsByQueueID, "queue_id=?"},
+		{"events by next queue id", eventsByNextQueueID, "next_queue_id=?"},
+		{"events by message-id", eventsByMessageID, "message_id=?"},
+		// By kind first: failed logins are few beside the other
+		// events, and logins are one line per message.
+		{"logins by user", loginsByUser, "kind=?"},
+		{"auth failures by user", authFailuresByUser, "kind=?"},
+		{"auth failures by client", authFailuresByIP, "kind=?"},
+	} {
+		qs = append(qs, plannedQuery{name: "investigate " + q.name, query: q.query, args: []any{"x", from, to, maxInvestigateEvents}, use: q.use})
+	}
+	return qs
+}
+
+// TestQueryPlans asks SQLite how it would run every query report,
+// investigate and the correlator make, and fails on a full scan of a big
+// table: each must be an indexed search, or, for a query about the whole
+// table, a scan of an index.
+func TestQueryPlans(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, q := range plannedQueries() {
+		rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q.query, q.args...)
+		if err != nil {
+			t.Errorf("%s: %v", q.name, err)
+			continue
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notUsed int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notUsed, &detail); err != nil {
+				t.Fatalf("%s: %v", q.name, err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		big := bigNames(q.query)
+		for _, step := range plan {
+			m := scanStep.FindStringSubmatch(step)
+			if m == nil || !big[m[1]] {
+				continue
+			}
+			if q.all && strings.Contains(m[2], " USING ") {
+				continue
+			}
+			t.Errorf("%s: full scan %q\n  query: %s\n  plan: %s", q.name, step, oneLine(q.query), strings.Join(plan, " | "))
+		}
+		if all := strings.Join(plan, " | "); q.use != "" && !strings.Contains(all, "("+q.use) {
+			t.Errorf("%s: the plan does not search by %s first: %s", q.name, q.use, all)
+		}
+		t.Logf("%-36s %s", q.name, strings.Join(plan, " | "))
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
