@@ -89,7 +89,7 @@ var parseTests = []struct {
 		[]parsers.Event{{Time: nov27("19:28:16"), Host: "mail", Daemon: "smtpd", Kind: parsers.KindRejectWarning, Session: "18123",
 			ClientName: "unknown", ClientIP: ip("192.0.2.5"), From: "a@outside.example", Rcpt: "bob@corp.example", DSN: "5.7.1",
 			Reason: "RCPT: Service unavailable; Client host [192.0.2.5] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.5",
-			Proto: "ESMTP", Helo: "pc"}}, nil},
+			Proto:  "ESMTP", Helo: "pc"}}, nil},
 	{"permit", "Nov 27 19:28:16 mail postfix/smtpd[18124]: NOQUEUE: permit: RCPT from office.corp.example[192.0.2.10]: action=permit_mynetworks for Client host=192.0.2.10; from=<carol@corp.example> to=<partner@outside.example> proto=ESMTP helo=<office>",
 		[]parsers.Event{{Time: nov27("19:28:16"), Host: "mail", Daemon: "smtpd", Kind: parsers.KindPermit, Session: "18124",
 			ClientName: "office.corp.example", ClientIP: ip("192.0.2.10"), From: "carol@corp.example", Rcpt: "partner@outside.example",

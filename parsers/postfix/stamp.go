@@ -44,18 +44,21 @@ func (p *Parser) numericStamp(s string) (time.Time, bool) {
 	case rest[0] == '+' || rest[0] == '-':
 		// ±hh:mm (RFC 3339) or ±hhmm (journalctl -o short-iso).
 		z := rest[1:]
-		if len(z) == 5 && z[2] == ':' {
-			z = z[:2] + z[3:]
-		}
-		if len(z) != 4 {
+		var zm string
+		switch {
+		case len(z) == 5 && z[2] == ':':
+			zm = z[3:]
+		case len(z) == 4:
+			zm = z[2:]
+		default:
 			return time.Time{}, false
 		}
 		zh, ok1 := num(z[:2])
-		zm, ok2 := num(z[2:])
-		if !ok1 || !ok2 || zh > 23 || zm > 59 {
+		zmin, ok2 := num(zm)
+		if !ok1 || !ok2 || zh > 23 || zmin > 59 {
 			return time.Time{}, false
 		}
-		off := zh*3600 + zm*60
+		off := zh*3600 + zmin*60
 		if rest[0] == '-' {
 			off = -off
 		}
@@ -68,11 +71,17 @@ func (p *Parser) numericStamp(s string) (time.Time, bool) {
 	return time.Date(year, time.Month(month), day, hour, min, sec, nsec, loc).UTC(), true
 }
 
-// months maps the three-letter month names syslog writes.
-var months = map[string]time.Month{
-	"Jan": time.January, "Feb": time.February, "Mar": time.March, "Apr": time.April,
-	"May": time.May, "Jun": time.June, "Jul": time.July, "Aug": time.August,
-	"Sep": time.September, "Oct": time.October, "Nov": time.November, "Dec": time.December,
+// monthNames are the three-letter month names syslog writes.
+const monthNames = "JanFebMarAprMayJunJulAugSepOctNovDec"
+
+// month returns the month named by a three-letter name, or 0.
+func month(s string) time.Month {
+	for i := 0; i+3 <= len(monthNames); i += 3 {
+		if monthNames[i:i+3] == s {
+			return time.Month(i/3 + 1)
+		}
+	}
+	return 0
 }
 
 // yearless parses "Jan _2 15:04:05[.frac]" (the day padded with a space or
@@ -82,8 +91,8 @@ func (p *Parser) yearless(s string) (time.Time, error) {
 	if len(s) < 14 || s[3] != ' ' {
 		return bad()
 	}
-	month, ok := months[s[:3]]
-	if !ok {
+	month := month(s[:3])
+	if month == 0 {
 		return bad()
 	}
 	d := s[4:]
