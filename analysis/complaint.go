@@ -359,11 +359,11 @@ func messageID(v string) string {
 	v = strings.TrimSpace(v)
 	if i := strings.IndexByte(v, '<'); i >= 0 {
 		if j := strings.IndexByte(v[i:], '>'); j > 0 {
-			return strings.TrimSpace(v[i+1 : i+j])
+			v = v[i+1 : i+j]
 		}
 	}
 	if f := strings.Fields(v); len(f) > 0 {
-		return f[0]
+		return strings.NewReplacer("<", "", ">", "").Replace(f[0])
 	}
 	return ""
 }
