@@ -69,6 +69,7 @@ Usage:
   relaysleuth ingest [flags] PATH...    read logs into the database
   relaysleuth report [flags] KIND       summary | relay | attempts | recipients | auth
   relaysleuth investigate [flags] [FILE] follow an abuse report (ARF, .eml) back to its client
+  relaysleuth tail [flags] PATH...      follow live logs, alert on relaying as it happens
   relaysleuth probe [flags] HOST[:PORT] test a server you run for open relaying
   relaysleuth help [COMMAND]
 
@@ -106,6 +107,8 @@ func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return runReport(ctx, rest, stdout, stderr)
 	case "investigate":
 		return runInvestigate(ctx, rest, stdin, stdout, stderr)
+	case "tail":
+		return runTail(ctx, rest, stdin, stdout, stderr)
 	case "probe":
 		return runProbe(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// tailMetrics are what 'tail --metrics' serves, on a registry of its own
+// (never the global one, so that tests and other commands share nothing).
+// A nil *tailMetrics counts nothing.
+type tailMetrics struct {
+	reg         *prometheus.Registry
+	lines       *prometheus.CounterVec
+	events      *prometheus.CounterVec
+	parseErrors *prometheus.CounterVec
+	verdicts    *prometheus.CounterVec
+	alerts      *prometheus.CounterVec
+	execFails   prometheus.Counter
+	commits     prometheus.Counter
+	lag         prometheus.Gauge
+}
+
+func newTailMetrics() *tailMetrics {
+	m := &tailMetrics{
+		reg: prometheus.NewRegistry(),
+		lines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaysleuth_tail_lines_read_total", Help: "Log lines read, per followed file.",
+		}, []string{"file"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaysleuth_tail_events_total", Help: "Events parsed from the lines, per MTA.",
+		}, []string{"mta"}),
+		parseErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaysleuth_tail_parse_errors_total", Help: "Lines not turned into events: malformed, or unsupported (well-formed, of no interest).",
+		}, []string{"file", "reason"}),
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaysleuth_tail_verdicts_total", Help: "Recipients that got a verdict (or changed to it), per verdict and MTA.",
+		}, []string{"verdict", "mta"}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relaysleuth_tail_alerts_sent_total", Help: "Alerts sent, per kind (summaries included).",
+		}, []string{"kind"}),
+		execFails: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relaysleuth_tail_exec_failures_total", Help: "--exec commands that failed or timed out.",
+		}),
+		commits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relaysleuth_tail_commits_total", Help: "Transactions committed to the database.",
+		}),
+		lag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "relaysleuth_tail_lag_seconds", Help: "Time between the newest committed line's stamp and its commit.",
+		}),
+	}
+	m.reg.MustRegister(m.lines, m.events, m.parseErrors, m.verdicts, m.alerts, m.execFails, m.commits, m.lag,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *tailMetrics) line(file string) {
+	if m != nil {
+		m.lines.WithLabelValues(file).Inc()
+	}
+}
+
+func (m *tailMetrics) event(mta string) {
+	if m != nil {
+		m.events.WithLabelValues(mta).Inc()
+	}
+}
+
+func (m *tailMetrics) parseError(file, reason string) {
+	if m != nil {
+		m.parseErrors.WithLabelValues(file, reason).Inc()
+	}
+}
+
+func (m *tailMetrics) verdict(verdict, mta string) {
+	if m != nil {
+		m.verdicts.WithLabelValues(verdict, mta).Inc()
+	}
+}
+
+func (m *tailMetrics) alert(kind string) {
+	if m != nil {
+		m.alerts.WithLabelValues(kind).Inc()
+	}
+}
+
+func (m *tailMetrics) execFailed() {
+	if m != nil {
+		m.execFails.Inc()
+	}
+}
+
+func (m *tailMetrics) committed(newest, now time.Time) {
+	if m == nil {
+		return
+	}
+	m.commits.Inc()
+	if !newest.IsZero() {
+		m.lag.Set(now.Sub(newest).Seconds())
+	}
+}
+
+// serveMetrics listens on addr and serves m at /metrics until ctx is done.
+// The address it listens on (addr may say port 0) is printed on stderr.
+func serveMetrics(ctx context.Context, addr string, m *tailMetrics, stderr io.Writer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stderr, "relaysleuth: metrics on http://%s/metrics\n", ln.Addr())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(stderr, "relaysleuth: --metrics: %v\n", err)
+		}
+	}()
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		<-done
+	}, nil
+}

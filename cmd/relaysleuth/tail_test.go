@@ -1,0 +1,603 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const devLog = "../../testdata/postfix/dev/postfix.log"
+const devConfig = "../../testdata/postfix/dev/config.json"
+
+// syncBuffer is a bytes.Buffer safe for the command's goroutines and the
+// test's polling.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func devLines(t testing.TB) []string {
+	t.Helper()
+	data, err := os.ReadFile(devLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for l := range strings.Lines(string(data)) {
+		if !strings.HasSuffix(l, "\n") {
+			l += "\n" // a followed file's line counts once its newline is written
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+func appendLines(t testing.TB, path string, lines []string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(strings.Join(lines, "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tailRun is one run of the tail command in a goroutine.
+type tailRun struct {
+	stdout, stderr syncBuffer
+	cancel         context.CancelFunc
+	done           chan error
+	once           sync.Once
+}
+
+func startTail(t *testing.T, args ...string) *tailRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	r := &tailRun{cancel: cancel, done: make(chan error, 1)}
+	full := append([]string{"tail", "--config", devConfig, "--timezone", "UTC", "--year", "2026"}, args...)
+	go func() { r.done <- run(ctx, full, &r.stdout, &r.stderr) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// stop cancels the run as SIGINT would and checks that it exited cleanly.
+func (r *tailRun) stop(t *testing.T) {
+	t.Helper()
+	r.once.Do(func() {
+		r.cancel()
+		select {
+		case err := <-r.done:
+			if err != nil {
+				t.Errorf("tail: %v\nstderr:\n%s", err, r.stderr.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("tail did not stop\nstderr:\n%s", r.stderr.String())
+		}
+	})
+}
+
+// waitFor polls cond until it holds, failing after a generous deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func openDB(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func countRows(t testing.TB, db *sql.DB, query string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(query).Scan(&n); err != nil {
+		if strings.Contains(err.Error(), "no such table") {
+			return 0
+		}
+		t.Fatal(err)
+	}
+	return n
+}
+
+// recipientSet returns "key verdict status" of every stored recipient.
+func recipientSet(t testing.TB, dbPath string) map[string]string {
+	t.Helper()
+	rows, err := openDB(t, dbPath).Query(`SELECT key, verdict, status FROM recipients`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := make(map[string]string)
+	for rows.Next() {
+		var k, v, s string
+		if err := rows.Scan(&k, &v, &s); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = v + " " + s
+	}
+	return out
+}
+
+// batch ingests lines as one file and returns the database's path.
+func batch(t *testing.T, lines []string) string {
+	t.Helper()
+	dir := t.TempDir()
+	log := filepath.Join(dir, "all.log")
+	appendLines(t, log, lines)
+	db := filepath.Join(dir, "batch.db")
+	err := runCLI(t, []string{"ingest", "--db", db, "--config", devConfig, "--timezone", "UTC", "--year", "2026", "--progress", "never", log}, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// alertKeys returns how often each relay_abuse recipient was alerted
+// about in JSON lines out.
+func alertKeys(t *testing.T, out string) map[string]int {
+	t.Helper()
+	keys := make(map[string]int)
+	for line := range strings.Lines(out) {
+		var a alert
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("alert %q: %v", line, err)
+		}
+		if a.Kind == alertRelayAbuse && !a.Summary {
+			keys[a.Key]++
+		}
+	}
+	return keys
+}
+
+// sameAsBatch checks that the tailed database holds exactly the events and
+// recipients of a batch ingest of lines, and that every relay_abuse
+// recipient was alerted about exactly once in alerts.
+func sameAsBatch(t *testing.T, tailDB string, lines []string, alerts string) {
+	t.Helper()
+	ref := batch(t, lines)
+	wantEvents := countRows(t, openDB(t, ref), `SELECT count(*) FROM events`)
+	if got := countRows(t, openDB(t, tailDB), `SELECT count(*) FROM events`); got != wantEvents {
+		t.Errorf("tail stored %d events, batch ingest %d", got, wantEvents)
+	}
+	want, got := recipientSet(t, ref), recipientSet(t, tailDB)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("recipient %s: tail %q, batch %q", k, got[k], v)
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("recipient %s (%s) stored by tail only", k, v)
+		}
+	}
+	keys := alertKeys(t, alerts)
+	for k, v := range want {
+		if strings.HasPrefix(v, "relay_abuse ") && keys[k] != 1 {
+			t.Errorf("relay_abuse recipient %s alerted %d times, want 1", k, keys[k])
+		}
+	}
+	for k := range keys {
+		if !strings.HasPrefix(want[k], "relay_abuse ") {
+			t.Errorf("alert for %s, which batch ingest judges %q", k, want[k])
+		}
+	}
+}
+
+func eventsIn(t *testing.T, db string) func() int {
+	return func() int { return countRows(t, openDB(t, db), `SELECT count(*) FROM events`) }
+}
+
+// TestTailAlertLatency appends an open-relay message's lines to a followed
+// file and measures the time from the deciding line's write to its alert.
+func TestTailAlertLatency(t *testing.T) {
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	appendLines(t, log, lines[:365]) // before the first open-relay message
+	r := startTail(t, "--db", db, "--quiet", "0", log)
+	waitFor(t, "the start", func() bool { return strings.Contains(r.stderr.String(), "following from line 366") })
+
+	var latencies []time.Duration
+	next := 365
+	for _, n := range []int{369, 376, 377} { // smtp deliveries of AB439BC341 and BE9DFBC341
+		appendLines(t, log, lines[next:n]) // client=, cleanup, qmgr, ...
+		before := strings.Count(r.stdout.String(), "RELAY_ABUSE")
+		written := time.Now()
+		appendLines(t, log, lines[n:n+1])
+		waitFor(t, "the alert", func() bool { return strings.Count(r.stdout.String(), "RELAY_ABUSE") > before })
+		latencies = append(latencies, time.Since(written))
+		next = n + 1
+	}
+	t.Logf("alert latency (line written → alert read): %v", latencies)
+	out := r.stdout.String()
+	if !strings.Contains(out, "fatima2366@victim.example") || !strings.Contains(out, "client 127.57.158.214") {
+		t.Errorf("alert does not name the recipient and client:\n%s", out)
+	}
+}
+
+// TestTailRotationMatchesIngest follows a file across logrotate's rename
+// and create (with lines written to the old file after the rename) and
+// copytruncate, and compares the result with a batch ingest.
+func TestTailRotationMatchesIngest(t *testing.T) {
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	appendLines(t, log, lines[:100])
+	r := startTail(t, "--db", db, "--from-start", "--quiet", "0", "--format", "json", log)
+	events := eventsIn(t, db)
+	appendLines(t, log, lines[100:250])
+	waitFor(t, "the first lines", func() bool { return events() > 200 })
+
+	// rename and create; the writer goes on with the old file for a while
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, log+".1", lines[250:300])
+	appendLines(t, log, lines[300:450])
+	waitFor(t, "the new file", func() bool { return strings.Contains(r.stderr.String(), "following the new file") })
+
+	// copytruncate
+	upTo450 := eventsIn(t, batch(t, lines[:450]))()
+	waitFor(t, "the new file's lines", func() bool { return events() >= upTo450 })
+	if err := os.Rename(log+".1", log+".2"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(log+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(log, 0); err != nil {
+		t.Fatal(err)
+	}
+	// The truncation is seen by the file's size: let the first line of the
+	// new content (shorter than the old) be read before the rest.
+	appendLines(t, log, lines[450:451])
+	waitFor(t, "the truncation", func() bool { return strings.Count(r.stderr.String(), "following the new file") == 2 })
+	appendLines(t, log, lines[451:600])
+	r.stop(t)
+	// a restart reads what the stop left
+	appendLines(t, log, lines[600:])
+	r2 := startTail(t, "--db", db, "--quiet", "0", "--format", "json", log)
+	ref := eventsIn(t, batch(t, lines))()
+	waitFor(t, "every event", func() bool { return events() >= ref })
+	r2.stop(t)
+	sameAsBatch(t, db, lines, r.stdout.String()+r2.stdout.String())
+}
+
+// TestTailRestart stops the command mid-stream (as SIGINT does), appends
+// while it is down, and restarts it: nothing lost, nothing twice.
+func TestTailRestart(t *testing.T) {
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	appendLines(t, log, lines[:50])
+	r1 := startTail(t, "--db", db, "--from-start", "--quiet", "0", "--format", "json", log)
+	events := eventsIn(t, db)
+	for i := 50; i < 368; i += 7 { // stop between an open-relay message's client= and its delivery
+		appendLines(t, log, lines[i:min(i+7, 368)])
+	}
+	waitFor(t, "some lines", func() bool { return events() > 300 })
+	r1.stop(t)
+	appendLines(t, log, lines[368:500])
+	r2 := startTail(t, "--db", db, "--quiet", "0", "--format", "json", log)
+	waitFor(t, "the restart", func() bool { return strings.Contains(r2.stderr.String(), "following from") })
+	appendLines(t, log, lines[500:])
+	ref := eventsIn(t, batch(t, lines))()
+	waitFor(t, "every event", func() bool { return events() >= ref })
+	r2.stop(t)
+	if !strings.Contains(r2.stderr.String(), "replayed") {
+		t.Errorf("restart did not replay the stored lines:\n%s", r2.stderr.String())
+	}
+	sameAsBatch(t, db, lines, r1.stdout.String()+r2.stdout.String())
+}
+
+// TestTailHelperProcess is the tail command in a process of its own, for
+// TestTailKill9. It runs only when that test starts it.
+func TestTailHelperProcess(t *testing.T) {
+	args := os.Getenv("RELAYSLEUTH_TAIL_HELPER_ARGS")
+	if args == "" {
+		t.Skip("started by TestTailKill9 only")
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(args), &argv); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, argv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// TestTailKill9 kills the command with SIGKILL while lines are being
+// written, starts it again, and checks the result against a batch ingest.
+func TestTailKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	appendLines(t, log, lines[:10])
+	args, _ := json.Marshal([]string{"tail", "--config", devConfig, "--timezone", "UTC", "--year", "2026",
+		"--db", db, "--from-start", "--quiet", "0", "--format", "json", log})
+	start := func(out io.Writer) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTailHelperProcess$")
+		cmd.Env = append(os.Environ(), "RELAYSLEUTH_TAIL_HELPER_ARGS="+string(args))
+		cmd.Stdout = out
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	var out1 syncBuffer
+	p1 := start(&out1)
+	events := eventsIn(t, db)
+	i := 10
+	for ; i < 600 && events() < 250; i += 3 {
+		appendLines(t, log, lines[i:i+3])
+		time.Sleep(2 * time.Millisecond)
+	}
+	appendLines(t, log, lines[i:i+5]) // some lines read, some not yet
+	i += 5
+	if err := p1.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p1.Wait()
+	appendLines(t, log, lines[i:])
+	var out2 syncBuffer
+	p2 := start(&out2)
+	ref := eventsIn(t, batch(t, lines))()
+	waitFor(t, "every event", func() bool { return events() >= ref })
+	time.Sleep(100 * time.Millisecond) // the alerts follow the commit
+	p2.Process.Signal(syscall.SIGTERM)
+	if err := p2.Wait(); err != nil {
+		t.Errorf("after SIGTERM: %v", err)
+	}
+	sameAsBatch(t, db, lines, out1.String()+out2.String())
+}
+
+// TestTailExecAndMetrics runs --exec with a real shell command per alert
+// and scrapes --metrics over HTTP.
+func TestTailExecAndMetrics(t *testing.T) {
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	alerts := filepath.Join(dir, "alerts")
+	if err := os.Mkdir(alerts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, log, lines[:300])
+	r := startTail(t, "--db", db, "--metrics", "127.0.0.1:0", "--quiet", "0", "--attempts", "3",
+		"--exec", `cat > "$(mktemp -p '`+alerts+`' alert.XXXXXX)"; [ "$(cat /dev/null)" = "" ] && exit 3`, log)
+	addr := regexp.MustCompile(`metrics on (http://\S+/metrics)`)
+	waitFor(t, "the metrics address", func() bool { return addr.MatchString(r.stderr.String()) })
+	url := addr.FindStringSubmatch(r.stderr.String())[1]
+	waitFor(t, "the start", func() bool { return strings.Contains(r.stderr.String(), "following from") })
+	appendLines(t, log, lines[300:])
+	waitFor(t, "50 relay alerts", func() bool { return strings.Count(r.stdout.String(), "RELAY_ABUSE") == 50 })
+	waitFor(t, "a relay_attempts alert (--attempts 3)", func() bool { return strings.Contains(r.stdout.String(), "RELAY_ATTEMPTS") })
+	var nAlerts int
+	waitFor(t, "the commands' failures reported", func() bool {
+		nAlerts = strings.Count(r.stdout.String(), "\n")
+		return strings.Count(r.stderr.String(), "--exec for") == nAlerts
+	})
+	es, _ := os.ReadDir(alerts)
+	if len(es) != nAlerts {
+		t.Errorf("--exec ran %d times for %d alerts", len(es), nAlerts)
+	}
+	for _, e := range es {
+		data, err := os.ReadFile(filepath.Join(alerts, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a alert
+		if err := json.Unmarshal(data, &a); err != nil || a.Kind == "" {
+			t.Errorf("--exec got %q: %v", data, err)
+		}
+	}
+
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`relaysleuth_tail_alerts_sent_total{kind="relay_abuse"} 50`,
+		`relaysleuth_tail_verdicts_total{mta="postfix",verdict="relay_abuse"} 50`,
+		`relaysleuth_tail_lines_read_total{file="` + log + `"} 439`,
+		`relaysleuth_tail_events_total{mta="postfix"}`,
+		`relaysleuth_tail_lag_seconds`,
+		fmt.Sprintf(`relaysleuth_tail_exec_failures_total %d`, len(es)),
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(string(body), "relaysleuth_"))
+		}
+	}
+}
+
+// TestTailOutOfOrder feeds a message's lines with the queue manager's
+// lines logged before the smtpd line that introduces the client.
+func TestTailOutOfOrder(t *testing.T) {
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	appendLines(t, log, lines[:10])
+	r := startTail(t, "--db", db, "--quiet", "0", log)
+	waitFor(t, "the start", func() bool { return strings.Contains(r.stderr.String(), "following from") })
+	client := strings.Replace(lines[365], "19:28:47", "19:28:49", 1) // its stamp a little later
+	appendLines(t, log, []string{lines[366], lines[367], client, lines[369], lines[370]})
+	waitFor(t, "the alert", func() bool { return strings.Contains(r.stdout.String(), "fatima2366@victim.example") })
+}
+
+// TestTailFileAppearsAndStdin follows a file that does not exist yet, and
+// reads a stream on standard input to its end.
+func TestTailFileAppearsAndStdin(t *testing.T) {
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "later.log"), filepath.Join(dir, "t.db")
+	r := startTail(t, "--db", db, "--quiet", "0", log)
+	waitFor(t, "the start", func() bool { return strings.Contains(r.stderr.String(), "following from the start") })
+	appendLines(t, log, lines[360:372])
+	waitFor(t, "the alert", func() bool { return strings.Contains(r.stdout.String(), "fatima2366@victim.example") })
+
+	var stdout, stderr syncBuffer
+	db2 := filepath.Join(dir, "stdin.db")
+	err := runWithStdin(t.Context(), []string{"tail", "--db", db2, "--config", devConfig, "--timezone", "UTC", "--year", "2026",
+		"--quiet", "0", "--format", "json", "-"}, strings.NewReader(strings.Join(lines, "")), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("tail -: %v\n%s", err, stderr.String())
+	}
+	sameAsBatch(t, db2, lines, stdout.String())
+}
+
+func grepLines(s, sub string) string {
+	var b strings.Builder
+	for l := range strings.Lines(s) {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+func TestBurstRuleAndQuietGate(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 19, 0, 0, 0, time.UTC)
+	r := newAlertRules(3, time.Minute, 0, time.Minute, time.Hour)
+	var got []alert
+	hitAt := func(d time.Duration) {
+		a := alert{Kind: alertRelayAttempt, Client: "192.0.2.9"}
+		if hs := r.attempts.add(a.Client, t0.Add(d), "mail.log:1"); hs != nil {
+			got = append(got, r.gated(burstAlert(alertRelayAttempt, a.Client, hs, time.Minute, "burst"))...)
+		}
+		r.now = t0.Add(d)
+		got = append(got, r.due()...)
+	}
+	hitAt(0)
+	hitAt(30 * time.Second)
+	hitAt(2 * time.Minute) // the first two fell out of the window
+	if len(got) != 0 {
+		t.Fatalf("alerts before a burst: %+v", got)
+	}
+	hitAt(2*time.Minute + 10*time.Second)
+	hitAt(2*time.Minute + 20*time.Second)
+	if len(got) != 1 || got[0].Count != 3 || got[0].Summary {
+		t.Fatalf("after a burst of 3 = %+v, want one alert of 3", got)
+	}
+	for i := range 6 { // two more bursts within the quiet hour
+		hitAt(10*time.Minute + time.Duration(i)*time.Second)
+	}
+	if len(got) != 1 {
+		t.Fatalf("repeats within --quiet alerted: %+v", got[1:])
+	}
+	hitAt(2*time.Minute + 20*time.Second + time.Hour)
+	if len(got) != 2 || !got[1].Summary || got[1].Count != 6 {
+		t.Fatalf("after the quiet hour = %+v, want a summary of 6", got)
+	}
+	if !strings.Contains(humanAlert(got[1]), "6 more refused relay attempts from 192.0.2.9") {
+		t.Errorf("summary reads %q", humanAlert(got[1]))
+	}
+}
+
+func TestHumanAlertEscapes(t *testing.T) {
+	a := alert{Kind: alertRelayAbuse, Client: "192.0.2.1", Text: "relayed: \x1b[31mevil\x1b[0m", Evidence: []string{"mail.log:1"}}
+	if s := humanAlert(a); strings.ContainsRune(s, 0x1b) || !strings.Contains(s, `\x1b[31mevil`) {
+		t.Errorf("humanAlert = %q, control characters not escaped", s)
+	}
+}
+
+// BenchmarkTailFollow reports the lines per second the command stores
+// while following a file that grows.
+func BenchmarkTailFollow(b *testing.B) {
+	lines := devLines(b)
+	dir := b.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	appendLines(b, log, lines[:1])
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"tail", "--config", devConfig, "--timezone", "UTC", "--year", "2026", "--db", db,
+			"--attempts", "0", "--auth-failures", "0", log}, io.Discard, &stderr)
+	}()
+	for !strings.Contains(stderr.String(), "following from") {
+		time.Sleep(time.Millisecond)
+	}
+	sqlDB := openDB(b, db)
+	total := 0
+	b.ResetTimer()
+	for b.Loop() {
+		w, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bw := bufio.NewWriter(w)
+		for _, l := range lines {
+			bw.WriteString(l)
+		}
+		bw.Flush()
+		w.Close()
+		total += len(lines)
+	}
+	for {
+		var n int
+		sqlDB.QueryRow(`SELECT lines FROM sources ORDER BY id DESC LIMIT 1`).Scan(&n)
+		if n >= total+1 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "lines/s")
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+}
