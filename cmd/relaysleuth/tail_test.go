@@ -573,7 +573,7 @@ func BenchmarkTailFollow(b *testing.B) {
 	}
 	sqlDB := openDB(b, db)
 	total := 0
-	b.ResetTimer()
+	start := time.Now()
 	for b.Loop() {
 		w, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
@@ -595,7 +595,8 @@ func BenchmarkTailFollow(b *testing.B) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "lines/s")
+	// b.Loop times the writes only; the rate is up to the last line stored.
+	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "lines/s")
 	cancel()
 	if err := <-done; err != nil {
 		b.Fatal(err)
