@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# bench.sh times `relaysleuth scan` against pflogsumm and eximstats on
+# generated logs (issue 8), side by side on the same files, with
+# /usr/bin/time -v for wall time and peak memory, and prints the ratios.
+#
+#   scripts/bench.sh            1M and 5M-line Postfix, 1M-line Exim
+#   BENCH_SIZES=1000000 scripts/bench.sh    skip the 5M cases
+#
+# Everything goes to ./bench-out/ (git-ignored). Logs are generated once per
+# size and seed and reused by later runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=bench-out
+sizes=${BENCH_SIZES:-"1000000 5000000"}
+seed=${BENCH_SEED:-1}
+mkdir -p "$out"
+
+need() { # need COMMAND PACKAGE: install PACKAGE from Debian if COMMAND is missing
+	command -v "$1" >/dev/null 2>&1 && return
+	local sudo=
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	echo "bench: installing $2 for $1" >&2
+	local try
+	for try in 1 2 3 4 5 6; do # another apt may hold the lock for a while
+		if DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+			-o DPkg::Lock::Timeout=60 "$2" >/dev/null 2>&1 && command -v "$1" >/dev/null; then
+			return
+		fi
+		$sudo apt-get update -qq -o DPkg::Lock::Timeout=60 >/dev/null 2>&1 || sleep 10
+	done
+	echo "bench: could not install $2" >&2
+	exit 1
+}
+
+# unpacked PROGRAM PACKAGE: the path of PROGRAM, from PATH or else unpacked
+# from PACKAGE's .deb under bench-out/tools without installing it.
+# exim4-base must not be installed: it is an MTA and apt would remove
+# Postfix (which other tools on this machine use) to make room for it.
+unpacked() {
+	if command -v "$1" >/dev/null 2>&1; then
+		command -v "$1"
+		return
+	fi
+	local dir=$out/tools
+	if [ ! -x "$dir/usr/sbin/$1" ]; then
+		echo "bench: unpacking $1 from $2 (not installing it)" >&2
+		mkdir -p "$dir"
+		(cd "$dir" && rm -f ./*.deb && apt-get download -qq "$2" >/dev/null 2>&1) ||
+			{ apt-get update -qq >/dev/null 2>&1 && (cd "$dir" && apt-get download -qq "$2" >/dev/null); }
+		dpkg-deb -x "$dir"/"$2"_*.deb "$dir"
+	fi
+	echo "$dir/usr/sbin/$1"
+}
+
+need pflogsumm pflogsumm
+[ -x /usr/bin/time ] || need time time
+
+echo "bench: building" >&2
+go build -o "$out/relaysleuth" ./cmd/relaysleuth
+go build -o "$out/gen" ./testdata/gen
+rs=$out/relaysleuth
+eximstats=$(unpacked eximstats exim4-base)
+
+label() { # label N: 1000000 → 1m
+	case $1 in *000000) echo "$(( $1 / 1000000 ))m" ;; *000) echo "$(( $1 / 1000 ))k" ;; *) echo "$1" ;; esac
+}
+
+generate() { # generate FORMAT N → path of the log
+	local f=$1 n=$2 name
+	name=$out/$f-$(label "$n")-s$seed.log
+	if [ ! -s "$name" ]; then
+		echo "bench: generating $name" >&2
+		"$out/gen" -format "$f" -lines "$n" -seed "$seed" -out "$name" -truth "${name%.log}.csv" -config "$out/config.json" 2>/dev/null
+	fi
+	[ -s "$out/config.json" ] || "$out/gen" -lines 1 -out /dev/null -config "$out/config.json" 2>/dev/null
+	if [ ! -s "$name.gz" ]; then
+		gzip -c "$name" >"$name.gz"
+	fi
+	echo "$name"
+}
+
+declare -A secs rss
+printf '%-34s %10s %12s %10s %12s\n' case seconds "max RSS MB" "lines" "lines/s" >&2
+measure() { # measure NAME LINES COMMAND...: run it, record wall seconds and max RSS
+	local name=$1 lines=$2
+	shift 2
+	local t=$out/time.txt rc=0
+	/usr/bin/time -v -o "$t" "$@" >"$out/$name.out" 2>"$out/$name.err" || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then # scan exits 3 when it finds relay abuse
+		echo "bench: $name failed (exit $rc):" >&2
+		tail -5 "$out/$name.err" >&2
+		exit 1
+	fi
+	local wall kb
+	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; print s}' "$t")
+	kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$t")
+	secs[$name]=$wall
+	rss[$name]=$(( kb / 1024 ))
+	local rate=-
+	[ "$lines" -gt 0 ] && rate=$(awk -v n="$lines" -v s="$wall" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+	printf '%-34s %10.2f %12d %10s %12s\n' "$name" "$wall" "${rss[$name]}" "$lines" "$rate"
+}
+
+fresh() { # fresh DB: remove a database left by an earlier run
+	rm -f "$1" "$1-wal" "$1-shm"
+}
+scan=("$rs" scan --config "$out/config.json" --timezone UTC --progress never --db) # scan DB LOG: relay report included
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+results=()
+for n in $sizes; do
+	l=$(label "$n")
+	plog=$(generate postfix "$n")
+	fresh "$out/postfix-$l.db"
+	measure "scan postfix $l" "$n" "${scan[@]}" "$out/postfix-$l.db" "$plog"
+	measure "pflogsumm postfix $l" "$n" pflogsumm "$plog"
+	fresh "$out/postfix-$l-gz.db"
+	measure "scan postfix $l .gz" "$n" "${scan[@]}" "$out/postfix-$l-gz.db" "$plog.gz"
+	measure "re-ingest postfix $l" "$n" "$rs" ingest --db "$out/postfix-$l.db" --config "$out/config.json" --timezone UTC --progress never "$plog"
+	measure "report summary postfix $l" 0 "$rs" report --db "$out/postfix-$l.db" summary
+	measure "report relay postfix $l" 0 "$rs" report --db "$out/postfix-$l.db" relay
+	results+=("postfix $l: pflogsumm / scan = $(ratio "${secs[pflogsumm postfix $l]}" "${secs[scan postfix $l]}")x (target >= 10)")
+	results+=("postfix $l: .gz / plain = $(ratio "${secs[scan postfix $l .gz]}" "${secs[scan postfix $l]}") (target <= 1.3)")
+	results+=("postfix $l: re-ingest / first = $(ratio "${secs[re-ingest postfix $l]}" "${secs[scan postfix $l]}") (target < 0.10)")
+	results+=("postfix $l: max RSS of scan = ${rss[scan postfix $l]} MB (target < 150 for 5M)")
+	results+=("postfix $l: report summary ${secs[report summary postfix $l]} s, report relay ${secs[report relay postfix $l]} s (target < 0.2, process start included)")
+	if [ "$n" -le 1000000 ]; then
+		elog=$(generate exim "$n")
+		fresh "$out/exim-$l.db"
+		measure "scan exim $l" "$n" "${scan[@]}" "$out/exim-$l.db" "$elog"
+		measure "eximstats exim $l" "$n" "$eximstats" "$elog"
+		results+=("exim $l: eximstats / scan = $(ratio "${secs[eximstats exim $l]}" "${secs[scan exim $l]}")x (target >= 10)")
+		results+=("exim $l: max RSS of scan = ${rss[scan exim $l]} MB")
+	fi
+done
+echo
+printf '%s\n' "${results[@]}"
