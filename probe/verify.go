@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -65,9 +66,8 @@ type LogSummary struct {
 	Relayed  int      `json:"relayed"`  // cases the log shows delivered, deferred or queued for the outside
 }
 
-// How Verify ties log records to cases, strictest first. A record is used
-// for one case at most, and a stricter tie is made for every case before a
-// looser one is tried, so a loose tie cannot take the record of another case.
+// How Verify tied a log record to a case, strictest first. A record is
+// used for one case at most.
 const (
 	matchExact     = "exact"     // sender and recipient as sent
 	matchCanonical = "canonical" // the same after the server's canonicalisation
@@ -94,8 +94,22 @@ func Verify(res *Result, recs []LogRecord, skew time.Duration, files []string) L
 		skew = -skew
 	}
 	sorted := slices.Clone(recs)
-	slices.SortStableFunc(sorted, func(a, b LogRecord) int { return a.Time.Compare(b.Time) })
-	used := make([]bool, len(sorted))
+	// Log order, not only time: stamps have whole seconds, and the cases
+	// of one second are told apart by the order of their lines.
+	slices.SortStableFunc(sorted, func(a, b LogRecord) int {
+		if c := a.Time.Truncate(time.Second).Compare(b.Time.Truncate(time.Second)); c != 0 {
+			return c
+		}
+		fa, la := firstPos(a.Evidence)
+		fb, lb := firstPos(b.Evidence)
+		if c := strings.Compare(fa, fb); c != 0 {
+			return c
+		}
+		if la != lb {
+			return la - lb
+		}
+		return a.Time.Compare(b.Time)
+	})
 	logs := make([]*CaseLog, len(res.Cases))
 
 	window := func(i int) (lo, hi time.Time) {
@@ -109,37 +123,56 @@ func Verify(res *Result, recs []LogRecord, skew time.Duration, files []string) L
 		}
 		return c.Time.Add(-skew - stampSlack), end.Add(skew + stampSlack)
 	}
-	ties := []struct {
-		name string
-		ok   func(c CaseResult, r LogRecord) bool
-	}{
-		{matchExact, func(c CaseResult, r LogRecord) bool {
-			return r.Recipient != "" && strings.EqualFold(r.Recipient, c.Recipient) && strings.EqualFold(r.Sender, c.Sender)
-		}},
-		{matchCanonical, func(c CaseResult, r LogRecord) bool {
-			return r.Recipient != "" && sameAddr(r.Recipient, c.Recipient) && sameAddr(r.Sender, c.Sender)
-		}},
-		{matchRecipient, func(c CaseResult, r LogRecord) bool {
-			return r.Recipient != "" && sameAddr(r.Recipient, c.Recipient)
-		}},
-		{matchSession, func(c CaseResult, r LogRecord) bool {
-			return r.Recipient == "" && c.Verdict == Accepted
-		}},
+	// Tie quality: 0 means the record cannot be the case's.
+	score := func(i, j int) (int, string) {
+		c, r := res.Cases[i], sorted[j]
+		lo, hi := window(i)
+		if !c.ClientIP.IsValid() || r.ClientIP.Unmap() != c.ClientIP.Unmap() || r.Time.Before(lo) || r.Time.After(hi) {
+			return 0, ""
+		}
+		switch {
+		case r.Recipient == "" && c.Verdict == Accepted:
+			return 1, matchSession
+		case r.Recipient == "":
+			return 0, ""
+		case strings.EqualFold(r.Recipient, c.Recipient) && strings.EqualFold(r.Sender, c.Sender):
+			return 4, matchExact
+		case sameAddr(r.Recipient, c.Recipient) && sameAddr(r.Sender, c.Sender):
+			return 3, matchCanonical
+		case sameAddr(r.Recipient, c.Recipient):
+			return 2, matchRecipient
+		}
+		return 0, ""
 	}
-	for _, tie := range ties {
-		for i, c := range res.Cases {
-			if logs[i] != nil || !c.ClientIP.IsValid() {
-				continue
+	// The cases ran one after the other and the server logged them in
+	// that order, so the ties keep both orders: the best such alignment
+	// (as in a longest common subsequence) wins. Tying each case to its
+	// best record alone would let a case take the line of a later case
+	// whose address the server canonicalised into the same form.
+	n, m := len(res.Cases), len(sorted)
+	best := make([][]int, n+1)
+	for i := range best {
+		best[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			b := max(best[i+1][j], best[i][j+1])
+			if sc, _ := score(i, j); sc > 0 {
+				b = max(b, sc+best[i+1][j+1])
 			}
-			lo, hi := window(i)
-			for j, r := range sorted {
-				if used[j] || r.ClientIP.Unmap() != c.ClientIP.Unmap() || r.Time.Before(lo) || r.Time.After(hi) || !tie.ok(c, r) {
-					continue
-				}
-				used[j] = true
-				logs[i] = caseLog(r, tie.name)
-				break
-			}
+			best[i][j] = b
+		}
+	}
+	for i, j := 0, 0; i < n && j < m; {
+		sc, how := score(i, j)
+		switch {
+		case sc > 0 && best[i][j] == sc+best[i+1][j+1]:
+			logs[i] = caseLog(sorted[j], how)
+			i, j = i+1, j+1
+		case best[i][j] == best[i+1][j]:
+			i++
+		default:
+			j++
 		}
 	}
 
@@ -170,6 +203,19 @@ func Verify(res *Result, recs []LogRecord, skew time.Duration, files []string) L
 	}
 	res.LogSummary = &sum
 	return sum
+}
+
+// firstPos splits the first "file:line" of evidence.
+func firstPos(evidence []string) (string, int) {
+	if len(evidence) == 0 {
+		return "", 0
+	}
+	i := strings.LastIndexByte(evidence[0], ':')
+	if i < 0 {
+		return evidence[0], 0
+	}
+	n, _ := strconv.Atoi(evidence[0][i+1:])
+	return evidence[0][:i], n
 }
 
 func caseLog(r LogRecord, match string) *CaseLog {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
@@ -102,7 +103,7 @@ func (lr *probeLogReader) read(ctx context.Context, q probe.LogQuery) ([]probe.L
 				QueueID: r.QueueID, Status: r.Status, Verdict: string(r.Verdict), Evidence: r.Evidence,
 			}
 			if r.Status == analysis.StatusRejected {
-				rec.Reply = r.Reason
+				return nil // taken line by line below: the store keeps one of identical refusals
 			}
 			queues[r.QueueID] = true
 			recs = append(recs, rec)
@@ -112,22 +113,24 @@ func (lr *probeLogReader) read(ctx context.Context, q probe.LogQuery) ([]probe.L
 			return nil, err
 		}
 	}
-	opened, err := lr.queueFiles(ctx, &c, q)
+	lines, err := lr.lines(ctx, &c, q)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range opened {
-		if !queues[r.QueueID] {
+	for _, r := range lines {
+		if r.Status != "" || !queues[r.QueueID] {
 			recs = append(recs, r)
 		}
 	}
 	return recs, nil
 }
 
-// queueFiles scans the logs for the queue files opened for the probe's
-// addresses in its time. The correlator keeps recipients, and a queue file
-// the client never sent DATA for has none.
-func (lr *probeLogReader) queueFiles(ctx context.Context, c *commonFlags, q probe.LogQuery) ([]probe.LogRecord, error) {
+// lines scans the logs for the refusals and the queue files opened for the
+// probe's addresses in its time. The store cannot give either: it keeps one
+// of identical refusals (the probe makes several that the server logs
+// alike once canonicalised), and no queue file without a recipient, as for
+// a client that never sent DATA.
+func (lr *probeLogReader) lines(ctx context.Context, c *commonFlags, q probe.LogQuery) ([]probe.LogRecord, error) {
 	files, _ := expandPaths(q.Paths) // ingest has reported what is missing
 	ins, _ := prepare(ctx, files, c, strings.NewReader(""))
 	loc, err := c.location()
@@ -142,16 +145,18 @@ func (lr *probeLogReader) queueFiles(ctx context.Context, c *commonFlags, q prob
 		}
 		p := in.format.new(parserOptions{path: in.path, modTime: in.modTime, year: c.year, location: loc})
 		emit := func(ev parsers.Event) error {
-			if ev.Kind != parsers.KindClient || ev.QueueID == "" || ev.Time.Before(q.Since) || !ev.Time.Before(q.Until) {
+			opened := ev.Kind == parsers.KindClient && ev.QueueID != ""
+			refused := ev.Kind == parsers.KindReject && ev.Rcpt != ""
+			if !opened && !refused || ev.Time.Before(q.Since) || !ev.Time.Before(q.Until) || !slices.Contains(q.ClientIPs, ev.ClientIP.Unmap()) {
 				return nil
 			}
-			for _, ip := range q.ClientIPs {
-				if ev.ClientIP.Unmap() == ip.Unmap() {
-					recs = append(recs, probe.LogRecord{
-						Time: ev.Time.UTC(), ClientIP: ev.ClientIP.Unmap(), QueueID: ev.QueueID, Evidence: []string{ev.Pos.String()},
-					})
-				}
+			r := probe.LogRecord{Time: ev.Time.UTC(), ClientIP: ev.ClientIP.Unmap(), QueueID: ev.QueueID, Evidence: []string{ev.Pos.String()}}
+			if refused {
+				r.Sender, r.Recipient, r.Status = ev.From, ev.Rcpt, analysis.StatusRejected
+				r.Reply = strings.TrimSpace(ev.DSN + " " + ev.Reason)
+				r.Verdict = string(analysis.RelayAttemptRejected)
 			}
+			recs = append(recs, r)
 			return nil
 		}
 		_, err = parsers.Scan(ctx, rc, in.path, parsers.Start{}, p, emit, nil)
