@@ -182,7 +182,7 @@ func (c *Correlator) Feed(ev parsers.Event) {
 			return
 		}
 		parent := c.message(ev, false)
-		if child, ok := c.msgs[ev.NextQueueID]; ok && child != parent {
+		if child, ok := c.known(ev.NextQueueID, ev.Time); ok && child != parent {
 			child.Origin = OriginBounce
 			c.link(parent, child, "", ViaBounce)
 			c.evidence(child, ev.Pos)
@@ -481,7 +481,7 @@ func (c *Correlator) delivery(ev parsers.Event) {
 		if ev.Relay == "local" || strings.Contains(ev.Reason, "forwarded as") {
 			via = ViaForward
 		}
-		if child, ok := c.msgs[ev.NextQueueID]; ok && !child.Removed && child.Time.Sub(ev.Time) < time.Hour {
+		if child, ok := c.known(ev.NextQueueID, ev.Time); ok && !child.Removed && child.Time.Sub(ev.Time).Abs() < time.Hour {
 			c.link(m, child, addr, via)
 			r.Deliveries[len(r.Deliveries)-1].NextQueueID = ev.NextQueueID
 		} else if !ok {

@@ -26,10 +26,24 @@ const maxQueueAge = 30 * 24 * time.Hour
 // restore brings a stored message (and the chain it continued from) back
 // into memory. Lookup errors are counted and treated as "not stored".
 func (c *Correlator) restore(ev parsers.Event) *Message {
-	if c.Resolver == nil {
+	return c.restoreQueueID(ev.QueueID, ev.Time)
+}
+
+// known returns the message in memory for a queue id, or the one an earlier
+// run stored.
+func (c *Correlator) known(qid string, t time.Time) (*Message, bool) {
+	if m, ok := c.msgs[qid]; ok {
+		return m, true
+	}
+	m := c.restoreQueueID(qid, t)
+	return m, m != nil
+}
+
+func (c *Correlator) restoreQueueID(qid string, t time.Time) *Message {
+	if c.Resolver == nil || qid == "" {
 		return nil
 	}
-	m, rs, err := c.Resolver.MessageByQueueID(ev.QueueID, ev.Time.Add(-maxQueueAge))
+	m, rs, err := c.Resolver.MessageByQueueID(qid, t.Add(-maxQueueAge))
 	if err != nil {
 		c.stats.ResolveErrors++
 		return nil
@@ -38,8 +52,15 @@ func (c *Correlator) restore(ev parsers.Event) *Message {
 		return nil
 	}
 	c.adopt(m, rs, 0)
-	m.lastSeen = ev.Time
+	m.lastSeen = t
 	c.msgs[m.QueueID] = m
+	if pl, ok := c.pending[qid]; ok {
+		delete(c.pending, qid)
+		if pl.via == ViaBounce {
+			m.Origin = OriginBounce
+		}
+		c.link(pl.parent, m, pl.rcpt, pl.via)
+	}
 	return m
 }
 

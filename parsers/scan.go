@@ -80,14 +80,17 @@ func Scan(ctx context.Context, r io.Reader, file string, start Start, p Parser, 
 			offset += int64(len(chunk))
 			continue
 		}
-		if len(chunk) == 0 && err != nil {
+		if len(chunk) == 0 && err != nil && len(long) == 0 && !tooBig {
 			if err == io.EOF {
 				err = nil
 			}
 			return st, err
 		}
 		line := chunk
-		if len(long) > 0 {
+		if len(long) > 0 || tooBig {
+			if !tooBig && len(long)+len(chunk) > MaxLineBytes {
+				tooBig = true
+			}
 			long = append(long, chunk...)
 			line = long
 		}

@@ -25,7 +25,7 @@ type Source struct {
 
 const sourceGet = `SELECT id, path, format, byte_offset, lines, complete FROM sources WHERE fingerprint = ?`
 
-const sourceAdd = `INSERT INTO sources (path, fingerprint, format, size, ingested_ms) VALUES (?, ?, ?, ?, ?)`
+const sourceAdd = `INSERT OR IGNORE INTO sources (path, fingerprint, format, size, ingested_ms) VALUES (?, ?, ?, ?, ?)`
 
 // Source returns the stored source with this fingerprint, adding it (under
 // path) when new. The fingerprint identifies the content: rotation renames
@@ -33,21 +33,16 @@ const sourceAdd = `INSERT INTO sources (path, fingerprint, format, size, ingeste
 // under.
 func (s *Store) Source(ctx context.Context, path, fingerprint, format string, size int64) (Source, error) {
 	src := Source{Path: path, Fingerprint: fingerprint}
+	// INSERT OR IGNORE first: two runs that meet the same new file at once
+	// both end up with the one row.
+	if _, err := s.db.ExecContext(ctx, sourceAdd, path, fingerprint, format, size, time.Now().UnixMilli()); err != nil {
+		return src, wrapBusy(err)
+	}
 	err := s.db.QueryRowContext(ctx, sourceGet, fingerprint).Scan(&src.ID, &src.Path, &src.Format, &src.Offset, &src.Lines, &src.Complete)
-	if err == nil {
-		return src, nil
+	if errors.Is(err, sql.ErrNoRows) {
+		return src, fmt.Errorf("source %s vanished", path)
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return src, wrapBusy(err)
-	}
-	src.Path = path
-	res, err := s.db.ExecContext(ctx, sourceAdd, path, fingerprint, format, size, time.Now().UnixMilli())
-	if err != nil {
-		return src, wrapBusy(err)
-	}
-	src.ID, err = res.LastInsertId()
-	src.Format = format
-	return src, err
+	return src, wrapBusy(err)
 }
 
 // Progress is how far a source has been read, committed with the events

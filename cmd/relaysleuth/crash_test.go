@@ -18,7 +18,10 @@ import (
 
 // bigLog writes copies of the sample log, each shifted to its own hour and
 // with its own queue ids, so that every copy is new mail.
-func bigLog(t *testing.T, path string, copies int) {
+func bigLog(t *testing.T, path string, copies int) { bigLogFrom(t, path, 0, copies) }
+
+// bigLogFrom writes copies first, first+1, ... of the sample.
+func bigLogFrom(t *testing.T, path string, first, copies int) {
 	t.Helper()
 	data, err := os.ReadFile(sampleLog)
 	if err != nil {
@@ -27,7 +30,7 @@ func bigLog(t *testing.T, path string, copies int) {
 	qid := regexp.MustCompile(`\b[0-9A-F]{10}\b`)
 	stamp := regexp.MustCompile(`(?m)^Nov 27 19:`)
 	var out bytes.Buffer
-	for k := range copies {
+	for k := first; k < first+copies; k++ {
 		c := qid.ReplaceAllFunc(data, func(id []byte) []byte {
 			return fmt.Appendf(nil, "%02X%s", k, id[2:])
 		})
@@ -137,9 +140,28 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 	if got.recipients != want.recipients {
-		t.Errorf("recipients differ from a clean run after %d kills", kills)
+		t.Errorf("recipients differ from a clean run after %d kills:\n%s", kills, firstDiff(got.recipients, want.recipients))
 	}
 	if got.summary != want.summary {
 		t.Errorf("summary differs from a clean run after %d kills:\n%s\nwant\n%s", kills, got.summary, want.summary)
 	}
+}
+
+// firstDiff shows the first lines where got and want differ.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	var out []string
+	for i := 0; i < max(len(g), len(w)) && len(out) < 6; i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			out = append(out, fmt.Sprintf("line %d:\n  got  %s\n  want %s", i+1, gl, wl))
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -57,7 +57,7 @@ func TestReportWhileIngesting(t *testing.T) {
 	big := filepath.Join(dir, "big.log")
 	bigLog(t, big, 40)
 	other := filepath.Join(dir, "other.log")
-	bigLog(t, other, 2)
+	bigLogFrom(t, other, 100, 2)
 	db := filepath.Join(dir, "rs.db")
 	// Create the database first, so that both writers find it.
 	if out, err := ingestRun(t, db, nil, sampleLog); err != nil {
