@@ -196,6 +196,13 @@ func alertKeys(t *testing.T, out string) map[string]int {
 // recipient was alerted about exactly once in alerts.
 func sameAsBatch(t *testing.T, tailDB string, lines []string, alerts string) {
 	t.Helper()
+	sameAsBatchLost(t, tailDB, lines, alerts, nil)
+}
+
+// sameAsBatchLost is sameAsBatch where the alerts about the recipients in
+// mayBeLost may be missing (never repeated).
+func sameAsBatchLost(t *testing.T, tailDB string, lines []string, alerts string, mayBeLost map[string]bool) {
+	t.Helper()
 	ref := batch(t, lines)
 	wantEvents := countRows(t, openDB(t, ref), `SELECT count(*) FROM events`)
 	if got := countRows(t, openDB(t, tailDB), `SELECT count(*) FROM events`); got != wantEvents {
@@ -215,6 +222,10 @@ func sameAsBatch(t *testing.T, tailDB string, lines []string, alerts string) {
 	keys := alertKeys(t, alerts)
 	for k, v := range want {
 		if strings.HasPrefix(v, "relay_abuse ") && keys[k] != 1 {
+			if keys[k] == 0 && mayBeLost[k] {
+				t.Logf("relay_abuse recipient %s: alert lost to the kill between its commit and its write", k)
+				continue
+			}
 			t.Errorf("relay_abuse recipient %s alerted %d times, want 1", k, keys[k])
 		}
 	}
@@ -390,6 +401,17 @@ func TestTailKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	p1.Wait()
+	// An alert is written just after the commit that decides it: a kill
+	// in between loses it (it is never repeated). Only recipients stored
+	// as relay_abuse by the killed process and not in its output may lack
+	// an alert.
+	lost := make(map[string]bool)
+	printed := alertKeys(t, out1.String())
+	for k, v := range recipientSet(t, db) {
+		if strings.HasPrefix(v, "relay_abuse ") && printed[k] == 0 {
+			lost[k] = true
+		}
+	}
 	appendLines(t, log, lines[i:])
 	var out2 syncBuffer
 	p2 := start(&out2)
@@ -400,7 +422,7 @@ func TestTailKill9(t *testing.T) {
 	if err := p2.Wait(); err != nil {
 		t.Errorf("after SIGTERM: %v", err)
 	}
-	sameAsBatch(t, db, lines, out1.String()+out2.String())
+	sameAsBatchLost(t, db, lines, out1.String()+out2.String(), lost)
 }
 
 // TestTailExecAndMetrics runs --exec with a real shell command per alert
