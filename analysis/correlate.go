@@ -342,6 +342,12 @@ func (c *Correlator) link(parent, child *Message, rcpt, via string) {
 }
 
 func (c *Correlator) evidence(m *Message, pos parsers.Pos) {
+	for _, p := range m.Evidence {
+		if p.File == pos.File && p.Line == pos.Line {
+			c.msgDirty = append(c.msgDirty, m)
+			return // restored from the store, or a line read twice
+		}
+	}
 	if len(m.Evidence) < 16 {
 		m.Evidence = append(m.Evidence, pos)
 	}

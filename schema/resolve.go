@@ -58,7 +58,9 @@ func (r *Resolver) load(query string, args ...any) (*analysis.Message, []*analys
 		return nil, nil, wrapBusy(err)
 	}
 	m.Time = time.UnixMilli(ts).UTC()
-	m.SenderSet = true
+	// An empty sender is the null sender or not yet logged; let a later
+	// line say which.
+	m.SenderSet = m.Sender != ""
 	m.ClientIP, _ = netip.ParseAddr(ip)
 	var ev []string
 	_ = json.Unmarshal([]byte(evid), &ev)
