@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -487,7 +488,14 @@ func (c *Correlator) delivery(ev parsers.Event) {
 		if ev.Relay == "local" || strings.Contains(ev.Reason, "forwarded as") {
 			via = ViaForward
 		}
-		if child, ok := c.known(ev.NextQueueID, ev.Time); ok && !child.Removed && child.Time.Sub(ev.Time).Abs() < time.Hour {
+		child, ok := c.msgs[ev.NextQueueID]
+		if !ok && sameHostHop(ev.Relay) {
+			// Only a hop back into this server (a content filter on
+			// loopback, local(8)) can name a queue file an earlier run
+			// stored; a remote host's "queued as" is its own id.
+			child, ok = c.known(ev.NextQueueID, ev.Time)
+		}
+		if ok && !child.Removed && child.Time.Sub(ev.Time).Abs() < time.Hour {
 			c.link(m, child, addr, via)
 			r.Deliveries[len(r.Deliveries)-1].NextQueueID = ev.NextQueueID
 		} else if !ok {
@@ -580,4 +588,19 @@ func (c *Correlator) sweep() {
 			delete(c.pending, k)
 		}
 	}
+}
+
+// sameHostHop reports whether a delivery's relay is this server itself:
+// local(8), or a host on a loopback address ("127.0.0.1[127.0.0.1]:10025").
+func sameHostHop(relay string) bool {
+	if relay == "local" {
+		return true
+	}
+	open := strings.LastIndexByte(relay, '[')
+	end := strings.LastIndexByte(relay, ']')
+	if open < 0 || end < open {
+		return false
+	}
+	ip, err := netip.ParseAddr(relay[open+1 : end])
+	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -41,10 +41,10 @@ const maxInvestigateEvents = 2000
 
 const (
 	eventsByQueueID     = `SELECT ` + investigateEventColumns + ` WHERE e.queue_id = ? AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
-	eventsByNextQueueID = `SELECT ` + investigateEventColumns + ` WHERE e.next_queue_id = ? AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
-	eventsByMessageID   = `SELECT ` + investigateEventColumns + ` WHERE e.message_id = ? AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
-	loginsByUser        = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.kind = 'client' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
-	authFailuresByUser  = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	eventsByNextQueueID = `SELECT ` + investigateEventColumns + ` WHERE e.next_queue_id = ? AND e.next_queue_id <> '' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	eventsByMessageID   = `SELECT ` + investigateEventColumns + ` WHERE e.message_id = ? AND e.message_id <> '' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	loginsByUser        = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.sasl_user <> '' AND e.kind = 'client' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	authFailuresByUser  = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.sasl_user <> '' AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
 	authFailuresByIP    = `SELECT ` + investigateEventColumns + ` WHERE e.client_ip = ? AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
 )
 

@@ -18,7 +18,7 @@ import (
 
 // batchEvents is how many events go into one transaction: one per line is
 // orders of magnitude slower, one per file holds the whole file in memory.
-const batchEvents = 1000
+const batchEvents = 20000
 
 // maxShownErrors is how many malformed lines of one file are printed; the
 // rest are counted.
