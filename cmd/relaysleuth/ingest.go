@@ -216,6 +216,7 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 	bad := func(err error) {
 		shown++
 		if shown <= maxShownErrors {
+			ing.clearBar()
 			fmt.Fprintf(ing.stderr, "relaysleuth: %s\n", clean(err.Error()))
 		}
 	}
@@ -242,6 +243,7 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 	ing.total.Add(st)
 	ing.done += in.size
 	ing.tick(in)
+	ing.clearBar()
 	fmt.Fprintf(ing.stderr, "%s: %d lines, %d events, %d unsupported, %d malformed\n",
 		in.path, st.Lines, st.Events, st.Unsupported, st.Malformed)
 	if st.Lines > 0 && st.Events == 0 {
@@ -286,6 +288,14 @@ func newProgress(mode string, ins []*input, stderr io.Writer) *progressbar.Progr
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetPredictTime(true),
 	)
+}
+
+// clearBar wipes the progress bar's line so that a message printed next
+// starts at the left margin; the next tick draws the bar again.
+func (ing *ingester) clearBar() {
+	if ing.bar != nil {
+		_ = ing.bar.Clear()
+	}
 }
 
 func (ing *ingester) tick(in *input) {
