@@ -234,3 +234,22 @@ func TestBadInputs(t *testing.T) {
 		t.Errorf("relay_abuse = %d, want at least %d", got.Verdicts[analysis.RelayAbuse], want.Verdicts[analysis.RelayAbuse])
 	}
 }
+
+// TestProgressBar: a bar on a terminal (forced here with --progress always),
+// none when standard error is a pipe or a file, which --progress auto sees.
+func TestProgressBar(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		want bool
+	}{{"auto", false}, {"never", false}, {"always", true}} {
+		var stderr bytes.Buffer
+		db := filepath.Join(t.TempDir(), "rs.db")
+		args := []string{"ingest", "--db", db, "--config", "../../testdata/postfix/dev/config.json", "--progress", tc.mode, sampleLog}
+		if err := runCLI(t, args, &bytes.Buffer{}, &stderr); err != nil {
+			t.Fatalf("ingest --progress %s: %v", tc.mode, err)
+		}
+		if got := strings.Contains(stderr.String(), "ingesting"); got != tc.want {
+			t.Errorf("--progress %s: bar shown = %v, want %v\n%q", tc.mode, got, tc.want, stderr.String())
+		}
+	}
+}
