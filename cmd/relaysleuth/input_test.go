@@ -243,8 +243,11 @@ func TestProgressBar(t *testing.T) {
 		want bool
 	}{{"auto", false}, {"never", false}, {"always", true}} {
 		var stderr bytes.Buffer
-		db := filepath.Join(t.TempDir(), "rs.db")
-		args := []string{"ingest", "--db", db, "--config", "../../testdata/postfix/dev/config.json", "--progress", tc.mode, sampleLog}
+		dir := t.TempDir()
+		log := filepath.Join(dir, "mail.log")
+		bigLog(t, log, 30) // long enough for the bar to be drawn
+		db := filepath.Join(dir, "rs.db")
+		args := []string{"ingest", "--db", db, "--config", "../../testdata/postfix/dev/config.json", "--progress", tc.mode, log}
 		if err := runCLI(t, args, &bytes.Buffer{}, &stderr); err != nil {
 			t.Fatalf("ingest --progress %s: %v", tc.mode, err)
 		}
