@@ -40,18 +40,7 @@ func cleanup(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event 
 			what = what[:i]
 		}
 		kv, reply, _ := strings.Cut("from="+tail, ": ")
-		for k, v := range fields(kv) {
-			switch k {
-			case "from":
-				ev.From = addr(v)
-			case "to":
-				ev.Rcpt = addr(v)
-			case "proto":
-				ev.Proto = v
-			case "helo":
-				ev.Helo = addr(v)
-			}
-		}
+		envelopeFields(&ev, kv)
 		ev.DSN, ev.Reason = dsn(reply)
 		ev.Reason = what + ": " + ev.Reason
 		return append(dst, ev)

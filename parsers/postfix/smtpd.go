@@ -106,18 +106,7 @@ func smtpdAction(dst []parsers.Event, ev parsers.Event, kind parsers.Kind, body 
 	reply, kv := splitReplyFields(rest)
 	ev.DSN, ev.Reason = dsn(reply)
 	ev.Reason = stage + ": " + ev.Reason
-	for k, v := range fields(kv) {
-		switch k {
-		case "from":
-			ev.From = addr(v)
-		case "to":
-			ev.Rcpt = addr(v)
-		case "proto":
-			ev.Proto = v
-		case "helo":
-			ev.Helo = addr(v)
-		}
-	}
+	envelopeFields(&ev, kv)
 	return append(dst, ev)
 }
 
@@ -194,4 +183,21 @@ func smtpdWarning(dst []parsers.Event, ev parsers.Event, msg string) []parsers.E
 	}
 	ev.Reason = rest
 	return append(dst, ev)
+}
+
+// envelopeFields reads the "from=<a> to=<b> proto=ESMTP helo=<h>" tail of a
+// reject, permit or milter line into ev.
+func envelopeFields(ev *parsers.Event, kv string) {
+	for k, v := range fields(kv) {
+		switch k {
+		case "from":
+			ev.From = addr(v)
+		case "to":
+			ev.Rcpt = addr(v)
+		case "proto":
+			ev.Proto = v
+		case "helo":
+			ev.Helo = addr(v)
+		}
+	}
 }
