@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -137,6 +138,15 @@ type Incident struct {
 	Truncated  bool        `json:"truncated,omitempty"` // more queue files than MaxTrailQueues
 	Recipients []Recipient `json:"recipients"`
 	Cause      Cause       `json:"cause"`
+
+	links []link // deliveries from one of its queue files to another server
+}
+
+// link is a delivery of one of an incident's queue files to another
+// server: the queue id the next server gave it ("queued as") and the name
+// and address it was sent to.
+type link struct {
+	fromHost, fromQueueID, toQueueID, relayName string
 }
 
 // Step is one stored event of a message's trail, with its evidence.
@@ -251,7 +261,7 @@ func Investigate(ctx context.Context, st InvestigationStore, q Query) (*Investig
 	}
 	inv.Window = weak
 
-	var roots map[string]time.Time // origin queue id → arrival
+	var roots map[string]root // by message: msgKey → where it entered
 	failed := false
 	for i := range inv.Keys {
 		k := &inv.Keys[i]
@@ -266,10 +276,10 @@ func Investigate(ctx context.Context, st InvestigationStore, q Query) (*Investig
 		if !anchor.IsZero() && !k.weak && len(got) > 1 {
 			// A queue id reused over the months: keep the one near the
 			// complaint.
-			near := map[string]time.Time{}
-			for id, t := range got {
-				if weak.Contains(t) {
-					near[id] = t
+			near := map[string]root{}
+			for m, r := range got {
+				if weak.Contains(r.at) {
+					near[m] = r
 				}
 			}
 			if len(near) > 0 {
@@ -286,10 +296,13 @@ func Investigate(ctx context.Context, st InvestigationStore, q Query) (*Investig
 		case roots == nil:
 			roots, k.Used = got, true
 		default:
-			both := map[string]time.Time{}
-			for id, t := range roots {
-				if _, ok := got[id]; ok {
-					both[id] = t
+			// Keys meet per message, not per queue file: the queue id one
+			// server gave it and the client another saw are the same
+			// message when its Message-ID is.
+			both := map[string]root{}
+			for m, r := range roots {
+				if _, ok := got[m]; ok {
+					both[m] = r
 				}
 			}
 			switch {
@@ -313,23 +326,23 @@ func Investigate(ctx context.Context, st InvestigationStore, q Query) (*Investig
 	}
 	inv.Found = true
 
-	order := make([]string, 0, len(roots))
-	for id := range roots {
-		order = append(order, id)
+	order := make([]root, 0, len(roots))
+	for _, r := range roots {
+		order = append(order, r)
 	}
-	slices.SortFunc(order, func(a, b string) int {
-		return cmp.Or(roots[a].Compare(roots[b]), strings.Compare(a, b))
+	slices.SortFunc(order, func(a, b root) int {
+		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.queueID, b.queueID), strings.Compare(a.host, b.host))
 	})
 	covered := map[string]bool{}
-	for _, id := range order {
-		if covered[id] {
+	for _, r := range order {
+		if covered[r.queueID] {
 			continue
 		}
 		if len(inv.Incidents) == MaxIncidents {
 			inv.More++
 			continue
 		}
-		inc, err := incident(ctx, st, id, roots[id], q, user)
+		inc, err := incident(ctx, st, r.queueID, r.at, q, user)
 		if err != nil {
 			return nil, err
 		}
@@ -455,10 +468,32 @@ func anchorTime(q Query) time.Time {
 	return time.Time{}
 }
 
-// rootsBy returns the messages a key finds, each as the queue id it
-// entered the server with (the origin of content-filter and forward hops).
-func rootsBy(ctx context.Context, st InvestigationStore, k Key, v string, r TimeRange) (map[string]time.Time, error) {
-	out := map[string]time.Time{}
+// root is where a message entered one of the servers: the queue id it
+// was first stored under (the origin of content-filter and forward hops).
+type root struct {
+	host, queueID, messageID string
+	at                       time.Time
+}
+
+// msgKey names the message a root belongs to: its Message-ID when it has
+// one, so that its queue files on several of the admin's servers (one log
+// per host) are one message, as incident joins them.
+func (r root) msgKey() string {
+	if r.messageID != "" {
+		return "<" + r.messageID + ">"
+	}
+	return r.host + "|" + r.queueID
+}
+
+// rootsBy returns the messages a key finds, by msgKey, each with the
+// earliest queue file it entered a server with.
+func rootsBy(ctx context.Context, st InvestigationStore, k Key, v string, r TimeRange) (map[string]root, error) {
+	out := map[string]root{}
+	add := func(rt root) {
+		if old, ok := out[rt.msgKey()]; !ok || rt.at.Before(old.at) {
+			out[rt.msgKey()] = rt
+		}
+	}
 	err := st.RecipientsBy(ctx, k, v, r, func(rc Recipient) error {
 		id := rc.QueueID
 		if rc.Hop > 1 && rc.OriginQueueID != "" {
@@ -467,9 +502,7 @@ func rootsBy(ctx context.Context, st InvestigationStore, k Key, v string, r Time
 		if id == "" {
 			return nil // refused before a queue file existed: nothing to trace
 		}
-		if t, ok := out[id]; !ok || rc.Time.Before(t) {
-			out[id] = rc.Time
-		}
+		add(root{host: rc.Host, queueID: id, messageID: rc.MessageID, at: rc.Time})
 		return nil
 	})
 	if err != nil || len(out) > 0 {
@@ -486,9 +519,15 @@ func rootsBy(ctx context.Context, st InvestigationStore, k Key, v string, r Time
 		return out, nil
 	}
 	evs, err := st.EventsBy(ctx, f, v, r)
+	mids := map[string]string{} // host|queue id → Message-ID
 	for _, ev := range evs {
-		if _, ok := out[ev.QueueID]; !ok && ev.QueueID != "" {
-			out[ev.QueueID] = ev.Time
+		if ev.MessageID != "" {
+			mids[ev.Host+"|"+ev.QueueID] = ev.MessageID
+		}
+	}
+	for _, ev := range evs {
+		if ev.QueueID != "" {
+			add(root{host: ev.Host, queueID: ev.QueueID, messageID: mids[ev.Host+"|"+ev.QueueID], at: ev.Time})
 		}
 	}
 	return out, err
@@ -542,6 +581,10 @@ func incident(ctx context.Context, st InvestigationStore, root string, at time.T
 		}
 		for _, ev := range evs {
 			inc.Trail = append(inc.Trail, step(ev))
+			if ev.Kind == parsers.KindDelivery && (ev.NextQueueID != "" || ev.Relay != "") {
+				name, _, _ := strings.Cut(ev.Relay, "[")
+				inc.links = append(inc.links, link{fromHost: ev.Host, fromQueueID: ev.QueueID, toQueueID: ev.NextQueueID, relayName: name})
+			}
 			push(ev.NextQueueID)
 			push(ev.PrevQueueID)
 			if ev.MessageID != "" && !mids[ev.MessageID] && len(mids) < 4 {
@@ -622,17 +665,21 @@ func step(ev parsers.Event) Step {
 var causeRank = []Verdict{RelayAbuse, AuthenticatedOutbound, Forwarded, InternalOutbound, RelayAttemptRejected, SystemBounce, Inbound}
 
 // cause finds the queue file that came from outside (the earliest first
-// hop, not a bounce) and says who the server took it from.
+// hop, not a bounce, that none of the admin's own servers handed on) and
+// says who the server took it from.
 func cause(ctx context.Context, st InvestigationStore, inc *Incident, q Query) error {
 	c := Cause{Kind: CauseUnknown, Evidence: []string{}}
+	fed := relayedInside(inc, q.Complaint)
 	var entry *Recipient
-	for i := range inc.Recipients {
-		r := &inc.Recipients[i]
-		if r.Hop != 1 {
-			continue
-		}
-		if entry == nil || (entry.Verdict == SystemBounce && r.Verdict != SystemBounce) {
-			entry = r
+	for pass := 0; pass < 2 && entry == nil; pass++ {
+		for i := range inc.Recipients {
+			r := &inc.Recipients[i]
+			if r.Hop != 1 || pass == 0 && fed[r.Host+"|"+r.QueueID] {
+				continue
+			}
+			if entry == nil || (entry.Verdict == SystemBounce && r.Verdict != SystemBounce) {
+				entry = r
+			}
 		}
 	}
 	if entry == nil {
@@ -653,8 +700,8 @@ func cause(ctx context.Context, st InvestigationStore, inc *Incident, q Query) e
 	for pass := 0; pass < 2 && pick == nil; pass++ {
 		for i := range inc.Recipients {
 			r := &inc.Recipients[i]
-			if pass == 0 && !want[strings.ToLower(r.Recipient)] {
-				continue
+			if pass == 0 && (!want[strings.ToLower(r.Recipient)] || r.Host != entry.Host && fed[r.Host+"|"+r.QueueID]) {
+				continue // another server's copy says how it got there from ours
 			}
 			if pass == 1 && (r.Host != entry.Host || r.QueueID != entry.QueueID) {
 				continue
@@ -705,11 +752,89 @@ func cause(ctx context.Context, st InvestigationStore, inc *Incident, q Query) e
 			c.Summary += fmt.Sprintf("; the client had authenticated as %s", entry.AuthUser)
 		}
 	}
+	var inside []string
+	for k := range fed {
+		host, _, _ := strings.Cut(k, "|")
+		if host != entry.Host && host != "" && !slices.Contains(inside, host) {
+			inside = append(inside, host)
+		}
+	}
+	if len(inside) > 0 {
+		slices.Sort(inside)
+		c.Summary += fmt.Sprintf("; it then crossed your own server(s) %s", strings.Join(inside, ", "))
+	}
 	if err := logins(ctx, st, &c, entry.Time, q.Window); err != nil {
 		return err
 	}
 	inc.Cause = c
 	return nil
+}
+
+// relayedInside returns the queue files (host|queue id) of an incident
+// that one of the admin's own servers handed on, so that the hop that
+// took the message from outside is the cause, whatever the clocks of the
+// hosts say. A queue file was handed on when another host's delivery
+// names its queue id ("queued as") or its host (relay=hub.example[...]),
+// when its client is another host of the incident (by name), or when the
+// complaint's Received headers show its client address as the server that
+// wrote the header below (RFC 5321 section 4.4: each hop prepends one).
+func relayedInside(inc *Incident, c *Complaint) map[string]bool {
+	hosts := map[string]bool{}
+	for _, r := range inc.Recipients {
+		if r.Host != "" {
+			hosts[strings.ToLower(r.Host)] = true
+		}
+	}
+	ids := map[string]bool{}
+	for _, id := range inc.QueueIDs {
+		ids[id] = true
+	}
+	ownIPs := map[string]string{} // client address → the host whose Received header is below
+	if c != nil {
+		for i := 0; i+1 < len(c.Received); i++ {
+			up, below := c.Received[i], c.Received[i+1]
+			if up.ClientIP.IsValid() && (ids[below.ID] || hosts[firstLabel(below.By)]) {
+				ownIPs[up.ClientIP.String()] = below.ID
+			}
+		}
+	}
+	fed := map[string]bool{}
+	for _, r := range inc.Recipients {
+		k := r.Host + "|" + r.QueueID
+		host := firstLabel(r.Host)
+		for _, l := range inc.links {
+			if l.fromHost == r.Host || l.fromQueueID == r.QueueID {
+				continue
+			}
+			if l.toQueueID == r.QueueID || host != "" && firstLabel(l.relayName) == host {
+				fed[k] = true
+			}
+		}
+		for _, name := range []string{r.ClientName, r.Helo} {
+			if n := firstLabel(name); n != "" && n != host && hosts[n] {
+				fed[k] = true
+			}
+		}
+		if id, ok := ownIPs[r.ClientIP]; ok && id != r.QueueID {
+			fed[k] = true
+		}
+	}
+	return fed
+}
+
+// firstLabel returns the lower-cased first label of a host name
+// ("hub.corp.example" → "hub"): syslog names a host by its short name,
+// peers by the full one. An address literal has none.
+func firstLabel(name string) string {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" || name == "unknown" || strings.HasPrefix(name, "[") || strings.ContainsRune(name, ':') {
+		return ""
+	}
+	if _, err := netip.ParseAddr(name); err == nil {
+		return ""
+	}
+	label, _, _ := strings.Cut(name, ".")
+	return label
 }
 
 // logins fills the account's logins in the window and the failed logins
@@ -821,9 +946,19 @@ func radius(ctx context.Context, st InvestigationStore, inv *Investigation, q Qu
 		msgs := map[string]bool{}
 		domains := map[string]int{}
 		external := map[string]bool{}
+		onHost := map[string]string{} // Message-ID|recipient → the host it was first counted on
 		err := st.RecipientsBy(ctx, s.k, s.v, rng, func(r Recipient) error {
 			if r.Hop != 1 {
 				return nil
+			}
+			if r.MessageID != "" {
+				// The same message on the next of the admin's servers
+				// (edge, then hub) is not another recipient.
+				mk := r.MessageID + "|" + strings.ToLower(r.Recipient)
+				if h, ok := onHost[mk]; ok && h != r.Host {
+					return nil
+				}
+				onHost[mk] = r.Host
 			}
 			rd.Recipients++
 			if rd.First.IsZero() {
@@ -832,7 +967,9 @@ func radius(ctx context.Context, st InvestigationStore, inv *Investigation, q Qu
 			rd.Last = r.Time
 			rd.Verdicts[r.Verdict]++
 			key := r.Host + "|" + r.QueueID
-			if r.QueueID == "" {
+			if r.MessageID != "" {
+				key = "<" + r.MessageID + ">"
+			} else if r.QueueID == "" {
 				key = r.Host + "|" + r.Time.String() + "|" + r.ClientIP + "|" + r.Sender
 			}
 			msgs[key] = true
