@@ -213,6 +213,9 @@ func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reade
 		} else {
 			f, ok := detectFormat(lines)
 			if !ok {
+				f, ok = detectHeaderless(p, lines)
+			}
+			if !ok {
 				what := "not a Postfix, Exim or Exchange log"
 				if binary(lines) {
 					what = "binary file, not a mail log"
@@ -241,6 +244,7 @@ func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reade
 		}
 		return a.first.Before(b.first)
 	})
+	shareRotated(ins)
 	return ins, errs
 }
 
