@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -88,8 +89,8 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 	defer store.Close()
 
 	corr := analysis.NewCorrelator(policy)
-	corr.Resolver = store.Resolver(ctx)
 	ing := &ingester{store: store, corr: corr, c: c, stderr: stderr}
+	corr.Resolver = &syncedResolver{r: store.Resolver(ctx), ing: ing, ctx: ctx}
 	ing.bar = newProgress(c.progress, ins, stderr)
 	for _, in := range ins {
 		if err := ing.file(ctx, in); err != nil {
@@ -134,6 +135,8 @@ type ingester struct {
 	total  parsers.Stats
 	bar    *progressbar.ProgressBar
 	done   int64 // bytes of finished inputs, for the bar
+	// cw commits the batches of the file being read, nil between files.
+	cw *committer
 }
 
 // file reads one input from where the store says it stopped.
@@ -175,9 +178,12 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 	}
 	loc, _ := ing.c.location()
 	p := in.format.new(parserOptions{path: in.path, modTime: in.modTime, year: ing.c.year, location: loc})
-	w := ing.store.NewWriter(src)
+	cw := startCommitter(ctx, ing.store.NewWriter(src), in.path)
+	defer cw.stop()
+	ing.cw = cw
+	defer func() { ing.cw = nil }()
 	var (
-		batch    []parsers.Event
+		batch    = cw.newBatch()
 		shown    int
 		lastLine = -1
 		progress = schema.Progress{Offset: start.Offset, Lines: int64(start.Line)}
@@ -187,10 +193,10 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 	)
 	commit := func(final schema.Progress) error {
 		rs, ms := ing.corr.Flush()
-		if err := w.Commit(ctx, batch, rs, ms, final); err != nil {
-			return storeError{fmt.Errorf("%s: %w", in.path, err)}
+		if err := cw.send(ctx, pendingCommit{events: batch, rs: rs, ms: ms, p: final}); err != nil {
+			return err
 		}
-		batch = batch[:0]
+		batch = cw.newBatch()
 		return nil
 	}
 	emit := func(ev parsers.Event) error {
@@ -238,6 +244,9 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 		Complete: scanErr == nil,
 	}
 	if err := commit(final); err != nil {
+		return err
+	}
+	if err := cw.wait(); err != nil {
 		return err
 	}
 	ing.total.Add(st)
@@ -309,4 +318,162 @@ func (ing *ingester) finishBar() {
 		_ = ing.bar.Finish()
 		fmt.Fprintln(ing.stderr)
 	}
+}
+
+// pendingCommit is one batch on its way from the reader to the committer:
+// the events, the recipients and messages they changed, and the position
+// the source is read up to once they are stored.
+type pendingCommit struct {
+	events []parsers.Event
+	rs     []analysis.Recipient
+	ms     []analysis.Message
+	p      schema.Progress
+	// synced, if not nil, makes this a barrier: it is closed once every
+	// batch sent before it is committed.
+	synced chan struct{}
+}
+
+// A committer stores one file's batches on its own goroutine, in the order
+// they were sent, so that parsing and correlating the next batch overlaps
+// with SQLite storing this one. Each batch is still one transaction with
+// its source's position (crash safety). The channel holds one batch: a slow
+// store blocks the reader, and at most three batches are in memory (one
+// being read, one waiting, one being stored).
+type committer struct {
+	w    *schema.Writer
+	path string
+	// ch carries batches to run; the reader sends and closes it (in wait).
+	ch       chan pendingCommit
+	free     chan []parsers.Event // stored batches' slices, for reuse
+	done     chan struct{}        // closed when run has returned
+	err      error                // why run stopped early; read after done
+	inFlight atomic.Int64         // batches sent and not yet committed
+	closed   bool
+}
+
+func startCommitter(ctx context.Context, w *schema.Writer, path string) *committer {
+	c := &committer{
+		w:    w,
+		path: path,
+		ch:   make(chan pendingCommit, 1),
+		free: make(chan []parsers.Event, 2),
+		done: make(chan struct{}),
+	}
+	go c.run(ctx)
+	return c
+}
+
+// run commits batches until ch is closed or a commit fails.
+func (c *committer) run(ctx context.Context) {
+	defer close(c.done)
+	for pc := range c.ch {
+		if pc.synced != nil {
+			close(pc.synced)
+			continue
+		}
+		if err := c.w.Commit(ctx, pc.events, pc.rs, pc.ms, pc.p); err != nil {
+			c.err = storeError{fmt.Errorf("%s: %w", c.path, err)}
+			return
+		}
+		c.inFlight.Add(-1)
+		clear(pc.events) // let the lines go before the slice is reused
+		select {
+		case c.free <- pc.events[:0]:
+		default:
+		}
+	}
+}
+
+// newBatch returns an empty event slice, reusing a stored batch's.
+func (c *committer) newBatch() []parsers.Event {
+	select {
+	case b := <-c.free:
+		return b
+	default:
+		return make([]parsers.Event, 0, batchEvents+batchEvents/8)
+	}
+}
+
+// send hands a batch to the committer, waiting while one is already queued.
+func (c *committer) send(ctx context.Context, pc pendingCommit) error {
+	if pc.synced == nil {
+		c.inFlight.Add(1)
+	}
+	var err error
+	select {
+	case c.ch <- pc:
+		return nil
+	case <-c.done:
+		err = c.err
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if pc.synced == nil {
+		c.inFlight.Add(-1)
+	}
+	return err
+}
+
+// sync waits until every batch sent so far is committed.
+func (c *committer) sync(ctx context.Context) error {
+	if c.inFlight.Load() == 0 {
+		return nil
+	}
+	synced := make(chan struct{})
+	if err := c.send(ctx, pendingCommit{synced: synced}); err != nil {
+		return err
+	}
+	select {
+	case <-synced:
+		return nil
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// wait closes the channel and waits until every batch sent is committed,
+// returning the first commit error.
+func (c *committer) wait() error {
+	if !c.closed {
+		c.closed = true
+		close(c.ch)
+	}
+	<-c.done
+	return c.err
+}
+
+// stop ends the committer on any return from ingester.file: the batches
+// already sent are committed (or fail fast once ctx is canceled).
+func (c *committer) stop() { _ = c.wait() }
+
+// syncedResolver is the correlator's view of the store during ingest. A
+// look-up first waits for the batches still on their way to the store, so
+// that it sees what a reader that committed in line would have seen: the
+// correlator's verdicts do not depend on how far the committer lags.
+type syncedResolver struct {
+	r   *schema.Resolver
+	ing *ingester
+	ctx context.Context
+}
+
+func (s *syncedResolver) sync() {
+	if cw := s.ing.cw; cw != nil {
+		// A failed commit ends the run at the next send; the look-up
+		// itself may still go ahead.
+		_ = cw.sync(s.ctx)
+	}
+}
+
+// MessageByQueueID implements analysis.Resolver.
+func (s *syncedResolver) MessageByQueueID(queueID string, since time.Time) (*analysis.Message, []*analysis.Recipient, error) {
+	s.sync()
+	return s.r.MessageByQueueID(queueID, since)
+}
+
+// MessageByKey implements analysis.Resolver.
+func (s *syncedResolver) MessageByKey(key string) (*analysis.Message, []*analysis.Recipient, error) {
+	s.sync()
+	return s.r.MessageByKey(key)
 }
