@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +15,11 @@ import (
 	"net/mail"
 	"net/netip"
 	"net/textproto"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // MaxComplaintBytes is the most of a complaint that is read: an abuse report
@@ -29,6 +33,14 @@ const MaxComplaintBytes = 16 << 20
 const (
 	maxComplaintDepth = 8
 	maxComplaintParts = 64
+	// maxReceived bounds the Received headers read: RFC 5321 section
+	// 6.3 suggests rejecting mail with more than 100 of them as a loop.
+	// The topmost are kept: forged ones sit below the server's own.
+	maxReceived = 100
+	// maxWarnings and maxWarningBytes bound what a hostile complaint can
+	// make us print.
+	maxWarnings     = 20
+	maxWarningBytes = 200
 )
 
 // The kinds of complaint, as Complaint.Kind names them.
@@ -95,6 +107,7 @@ func ReadComplaint(r io.Reader) (*Complaint, error) {
 		data = data[:MaxComplaintBytes]
 		c.warnf("complaint cut at %d bytes", MaxComplaintBytes)
 	}
+	data = c.toUTF8(data)
 	// Some tools save messages with a leading mbox "From " line.
 	if bytes.HasPrefix(data, []byte("From ")) {
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -120,10 +133,43 @@ func ReadComplaint(r io.Reader) (*Complaint, error) {
 	return c, nil
 }
 
+// warnf notes what could not be read, once, in valid UTF-8 and at most
+// maxWarningBytes long: the text may quote the complaint.
 func (c *Complaint) warnf(format string, args ...any) {
-	if len(c.Warnings) < 20 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf(format, args...))
+	w := strings.ToValidUTF8(fmt.Sprintf(format, args...), "\uFFFD")
+	if len(w) > maxWarningBytes {
+		i := maxWarningBytes
+		for i > 0 && !utf8.RuneStart(w[i]) {
+			i--
+		}
+		w = w[:i] + "…"
 	}
+	if len(c.Warnings) < maxWarnings && !slices.Contains(c.Warnings, w) {
+		c.Warnings = append(c.Warnings, w)
+	}
+}
+
+// toUTF8 drops a UTF-8 byte order mark and decodes a file saved as UTF-16
+// (Windows editors do), which would otherwise hold no readable header.
+func (c *Complaint) toUTF8(data []byte) []byte {
+	if b, ok := bytes.CutPrefix(data, []byte("\xef\xbb\xbf")); ok {
+		return b
+	}
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte("\xff\xfe")):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte("\xfe\xff")):
+		order = binary.BigEndian
+	default:
+		return data
+	}
+	units := make([]uint16, 0, len(data)/2)
+	for i := 2; i+1 < len(data); i += 2 {
+		units = append(units, order.Uint16(data[i:]))
+	}
+	c.warnf("complaint is UTF-16: decoded")
+	return []byte(string(utf16.Decode(units)))
 }
 
 // readHeader parses the header block at the start of data with net/mail,
@@ -340,7 +386,11 @@ func (c *Complaint) fromHeader(h mail.Header) {
 			c.Date = t.UTC()
 		}
 	}
-	for _, v := range h["Received"] {
+	for i, v := range h["Received"] {
+		if i == maxReceived {
+			c.warnf("only the first %d of %d Received headers read", maxReceived, len(h["Received"]))
+			break
+		}
 		c.Received = append(c.Received, ParseReceived(v))
 	}
 }
@@ -420,8 +470,12 @@ func parseIP(s string) (netip.Addr, bool) {
 //
 //	from helo.example (rdns.example [192.0.2.9]) by mail.corp.example (Postfix) with ESMTP id 4B49DBC34B for <u@corp.example>; Fri, 27 Nov 2026 19:27:54 +0000 (UTC)
 //
-// It understands Postfix's, Exim's and Exchange's shapes as far as they
-// share RFC 5321's clauses; fields it cannot find stay empty.
+// It understands Postfix's, Exim's ("from [192.0.2.9] (helo=x) by mx with
+// esmtps (TLS1.3) tls ... (Exim 4.96) (envelope-from <a@b>) id
+// 1rAbcD-000123-AB") and Exchange's ("from x (192.0.2.9) by mx (10.0.0.6)
+// with Microsoft SMTP Server (version=TLS1_2, ...) id 15.1.2507.44 via
+// Frontend Transport") shapes as far as they share RFC 5321's clauses;
+// fields it cannot find stay empty.
 func ParseReceived(v string) Received {
 	var r Received
 	v = strings.Join(strings.Fields(v), " ")
@@ -457,9 +511,10 @@ func ParseReceived(v string) Received {
 		case "by":
 			if !comment && isFirst {
 				r.By = tok
-			} else if comment {
-				r.fromComment(tok) // Exchange and some Postfix put the auth note here
-			}
+			} else if u, ok := strings.CutPrefix(tok, "Authenticated sender:"); ok {
+				r.AuthUser = strings.TrimSpace(u) // some Postfix put the auth note here
+			} // the rest ("(Postfix)", Exchange's own address) is about the server
+
 		case "with":
 			if !comment && isFirst {
 				r.With = tok
@@ -474,11 +529,22 @@ func ParseReceived(v string) Received {
 			}
 		}
 	}
+	// Exchange's "with Microsoft SMTP Server ... id 15.1.2507.44" and
+	// "with mapi id 15.01.2507.044" give the server's build, not a queue
+	// id: Exchange names none in Received headers, so the message is found
+	// by its Message-ID.
+	switch strings.ToLower(r.With) {
+	case "microsoft":
+		r.With, r.ID = "Microsoft SMTP Server", ""
+	case "mapi":
+		r.ID = ""
+	}
 	return r
 }
 
 // fromComment reads "(rdns.example [192.0.2.9])", "(unknown [192.0.2.9])",
-// "([192.0.2.9] helo=x)", "(192.0.2.9)" and "(Authenticated sender: alice)".
+// Exim's "([192.0.2.9] helo=x)", Exchange's "(192.0.2.9)" and Postfix's
+// "(Authenticated sender: alice)".
 func (r *Received) fromComment(c string) {
 	if u, ok := strings.CutPrefix(c, "Authenticated sender:"); ok {
 		r.AuthUser = strings.TrimSpace(u)
@@ -491,9 +557,12 @@ func (r *Received) fromComment(c string) {
 				r.ClientIP = a
 			}
 		case strings.HasPrefix(strings.ToLower(f), "helo="):
-			if r.Helo == "" {
-				r.Helo = f[5:]
+			// Exim: "from rdns.example ([192.0.2.9] helo=name)" puts the
+			// reverse name first and the HELO name in the comment.
+			if r.ClientName == "" && r.Helo != "" {
+				r.ClientName = r.Helo
 			}
+			r.Helo = f[5:]
 		default:
 			if a, ok := parseIP(f); ok && !r.ClientIP.IsValid() {
 				r.ClientIP = a

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var complaintTests = []struct {
@@ -79,6 +81,43 @@ var complaintTests = []struct {
 		kind:      ComplaintHeaders,
 		messageID: "ab",
 	},
+	{
+		name:      "UTF-16 with a byte order mark",
+		in:        "\xff\xfeM\x00e\x00s\x00s\x00a\x00g\x00e\x00-\x00I\x00D\x00:\x00 \x00<\x00u\x00@\x00x\x00>\x00\n\x00\n\x00",
+		kind:      ComplaintHeaders,
+		messageID: "u@x",
+		warn:      true,
+	},
+	{
+		name:      "UTF-8 byte order mark",
+		in:        "\xef\xbb\xbfMessage-ID: <bom@x>\n\nbody\n",
+		kind:      ComplaintMessage,
+		messageID: "bom@x",
+	},
+	{
+		name: "truncated ARF: feedback fields kept, bad ones noted",
+		in: "Content-Type: multipart/report; report-type=feedback-report; boundary=b\n\n--b\nContent-Type: message/feedback-report\n\n" +
+			"Original-Rcpt-To: <v@victim.example>\nSource-IP: 192.0.2.\nArrival-Date: yesterday\n--b\nContent-Type: message/rfc822\n\nMessage-ID: <trunc",
+		kind:      ComplaintARF,
+		messageID: "trunc",
+		rcptTo:    []string{"v@victim.example"},
+		warn:      true,
+	},
+	{
+		name: "attached message in bad base64",
+		in: "Content-Type: multipart/report; report-type=feedback-report; boundary=b\n\n--b\nContent-Type: message/feedback-report\n\nSource-IP: 192.0.2.3\n" +
+			"--b\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n!!!* not base64 *!!!\n--b--\n",
+		kind:     ComplaintARF,
+		sourceIP: "192.0.2.3",
+		warn:     true,
+	},
+	{
+		name:      "nested past the depth limit",
+		in:        strings.Repeat("Message-ID: <deep@x>\nContent-Type: message/rfc822\n\n", 200) + "Message-ID: <inner@x>\n\n",
+		kind:      ComplaintMessage,
+		messageID: "deep@x",
+		warn:      true,
+	},
 	{name: "not a message", in: "\n\njust text, no header\n", wantErr: ErrNotComplaint},
 	{name: "empty", in: "", wantErr: ErrNotComplaint},
 }
@@ -113,6 +152,42 @@ func TestReadComplaint(t *testing.T) {
 				t.Errorf("warnings %q, want some: %v", c.Warnings, tt.warn)
 			}
 		})
+	}
+}
+
+// Huge and hostile complaints are read in bounded time and space, with
+// bounded warnings, and still give what they hold.
+func TestReadComplaintLimits(t *testing.T) {
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, "Received: from x%d (unknown [192.0.2.%d]) by mail with ESMTP id Q%d\n", i, i%250, i)
+	}
+	b.WriteString("Subject: " + strings.Repeat("A", 1<<20) + "\nMessage-ID: <many@x>\n")
+	b.WriteString("Content-Type: multipart/mixed; boundary=a\n\n")
+	for range 500 {
+		b.WriteString("--a\nContent-Type: multipart/mixed; boundary=a\n\nbad \xff\xfe part " + strings.Repeat("\x01", 500) + "\n")
+	}
+	c, err := ReadComplaint(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MessageID != "many@x" || len(c.Received) != maxReceived || c.Received[0].ID != "Q0" {
+		t.Errorf("message-id %q, %d Received headers (first %+v), want many@x, the first %d", c.MessageID, len(c.Received), c.Received[0], maxReceived)
+	}
+	if len(c.Warnings) == 0 || len(c.Warnings) > maxWarnings {
+		t.Errorf("%d warnings, want 1..%d: %q", len(c.Warnings), maxWarnings, c.Warnings)
+	}
+	for _, w := range c.Warnings {
+		if len(w) > maxWarningBytes+len("…") || !utf8.ValidString(w) {
+			t.Errorf("warning not bounded or not UTF-8: %q", w)
+		}
+	}
+
+	// Beyond MaxComplaintBytes the rest is cut, with a warning.
+	big := "Message-ID: <big@x>\nSubject: " + strings.Repeat("B", MaxComplaintBytes) + "\n\n"
+	c, err = ReadComplaint(strings.NewReader(big))
+	if err != nil || c.MessageID != "big@x" || len(c.Warnings) == 0 {
+		t.Errorf("huge header: %v, message-id %q, warnings %q", err, c.MessageID, c.Warnings)
 	}
 }
 
@@ -163,8 +238,25 @@ func TestParseReceived(t *testing.T) {
 		},
 		{
 			"from EXCH01.corp.example (10.0.0.5) by EXCH02.corp.example (10.0.0.6) with Microsoft SMTP Server id 15.2.1118.40; Fri, 27 Nov 2026 19:27:54 +0000",
-			Received{Helo: "EXCH01.corp.example", ClientIP: netip.MustParseAddr("10.0.0.5"), By: "EXCH02.corp.example", With: "Microsoft", ID: "15.2.1118.40",
+			Received{Helo: "EXCH01.corp.example", ClientIP: netip.MustParseAddr("10.0.0.5"), By: "EXCH02.corp.example", With: "Microsoft SMTP Server",
 				Time: time.Date(2026, 11, 27, 19, 27, 54, 0, time.UTC)},
+		},
+		{
+			// Exim with a reverse name, TLS, and the HELO in the comment.
+			"from mail.outside.example ([127.3.180.178] helo=desktop-7a37)\n\tby mail.corp.example with esmtpsa  (TLS1.3) tls TLS_AES_256_GCM_SHA384\n\t(Exim 4.96)\n\t(envelope-from <dave@corp.example>)\n\tid 1xX1kT-0007kZ-2x\n\tfor kofi.smith@victim.example;\n\tFri, 27 Nov 2026 19:36:45 +0000",
+			Received{Helo: "desktop-7a37", ClientName: "mail.outside.example", ClientIP: netip.MustParseAddr("127.3.180.178"), By: "mail.corp.example",
+				With: "esmtpsa", ID: "1xX1kT-0007kZ-2x", For: "kofi.smith@victim.example", Time: time.Date(2026, 11, 27, 19, 36, 45, 0, time.UTC)},
+		},
+		{
+			// Exchange Front End, TLS, local time zone.
+			"from ylmf-pc (203.0.113.66) by exsrv2.nwtraders.example (172.16.4.11) with Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.1.2507.44 via Frontend Transport; Thu, 6 Feb 2025 09:37:53 -0500",
+			Received{Helo: "ylmf-pc", ClientIP: netip.MustParseAddr("203.0.113.66"), By: "exsrv2.nwtraders.example", With: "Microsoft SMTP Server",
+				Time: time.Date(2025, 2, 6, 14, 37, 53, 0, time.UTC)},
+		},
+		{
+			// The server's own address after "by" is not the client's.
+			"from localhost by EXSRV2.nwtraders.example (172.16.4.10) with mapi id 15.01.2507.044; Thu, 6 Feb 2025 14:15:33 +0000",
+			Received{Helo: "localhost", By: "EXSRV2.nwtraders.example", With: "mapi", Time: time.Date(2025, 2, 6, 14, 15, 33, 0, time.UTC)},
 		},
 		{"((((", Received{}},
 		{"", Received{}},
@@ -181,6 +273,8 @@ func FuzzComplaint(f *testing.F) {
 		f.Add([]byte(tt.in))
 	}
 	files, _ := filepath.Glob("../testdata/investigate/*")
+	more, _ := filepath.Glob("../testdata/investigate/*/*")
+	files = append(files, more...)
 	for _, name := range files {
 		if data, err := os.ReadFile(name); err == nil {
 			f.Add(data)

@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -253,6 +254,9 @@ func Investigate(ctx context.Context, st InvestigationStore, q Query) (*Investig
 		q.Window = DefaultWindow
 	}
 	inv := &Investigation{Complaint: q.Complaint, Keys: keysOf(q), Incidents: []Incident{}, Radius: []Radius{}, Candidates: []Recipient{}}
+	if len(inv.Keys) == 0 {
+		return nil, ErrNoKeys
+	}
 	user := TimeRange{From: q.Since, To: q.Until}
 	anchor := anchorTime(q)
 	weak := user
@@ -363,6 +367,10 @@ func Investigate(ctx context.Context, st InvestigationStore, q Query) (*Investig
 	inv.Radius = rad
 	return inv, nil
 }
+
+// ErrNoKeys reports a query with nothing to look up: no flag, and a
+// complaint without a Message-ID, Received header, address or Source-IP.
+var ErrNoKeys = errors.New("nothing to look up: no Message-ID, queue id, address or client address")
 
 // keysOf lists the keys to try, strongest first: the flags, then what the
 // complaint says.
@@ -639,6 +647,12 @@ func step(ev parsers.Event) Step {
 		if ev.OrigClientIP.IsValid() {
 			add("orig_client", ev.OrigClientIP.String())
 		}
+	case parsers.KindRcpt:
+		if ev.Rcpt != "" {
+			d = append(d, "to=<"+ev.Rcpt+">")
+		}
+	case parsers.KindAuth:
+		add("sasl_user", ev.SASLUser)
 	case parsers.KindMessageID:
 		d = append(d, "message-id=<"+ev.MessageID+">")
 	case parsers.KindSender:
@@ -718,21 +732,46 @@ func cause(ctx context.Context, st InvestigationStore, inc *Incident, q Query) e
 	c.Verdict, c.Reason = pick.Verdict, pick.Reason
 	c.Host, c.QueueID = entry.Host, entry.QueueID
 	c.ClientIP, c.ClientName, c.Helo = entry.ClientIP, entry.ClientName, entry.Helo
-	c.Evidence = append(c.Evidence, entry.Evidence...)
+	evidence := entry.Evidence
+	if pick != entry && pick.Host == entry.Host && pick.QueueID == entry.QueueID {
+		// The complained-about recipient's own lines, beside the message's.
+		evidence = append(slices.Clip(evidence), pick.Evidence...)
+	}
+	for _, e := range evidence {
+		if !slices.Contains(c.Evidence, e) {
+			c.Evidence = append(c.Evidence, e)
+		}
+	}
 	client := c.ClientIP
 	if client == "" {
 		client = "an unknown address"
 	}
+	server := "the server" // Exim's mainlog does not name its host
+	if entry.Host != "" {
+		server = "host " + entry.Host
+	}
 	switch pick.Verdict {
 	case RelayAbuse:
 		c.Kind = CauseOpenRelay
-		c.Summary = fmt.Sprintf("open relay: host %s accepted mail for external recipients from unauthenticated client %s (%s)", entry.Host, client, c.ClientName)
+		c.Summary = fmt.Sprintf("open relay: %s accepted mail for external recipients from unauthenticated client %s", server, client)
+		if c.ClientName != "" {
+			c.Summary += " (" + c.ClientName + ")"
+		}
 	case AuthenticatedOutbound:
 		c.Kind = CauseAuthenticated
 		c.Summary = fmt.Sprintf("authenticated account %s sent it from %s: likely a compromised password", entry.AuthUser, client)
 	case Forwarded:
 		c.Kind = CauseForwarding
 		c.Summary = "forwarding: a local recipient's alias or .forward sent it on to an external address"
+		var to []string
+		for _, d := range pick.Deliveries {
+			if d.To != "" && !strings.EqualFold(d.To, pick.Recipient) && !slices.Contains(to, d.To) {
+				to = append(to, d.To)
+			}
+		}
+		if len(to) > 0 {
+			c.Summary = fmt.Sprintf("forwarding: local recipient %s was sent on to %s by its alias or .forward (from %s)", pick.Recipient, strings.Join(to, ", "), client)
+		}
 	case InternalOutbound:
 		c.Kind = CauseInternal
 		c.Summary = fmt.Sprintf("internal host: sent from %s, which your policy trusts (or a local submission)", client)
@@ -888,6 +927,7 @@ func logins(ctx context.Context, st InvestigationStore, c *Cause, at time.Time, 
 		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line))
 	})
 	failed = slices.CompactFunc(failed, func(a, b parsers.Event) bool { return a.Pos == b.Pos })
+	failed = oneFileEach(failed)
 	for _, ev := range failed {
 		if len(c.FailedLogins) == maxFailedLogins {
 			break
@@ -898,6 +938,37 @@ func logins(ctx context.Context, st InvestigationStore, c *Cause, at time.Time, 
 		c.Summary += fmt.Sprintf("; the account logged in from %d address(es) in the window, %d failed login(s) before", len(c.Logins), len(c.FailedLogins))
 	}
 	return nil
+}
+
+// oneFileEach drops the copies of failed logins that another file also
+// logged: Exim writes each refused login to both mainlog and rejectlog.
+// For every (time, client, user, reason) it keeps the lines of the file
+// that has the most of them (the first file by name on a tie), so two real
+// failures in one second are still two.
+func oneFileEach(evs []parsers.Event) []parsers.Event {
+	type key struct {
+		ms               int64
+		ip, user, reason string
+	}
+	keyOf := func(ev parsers.Event) key { return key{ev.Time.UnixMilli(), ipString(ev), ev.SASLUser, ev.Reason} }
+	count := map[key]map[string]int{}
+	for _, ev := range evs {
+		k := keyOf(ev)
+		if count[k] == nil {
+			count[k] = map[string]int{}
+		}
+		count[k][ev.Pos.File]++
+	}
+	best := map[key]string{}
+	for k, files := range count {
+		for f, n := range files {
+			b, ok := best[k]
+			if !ok || n > files[b] || n == files[b] && f < b {
+				best[k] = f
+			}
+		}
+	}
+	return slices.DeleteFunc(evs, func(ev parsers.Event) bool { return ev.Pos.File != best[keyOf(ev)] })
 }
 
 // radius counts what else each incident's client address, account and

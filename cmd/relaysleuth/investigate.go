@@ -113,6 +113,13 @@ func runInvestigate(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	defer store.Close()
 	inv, err := analysis.Investigate(ctx, store, q)
+	if errors.Is(err, analysis.ErrNoKeys) && q.Complaint != nil {
+		// Say why: what of the complaint could not be read.
+		if len(q.Complaint.Warnings) > 0 {
+			return fmt.Errorf("%s: %w (%s)", fs.Arg(0), err, strings.Join(q.Complaint.Warnings, "; "))
+		}
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
 	if err != nil {
 		return err
 	}
