@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
@@ -60,6 +62,7 @@ type Writer struct {
 	src        Source
 	lastOffset int64
 	seq        int
+	args       []any // bind arguments, reused across statements
 }
 
 // NewWriter returns a Writer for src.
@@ -67,29 +70,149 @@ func (s *Store) NewWriter(src Source) *Writer {
 	return &Writer{s: s, src: src, lastOffset: -1}
 }
 
-const eventInsert = `INSERT OR IGNORE INTO events (source_id, line, byte_offset, seq, ts_ms, format, host, daemon, kind,
- session, queue_id, next_queue_id, prev_queue_id, message_id, client_ip, client_name, helo, proto, sasl_method,
- sasl_user, sender, rcpt, orig_rcpt, relay, status, dsn, reason, size, raw)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// rowsPerInsert is how many rows one INSERT statement writes: every
+// statement is a round of cgo calls and a VDBE program start, and 50 rows
+// of 29 columns stay far below SQLite's limit of 32766 bound variables.
+const rowsPerInsert = 50
 
-const recipientUpsert = `INSERT INTO recipients (key, message_key, ts_ms, mta, host, queue_id, message_id, client_ip,
+const eventInsertColumns = `source_id, line, byte_offset, seq, ts_ms, format, host, daemon, kind,
+ session, queue_id, next_queue_id, prev_queue_id, message_id, client_ip, client_name, helo, proto, sasl_method,
+ sasl_user, sender, rcpt, orig_rcpt, relay, status, dsn, reason, size, raw`
+
+const eventInsert = `INSERT OR IGNORE INTO events (` + eventInsertColumns + `) VALUES `
+
+const recipientInsertColumns = `key, message_key, ts_ms, mta, host, queue_id, message_id, client_ip,
  client_name, helo, authenticated, auth_user, sender, recipient, status, deliveries, verdict, reason, hop,
- origin_queue_id, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
- ON CONFLICT (key) DO UPDATE SET ts_ms = excluded.ts_ms, message_id = excluded.message_id,
+ origin_queue_id, evidence`
+
+const recipientInsert = `INSERT INTO recipients (` + recipientInsertColumns + `) VALUES `
+
+// recipientConflict keeps the longer evidence: a recipient restored from
+// an earlier run may have lost lines the stored row still lists.
+const recipientConflict = ` ON CONFLICT (key) DO UPDATE SET ts_ms = excluded.ts_ms, message_id = excluded.message_id,
  client_ip = excluded.client_ip, client_name = excluded.client_name, helo = excluded.helo,
  authenticated = excluded.authenticated, auth_user = excluded.auth_user, sender = excluded.sender,
  status = excluded.status, deliveries = excluded.deliveries, verdict = excluded.verdict, reason = excluded.reason,
  hop = excluded.hop, origin_queue_id = excluded.origin_queue_id,
  evidence = CASE WHEN length(excluded.evidence) >= length(recipients.evidence) THEN excluded.evidence ELSE recipients.evidence END`
 
-const messageUpsert = `INSERT INTO messages (key, format, host, queue_id, message_id, ts_ms, client_ip, client_name, helo,
- auth_user, auth_method, origin, sender, parent_key, via, removed, rejected, evidence)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
- ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id, client_ip = excluded.client_ip,
+const messageInsertColumns = `key, format, host, queue_id, message_id, ts_ms, client_ip, client_name, helo,
+ auth_user, auth_method, origin, sender, parent_key, via, removed, rejected, evidence`
+
+const messageInsert = `INSERT INTO messages (` + messageInsertColumns + `) VALUES `
+
+const messageConflict = ` ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id, client_ip = excluded.client_ip,
  client_name = excluded.client_name, helo = excluded.helo, auth_user = excluded.auth_user,
  auth_method = excluded.auth_method, origin = excluded.origin, sender = excluded.sender,
  parent_key = excluded.parent_key, via = excluded.via, removed = excluded.removed, rejected = excluded.rejected,
  evidence = excluded.evidence`
+
+const (
+	eventCols     = 29
+	recipientCols = 21
+	messageCols   = 18
+)
+
+// multiInsert is one INSERT prepared twice: for one row and for
+// rowsPerInsert rows.
+type multiInsert struct {
+	one, many *sql.Stmt
+}
+
+// writeStmts are the Writer's statements, prepared once per Store: a
+// database/sql Stmt prepares itself again on each pooled connection that
+// runs it, and Tx.StmtContext reuses the connection's.
+type writeStmts struct {
+	events, recipients, messages multiInsert
+}
+
+// valuesSQL returns head followed by rows groups of cols "?" and tail.
+func valuesSQL(head string, cols, rows int, tail string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for r := range rows {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('?')
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+// writeStmts prepares the Writer's statements on first use.
+func (s *Store) writeStmts(ctx context.Context) (*writeStmts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stmts != nil {
+		return s.stmts, nil
+	}
+	var (
+		ws   writeStmts
+		all  []*sql.Stmt
+		perr error
+	)
+	prepare := func(m *multiInsert, head string, cols int, tail string) {
+		for _, st := range []struct {
+			dst  **sql.Stmt
+			rows int
+		}{{&m.one, 1}, {&m.many, rowsPerInsert}} {
+			if perr != nil {
+				return
+			}
+			*st.dst, perr = s.db.PrepareContext(ctx, valuesSQL(head, cols, st.rows, tail))
+			if perr == nil {
+				all = append(all, *st.dst)
+			}
+		}
+	}
+	prepare(&ws.events, eventInsert, eventCols, "")
+	prepare(&ws.recipients, recipientInsert, recipientCols, recipientConflict)
+	prepare(&ws.messages, messageInsert, messageCols, messageConflict)
+	if perr != nil {
+		for _, st := range all {
+			st.Close()
+		}
+		return nil, wrapBusy(perr)
+	}
+	s.stmts = &ws
+	s.closers = append(s.closers, all...)
+	return s.stmts, nil
+}
+
+// execRows runs m in tx for n rows, rowsPerInsert at a time: row(i, args)
+// appends row i's values to args. what(i, j) names rows i to j-1 in an
+// error.
+func (w *Writer) execRows(ctx context.Context, tx *sql.Tx, m multiInsert, n int, row func(i int, args []any) []any, what func(i, j int) string) error {
+	many := tx.StmtContext(ctx, m.many)
+	defer many.Close()
+	one := tx.StmtContext(ctx, m.one)
+	defer one.Close()
+	for i := 0; i < n; {
+		st, k := many, rowsPerInsert
+		if n-i < rowsPerInsert {
+			st, k = one, 1
+		}
+		args := w.args[:0]
+		for j := i; j < i+k; j++ {
+			args = row(j, args)
+		}
+		w.args = args
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("store %s: %w", what(i, i+k), wrapBusy(err))
+		}
+		i += k
+	}
+	clear(w.args) // drop the batch's strings
+	return nil
+}
 
 const sourceUpdate = `UPDATE sources SET byte_offset = ?, lines = ?, events = events + ?, unsupported = unsupported + ?,
  malformed = malformed + ?, complete = ?, first_ts_ms = coalesce(first_ts_ms, ?), last_ts_ms = coalesce(?, last_ts_ms),
@@ -98,44 +221,73 @@ const sourceUpdate = `UPDATE sources SET byte_offset = ?, lines = ?, events = ev
 // Commit writes events, the recipients and messages they changed, and the
 // source's progress in one transaction: after a crash the database holds
 // all of a batch or none of it, and the progress says where to resume.
+// It sorts rs and ms by key: rows in key order touch each page of the
+// tables (clustered by key) once.
 func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message, p Progress) error {
+	stmts, err := w.s.writeStmts(ctx)
+	if err != nil {
+		return err
+	}
 	tx, err := w.s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return wrapBusy(err)
 	}
 	defer tx.Rollback()
+	// A multi-row statement that may abort keeps a statement journal,
+	// which spills to a temporary file beyond 64 KiB: in memory it costs
+	// a third less system time. (Per connection; a no-op once set.)
+	if _, err := tx.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+		return wrapBusy(err)
+	}
 	var firstTs, lastTs sql.NullInt64
 	if len(events) > 0 {
-		stmt, err := tx.PrepareContext(ctx, eventInsert)
-		if err != nil {
-			return wrapBusy(err)
-		}
-		defer stmt.Close()
-		for i := range events {
-			ev := &events[i]
-			if ev.Pos.Offset == w.lastOffset {
-				w.seq++
-			} else {
-				w.lastOffset, w.seq = ev.Pos.Offset, 0
-			}
-			ts := ev.Time.UnixMilli()
-			if !firstTs.Valid {
-				firstTs = sql.NullInt64{Int64: ts, Valid: true}
-			}
-			lastTs = sql.NullInt64{Int64: ts, Valid: true}
-			_, err := stmt.ExecContext(ctx, w.src.ID, ev.Pos.Line, ev.Pos.Offset, w.seq, ts, ev.Format, ev.Host,
-				ev.Daemon, ev.Kind.String(), ev.Session, ev.QueueID, ev.NextQueueID, ev.PrevQueueID, ev.MessageID,
-				addrString(ev), ev.ClientName, ev.Helo, ev.Proto, ev.SASLMethod, ev.SASLUser, ev.From, ev.Rcpt,
-				ev.OrigRcpt, ev.Relay, ev.Status, ev.DSN, ev.Reason, ev.Size, ev.Raw)
-			if err != nil {
-				return fmt.Errorf("store event %s: %w", ev.Pos, wrapBusy(err))
-			}
-		}
+		firstTs = sql.NullInt64{Int64: events[0].Time.UnixMilli(), Valid: true}
+		lastTs = sql.NullInt64{Int64: events[len(events)-1].Time.UnixMilli(), Valid: true}
 	}
-	if err := upsertRecipients(ctx, tx, rs); err != nil {
+	err = w.execRows(ctx, tx, stmts.events, len(events), func(i int, args []any) []any {
+		ev := &events[i]
+		if ev.Pos.Offset == w.lastOffset {
+			w.seq++
+		} else {
+			w.lastOffset, w.seq = ev.Pos.Offset, 0
+		}
+		return append(args, w.src.ID, ev.Pos.Line, ev.Pos.Offset, w.seq, ev.Time.UnixMilli(), ev.Format, ev.Host,
+			ev.Daemon, ev.Kind.String(), ev.Session, ev.QueueID, ev.NextQueueID, ev.PrevQueueID, ev.MessageID,
+			addrString(ev), ev.ClientName, ev.Helo, ev.Proto, ev.SASLMethod, ev.SASLUser, ev.From, ev.Rcpt,
+			ev.OrigRcpt, ev.Relay, ev.Status, ev.DSN, ev.Reason, ev.Size, ev.Raw)
+	}, func(i, j int) string { return fmt.Sprintf("events %s to %s", events[i].Pos, events[j-1].Pos) })
+	if err != nil {
 		return err
 	}
-	if err := upsertMessages(ctx, tx, ms); err != nil {
+	slices.SortStableFunc(rs, func(a, b analysis.Recipient) int { return strings.Compare(a.Key, b.Key) })
+	err = w.execRows(ctx, tx, stmts.recipients, len(rs), func(i int, args []any) []any {
+		r := &rs[i]
+		deliveries, _ := json.Marshal(nonNil(r.Deliveries))
+		evidence, _ := json.Marshal(nonNilS(r.Evidence))
+		return append(args, r.Key, r.MessageKey, r.Time.UnixMilli(), r.MTA, r.Host, r.QueueID, r.MessageID,
+			r.ClientIP, r.ClientName, r.Helo, r.Authenticated, r.AuthUser, r.Sender, r.Recipient, r.Status,
+			string(deliveries), string(r.Verdict), r.Reason, r.Hop, r.OriginQueueID, string(evidence))
+	}, func(i, j int) string { return "recipients " + rs[i].Recipient + " to " + rs[j-1].Recipient })
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(ms, func(a, b analysis.Message) int { return strings.Compare(a.Key, b.Key) })
+	err = w.execRows(ctx, tx, stmts.messages, len(ms), func(i int, args []any) []any {
+		m := &ms[i]
+		ev := make([]string, len(m.Evidence))
+		for j, p := range m.Evidence {
+			ev[j] = p.String()
+		}
+		evidence, _ := json.Marshal(ev)
+		ip := ""
+		if m.ClientIP.IsValid() {
+			ip = m.ClientIP.String()
+		}
+		return append(args, m.Key, m.Format, m.Host, m.QueueID, m.MessageID, m.Time.UnixMilli(), ip,
+			m.ClientName, m.Helo, m.AuthUser, m.AuthMethod, m.Origin, m.Sender, m.ParentKey, m.Via, m.Removed,
+			m.Rejected, string(evidence))
+	}, func(i, j int) string { return "messages " + ms[i].QueueID + " to " + ms[j-1].QueueID })
+	if err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, sourceUpdate, p.Offset, p.Lines, p.Stats.Events, p.Stats.Unsupported,
@@ -155,59 +307,6 @@ func addrString(ev *parsers.Event) string {
 		return ev.ClientIP.String()
 	}
 	return ""
-}
-
-func upsertRecipients(ctx context.Context, tx *sql.Tx, rs []analysis.Recipient) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, recipientUpsert)
-	if err != nil {
-		return wrapBusy(err)
-	}
-	defer stmt.Close()
-	for i := range rs {
-		r := &rs[i]
-		deliveries, _ := json.Marshal(nonNil(r.Deliveries))
-		evidence, _ := json.Marshal(nonNilS(r.Evidence))
-		_, err := stmt.ExecContext(ctx, r.Key, r.MessageKey, r.Time.UnixMilli(), r.MTA, r.Host, r.QueueID, r.MessageID,
-			r.ClientIP, r.ClientName, r.Helo, r.Authenticated, r.AuthUser, r.Sender, r.Recipient, r.Status,
-			string(deliveries), string(r.Verdict), r.Reason, r.Hop, r.OriginQueueID, string(evidence))
-		if err != nil {
-			return fmt.Errorf("store recipient %s: %w", r.Recipient, wrapBusy(err))
-		}
-	}
-	return nil
-}
-
-func upsertMessages(ctx context.Context, tx *sql.Tx, ms []analysis.Message) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, messageUpsert)
-	if err != nil {
-		return wrapBusy(err)
-	}
-	defer stmt.Close()
-	for i := range ms {
-		m := &ms[i]
-		ev := make([]string, len(m.Evidence))
-		for j, p := range m.Evidence {
-			ev[j] = p.String()
-		}
-		evidence, _ := json.Marshal(ev)
-		ip := ""
-		if m.ClientIP.IsValid() {
-			ip = m.ClientIP.String()
-		}
-		_, err := stmt.ExecContext(ctx, m.Key, m.Format, m.Host, m.QueueID, m.MessageID, m.Time.UnixMilli(), ip,
-			m.ClientName, m.Helo, m.AuthUser, m.AuthMethod, m.Origin, m.Sender, m.ParentKey, m.Via, m.Removed,
-			m.Rejected, string(evidence))
-		if err != nil {
-			return fmt.Errorf("store message %s: %w", m.QueueID, wrapBusy(err))
-		}
-	}
-	return nil
 }
 
 func nonNil(d []analysis.Delivery) []analysis.Delivery {

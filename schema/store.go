@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
@@ -32,6 +33,10 @@ var ErrBusy = errors.New("database is busy (another relaysleuth is writing to it
 type Store struct {
 	db   *sql.DB
 	path string
+
+	mu      sync.Mutex
+	stmts   *writeStmts // prepared on the first Commit
+	closers []*sql.Stmt
 }
 
 // Open opens (creating if needed) the database at path and brings its
@@ -69,7 +74,15 @@ func Open(ctx context.Context, file string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for _, st := range s.closers {
+		st.Close()
+	}
+	s.closers, s.stmts = nil, nil
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 // Path returns the file the store was opened from.
 func (s *Store) Path() string { return s.path }
