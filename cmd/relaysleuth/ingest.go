@@ -19,7 +19,10 @@ import (
 
 // batchEvents is how many events go into one transaction: one per line is
 // orders of magnitude slower, one per file holds the whole file in memory.
-const batchEvents = 20000
+// Two batches are in memory at once (one read, one stored); 10,000 keeps a
+// 1M-line Exim ingest near 140 MB max RSS, where 20,000 took 270 MB for
+// about 10% more speed.
+const batchEvents = 10000
 
 // maxShownErrors is how many malformed lines of one file are printed; the
 // rest are counted.
@@ -336,13 +339,13 @@ type pendingCommit struct {
 // A committer stores one file's batches on its own goroutine, in the order
 // they were sent, so that parsing and correlating the next batch overlaps
 // with SQLite storing this one. Each batch is still one transaction with
-// its source's position (crash safety). The channel holds one batch: a slow
-// store blocks the reader, and at most three batches are in memory (one
-// being read, one waiting, one being stored).
+// its source's position (crash safety). The channel is unbuffered: a slow
+// store blocks the reader, and at most two batches are in memory (one
+// being read or waiting, one being stored), plus one emptied slice.
 type committer struct {
 	w    *schema.Writer
 	path string
-	// ch carries batches to run; the reader sends and closes it (in wait).
+	// ch carries batches to store; the reader sends and closes it (in wait).
 	ch       chan pendingCommit
 	free     chan []parsers.Event // stored batches' slices, for reuse
 	done     chan struct{}        // closed when run has returned
@@ -355,8 +358,8 @@ func startCommitter(ctx context.Context, w *schema.Writer, path string) *committ
 	c := &committer{
 		w:    w,
 		path: path,
-		ch:   make(chan pendingCommit, 1),
-		free: make(chan []parsers.Event, 2),
+		ch:   make(chan pendingCommit),
+		free: make(chan []parsers.Event, 1),
 		done: make(chan struct{}),
 	}
 	go c.run(ctx)
