@@ -22,8 +22,19 @@ type batch struct {
 	p      Progress
 }
 
+// benchBatchEvents is the batch size of `relaysleuth ingest`.
+const benchBatchEvents = 10000
+
+// benchSize is n lines, or a tenth of it under -short (the CI smoke run).
+func benchSize(n int) int {
+	if testing.Short() {
+		return n / 10
+	}
+	return n
+}
+
 // generatedBatches parses and correlates a generated Postfix log of n lines
-// into the batches `relaysleuth ingest` would commit, 1,000 events each.
+// into the batches `relaysleuth ingest` would commit, benchBatchEvents each.
 func generatedBatches(b *testing.B, n int) (batches []batch, bytesRead int64, events int) {
 	b.Helper()
 	var log, truth bytes.Buffer
@@ -43,7 +54,7 @@ func generatedBatches(b *testing.B, n int) (batches []batch, bytesRead int64, ev
 	var cur []parsers.Event
 	lastLine := -1
 	emit := func(ev parsers.Event) error {
-		if ev.Pos.Line != lastLine && len(cur) >= 1000 {
+		if ev.Pos.Line != lastLine && len(cur) >= benchBatchEvents {
 			rs, ms := corr.Flush()
 			batches = append(batches, batch{events: cur, rs: rs, ms: ms,
 				p: Progress{Offset: ev.Pos.Offset, Lines: int64(ev.Pos.Line - 1)}})
@@ -85,7 +96,7 @@ func commitAll(ctx context.Context, b *testing.B, path string, batches []batch) 
 // BenchmarkWriterCommit stores the batches of a 100k-line log into a fresh
 // database per iteration: the store's share of ingest.
 func BenchmarkWriterCommit(b *testing.B) {
-	batches, _, events := generatedBatches(b, 100000)
+	batches, _, events := generatedBatches(b, benchSize(100000))
 	recipients := 0
 	for _, bt := range batches {
 		recipients += len(bt.rs)
@@ -108,7 +119,7 @@ func BenchmarkWriterCommit(b *testing.B) {
 // BenchmarkReport runs the report queries on a database holding a 300k-line
 // log (bench-out/ holds the 5M-line one scripts/bench.sh times).
 func BenchmarkReport(b *testing.B) {
-	batches, _, _ := generatedBatches(b, 300000)
+	batches, _, _ := generatedBatches(b, benchSize(300000))
 	ctx := b.Context()
 	s := commitAll(ctx, b, filepath.Join(b.TempDir(), "report.db"), batches)
 	defer s.Close()
