@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,22 @@ type alert struct {
 	// Recipients lists (some of) the recipients a summary stands for.
 	Recipients []string `json:"recipients,omitempty"`
 	Evidence   []string `json:"evidence,omitempty"`
+}
+
+// outboxKey names what a is about, so that the same alert decided again
+// (from lines read again after a crash) is found in the outbox: the
+// recipient of a relay_abuse alert; the kind, client and window (first and
+// last line) of a burst; the kind, client and period (its first alert held
+// back) of a summary.
+func (a *alert) outboxKey() string {
+	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+	switch {
+	case a.Summary:
+		return strings.Join([]string{a.Kind, a.Client, "summary", ms(a.From)}, "|")
+	case a.Kind == alertRelayAbuse && a.Key != "":
+		return a.Key
+	}
+	return strings.Join([]string{a.Kind, a.Client, ms(a.From), ms(a.Time), lastEvidence(a.Evidence)}, "|")
 }
 
 // maxListed bounds the recipients and evidence a summary carries.

@@ -24,6 +24,7 @@ type tailMetrics struct {
 	parseErrors *prometheus.CounterVec
 	verdicts    *prometheus.CounterVec
 	alerts      *prometheus.CounterVec
+	repeats     prometheus.Counter
 	execFails   prometheus.Counter
 	commits     prometheus.Counter
 	lag         prometheus.Gauge
@@ -47,6 +48,9 @@ func newTailMetrics() *tailMetrics {
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relaysleuth_tail_alerts_sent_total", Help: "Alerts sent, per kind (summaries included).",
 		}, []string{"kind"}),
+		repeats: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relaysleuth_tail_alerts_redecided_total", Help: "Alerts decided again from lines read again after a crash, found in the outbox and not sent again.",
+		}),
 		execFails: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relaysleuth_tail_exec_failures_total", Help: "--exec commands that failed or timed out.",
 		}),
@@ -57,7 +61,7 @@ func newTailMetrics() *tailMetrics {
 			Name: "relaysleuth_tail_lag_seconds", Help: "Time between the newest committed line's stamp and its commit.",
 		}),
 	}
-	m.reg.MustRegister(m.lines, m.events, m.parseErrors, m.verdicts, m.alerts, m.execFails, m.commits, m.lag,
+	m.reg.MustRegister(m.lines, m.events, m.parseErrors, m.verdicts, m.alerts, m.repeats, m.execFails, m.commits, m.lag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -89,6 +93,12 @@ func (m *tailMetrics) verdict(verdict, mta string) {
 func (m *tailMetrics) alert(kind string) {
 	if m != nil {
 		m.alerts.WithLabelValues(kind).Inc()
+	}
+}
+
+func (m *tailMetrics) redecided(n int) {
+	if m != nil && n > 0 {
+		m.repeats.Add(float64(n))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,8 +37,11 @@ Each file is followed across logrotate's rename-and-create, copytruncate and
 truncation, and may not exist yet. Its position (the file's identity and the
 byte after the last stored line) is committed with the lines' events, so a
 restart, even after kill -9, resumes where it stopped: no line lost, none
-stored twice, no alert repeated. The first start begins at the end of each
-file, unless --from-start.
+stored twice. Alerts go to an outbox in the database before their lines are
+committed and are marked sent once written: a restart first sends those a
+crash left unsent, so none is lost, and only one being written at the
+moment of a kill can be written twice. The first start begins at the end of
+each file, unless --from-start.
 
 Alerts: one line each on standard output (--format json: one JSON object),
 and --exec CMD runs 'sh -c CMD' per alert with the alert as JSON on its
@@ -59,7 +63,18 @@ const commitInterval = 200 * time.Millisecond
 // message still in flight (Postfix's maximal_queue_lifetime default).
 const queueLifetime = 5 * 24 * time.Hour
 
+// alertRetention is how long a sent alert stays in the outbox. Its key is
+// needed only while the lines that decided it may be read again, that is
+// until they are committed (a stored verdict is not alerted about again).
+const alertRetention = 7 * 24 * time.Hour
+
 func runTail(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runTailCrashing(ctx, args, stdin, stdout, stderr, nil)
+}
+
+// runTailCrashing is runTail with a crash func for the tailer (nil but in
+// tests).
+func runTailCrashing(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, crash func(tailPoint, []alert) error) error {
 	var c commonFlags
 	fs := newFlagSet("tail", tailSynopsis, stderr)
 	c.dbFlag(fs)
@@ -146,10 +161,14 @@ func runTail(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		sctx:      context.WithoutCancel(ctx),
 		sent:      make(map[string]int),
 		stdin:     stdin,
+		crash:     crash,
 	}
 	t.al = &alerter{out: stdout, stderr: stderr, json: *format == "json", cmd: *execCmd, timeout: *execTimeout,
 		slots: make(chan struct{}, *execJobs), m: m}
 	defer t.al.wait()
+	if err := t.startOutbox(ctx); err != nil {
+		return err
+	}
 	for _, p := range fs.Args() {
 		t.files = append(t.files, &followed{path: p, name: p, stdin: p == "-"})
 	}
@@ -182,7 +201,8 @@ type tailer struct {
 	files      []*followed
 	batched    int       // events read and not yet committed
 	dirtySince time.Time // when the oldest uncommitted line was read
-	pending    []alert   // decided by uncommitted lines: sent after the commit
+	pending    []alert   // decided by uncommitted lines: to the outbox before their commit
+	unsent     bool      // the outbox may hold alerts not sent yet
 	newest     time.Time // stamp of the newest line read
 	total      parsers.Stats
 	sent       map[string]int // alerts sent per kind
@@ -191,6 +211,29 @@ type tailer struct {
 	dst        []parsers.Event
 	start      time.Time
 	stdin      io.Reader
+
+	// crash, when not nil, is called at each point of a commit where a
+	// crash leaves a state of its own (with the alerts the commit
+	// decided, or the one just sent); an error stops the tailer there as a
+	// crash would. Tests only.
+	crash func(tailPoint, []alert) error
+}
+
+// A tailPoint is a step of a commit at which a crash is worth testing.
+type tailPoint int
+
+const (
+	afterQueue  tailPoint = iota // the alerts are in the outbox, their lines not committed
+	afterCommit                  // the lines are committed, the alerts not sent
+	afterSend                    // one alert sent, not marked sent
+)
+
+// at calls t.crash, if any, at point p.
+func (t *tailer) at(p tailPoint, as []alert) error {
+	if t.crash == nil {
+		return nil
+	}
+	return t.crash(p, as)
 }
 
 // followed is one PATH and the file it names now.
@@ -735,7 +778,7 @@ func (t *tailer) drainAway(ctx context.Context, f *followed, prev schema.Follow)
 	if err := t.drain(ctx, old); err != nil {
 		return err
 	}
-	return t.commitFile(ctx, old, nil, nil)
+	return t.commitDrained(ctx, old)
 }
 
 // rotated is called when f.path names another file than the one being
@@ -745,7 +788,7 @@ func (t *tailer) rotated(ctx context.Context, f *followed) error {
 	if err := t.drain(ctx, f); err != nil {
 		return err
 	}
-	if err := t.commitFile(ctx, f, nil, nil); err != nil {
+	if err := t.commitDrained(ctx, f); err != nil {
 		return err
 	}
 	fmt.Fprintf(t.stderr, "%s: rotated or truncated at line %d; following the new file\n", f.path, f.lines)
@@ -922,10 +965,13 @@ func sameFile(fi os.FileInfo, dev, ino uint64) bool {
 }
 
 // commit stores what was read since the last commit, with the files'
-// positions, then sends the alerts those lines decided.
+// positions, then sends the alerts those lines decided. The alerts are put
+// in the outbox first, in a transaction of their own: whether a crash comes
+// before the commit or after it, the restart sends them (and lines read
+// again decide them again, find them there and send nothing).
 func (t *tailer) commit(ctx context.Context) error {
-	rs, ms := t.corr.Flush()
-	if err := t.judge(rs); err != nil {
+	as, rs, ms, err := t.decide()
+	if err != nil {
 		return err
 	}
 	for _, f := range t.files {
@@ -949,13 +995,121 @@ func (t *tailer) commit(ctx context.Context) error {
 	}
 	t.batched, t.dirtySince = 0, time.Time{}
 	t.m.committed(t.newest, time.Now())
-	pending := append(t.pending, t.rules.due()...)
+	if err := t.at(afterCommit, as); err != nil {
+		return err
+	}
+	_, err = t.sendQueued(ctx)
+	return err
+}
+
+// commitDrained commits what was read from f's file, rotated away, with
+// the recipients it changed, then sends the alerts they decided: a crash
+// after its commit must not leave a verdict that nothing stores.
+func (t *tailer) commitDrained(ctx context.Context, f *followed) error {
+	as, rs, ms, err := t.decide()
+	if err != nil {
+		return err
+	}
+	if err := t.commitFile(ctx, f, rs, ms); err != nil {
+		return err
+	}
+	if err := t.at(afterCommit, as); err != nil {
+		return err
+	}
+	_, err = t.sendQueued(ctx)
+	return err
+}
+
+// decide flushes the correlator, judges the recipients it changed and puts
+// the alerts decided since the last commit in the outbox. The caller
+// commits rs and ms next.
+func (t *tailer) decide() (as []alert, rs []analysis.Recipient, ms []analysis.Message, err error) {
+	rs, ms = t.corr.Flush()
+	if err := t.judge(rs); err != nil {
+		return nil, nil, nil, err
+	}
+	as = append(t.pending, t.rules.due()...)
 	t.pending = nil
-	for _, a := range pending {
-		t.sent[a.Kind]++
-		if err := t.al.send(ctx, a); err != nil {
+	if err := t.enqueue(as); err != nil {
+		return nil, nil, nil, err
+	}
+	return as, rs, ms, t.at(afterQueue, as)
+}
+
+// enqueue puts as in the outbox. One decided before (from lines read again
+// after a crash) is there already, sent or about to be: it is not sent
+// again.
+func (t *tailer) enqueue(as []alert) error {
+	if len(as) == 0 {
+		return nil
+	}
+	rows := make([]schema.Alert, len(as))
+	for i := range as {
+		body, err := json.Marshal(as[i])
+		if err != nil {
 			return err
 		}
+		rows[i] = schema.Alert{Key: as[i].outboxKey(), JSON: body}
+	}
+	n, err := t.store.AddAlerts(t.sctx, rows)
+	if err != nil {
+		return storeError{err}
+	}
+	t.m.redecided(len(as) - n)
+	if n > 0 {
+		t.unsent = true
+	}
+	return nil
+}
+
+// sendQueued sends the outbox's alerts not sent yet, in the order they
+// were decided, and returns how many it sent. Each is marked sent as soon
+// as it is out: a crash in between, the only window for a duplicate,
+// repeats that one alert on restart.
+func (t *tailer) sendQueued(ctx context.Context) (int, error) {
+	if !t.unsent {
+		return 0, nil
+	}
+	queued, err := t.store.PendingAlerts(t.sctx)
+	if err != nil {
+		return 0, storeError{err}
+	}
+	for i, q := range queued {
+		var a alert
+		if err := json.Unmarshal(q.JSON, &a); err != nil {
+			// Written by us, so never; if it were, retrying could not help.
+			fmt.Fprintf(t.stderr, "relaysleuth: alert %s in the outbox: %v; dropped\n", clean(q.Key), err)
+		} else {
+			t.sent[a.Kind]++
+			if err := t.al.send(ctx, a); err != nil {
+				return i, err
+			}
+			if err := t.at(afterSend, []alert{a}); err != nil {
+				return i, err
+			}
+		}
+		if err := t.store.MarkSent(t.sctx, q.Key); err != nil {
+			return i, storeError{err}
+		}
+	}
+	t.unsent = false
+	return len(queued), nil
+}
+
+// startOutbox sends, before any line is read, the alerts that an earlier
+// run decided and did not send (it stopped in between), and forgets the
+// alerts sent long ago.
+func (t *tailer) startOutbox(ctx context.Context) error {
+	if _, err := t.store.PruneAlerts(ctx, time.Now().Add(-alertRetention)); err != nil {
+		return err
+	}
+	t.unsent = true
+	n, err := t.sendQueued(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(t.stderr, "relaysleuth: sent %d alerts decided before the restart\n", n)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -196,12 +197,12 @@ func alertKeys(t *testing.T, out string) map[string]int {
 // recipient was alerted about exactly once in alerts.
 func sameAsBatch(t *testing.T, tailDB string, lines []string, alerts string) {
 	t.Helper()
-	sameAsBatchLost(t, tailDB, lines, alerts, nil)
+	sameAsBatchRepeated(t, tailDB, lines, alerts, nil)
 }
 
-// sameAsBatchLost is sameAsBatch where the alerts about the recipients in
-// mayBeLost may be missing (never repeated).
-func sameAsBatchLost(t *testing.T, tailDB string, lines []string, alerts string, mayBeLost map[string]bool) {
+// sameAsBatchRepeated is sameAsBatch where the alerts about the recipients
+// in mayRepeat may have been written twice (never lost).
+func sameAsBatchRepeated(t *testing.T, tailDB string, lines []string, alerts string, mayRepeat map[string]bool) {
 	t.Helper()
 	ref := batch(t, lines)
 	wantEvents := countRows(t, openDB(t, ref), `SELECT count(*) FROM events`)
@@ -222,8 +223,8 @@ func sameAsBatchLost(t *testing.T, tailDB string, lines []string, alerts string,
 	keys := alertKeys(t, alerts)
 	for k, v := range want {
 		if strings.HasPrefix(v, "relay_abuse ") && keys[k] != 1 {
-			if keys[k] == 0 && mayBeLost[k] {
-				t.Logf("relay_abuse recipient %s: alert lost to the kill between its commit and its write", k)
+			if keys[k] == 2 && mayRepeat[k] {
+				t.Logf("relay_abuse recipient %s: alerted again, the crash came between its write and its mark", k)
 				continue
 			}
 			t.Errorf("relay_abuse recipient %s alerted %d times, want 1", k, keys[k])
@@ -401,16 +402,19 @@ func TestTailKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	p1.Wait()
-	// An alert is written just after the commit that decides it: a kill
-	// in between loses it (it is never repeated). Only recipients stored
-	// as relay_abuse by the killed process and not in its output may lack
-	// an alert.
-	lost := make(map[string]bool)
+	// An alert goes to the outbox before the commit of its lines and is
+	// marked sent just after its write: the restart sends the unsent ones.
+	// Only one written and not marked (the kill came in between) may be
+	// written again.
+	repeat := make(map[string]bool)
 	printed := alertKeys(t, out1.String())
-	for k, v := range recipientSet(t, db) {
-		if strings.HasPrefix(v, "relay_abuse ") && printed[k] == 0 {
-			lost[k] = true
+	for _, k := range unsentAlerts(t, db) {
+		if printed[k] > 0 {
+			repeat[k] = true
 		}
+	}
+	if len(repeat) > 1 {
+		t.Errorf("%d alerts written and not marked sent, want at most the one being sent: %v", len(repeat), repeat)
 	}
 	appendLines(t, log, lines[i:])
 	var out2 syncBuffer
@@ -422,7 +426,133 @@ func TestTailKill9(t *testing.T) {
 	if err := p2.Wait(); err != nil {
 		t.Errorf("after SIGTERM: %v", err)
 	}
-	sameAsBatchLost(t, db, lines, out1.String()+out2.String(), lost)
+	sameAsBatchRepeated(t, db, lines, out1.String()+out2.String(), repeat)
+	if n := len(unsentAlerts(t, db)); n > 0 {
+		t.Errorf("%d alerts left unsent after the restart", n)
+	}
+}
+
+// unsentAlerts returns the keys of the outbox's alerts not marked sent.
+func unsentAlerts(t *testing.T, dbPath string) []string {
+	t.Helper()
+	rows, err := openDB(t, dbPath).Query(`SELECT key FROM alerts WHERE sent_ms IS NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+var errCrash = errors.New("crash")
+
+// TestTailCrashPoints stops the tailer, in process, at each point of a
+// commit where a crash leaves a state of its own (as kill -9 would: nothing
+// more is written), at the first commit that decides a relay_abuse alert,
+// then restarts it on the rest of the lines: every relay_abuse recipient
+// is alerted about exactly once, but the one written just before a crash
+// that came before its mark, which is written again.
+func TestTailCrashPoints(t *testing.T) {
+	lines := devLines(t)
+	for _, tt := range []struct {
+		name  string
+		point tailPoint
+	}{
+		{"queued, lines not committed", afterQueue},
+		{"committed, not sent", afterCommit},
+		{"sent, not marked", afterSend},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+			appendLines(t, log, lines[:10])
+			args := []string{"tail", "--config", devConfig, "--timezone", "UTC", "--year", "2026",
+				"--db", db, "--from-start", "--quiet", "0", "--format", "json", log}
+			var (
+				mu      sync.Mutex
+				crashed bool
+				at      []string // relay_abuse recipients the crash point saw
+			)
+			crash := func(p tailPoint, as []alert) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if crashed {
+					return errCrash // dead: nothing more is written
+				}
+				if p != tt.point {
+					return nil
+				}
+				for _, a := range as {
+					if a.Kind == alertRelayAbuse && !a.Summary {
+						at = append(at, a.Key)
+					}
+				}
+				crashed = len(at) > 0
+				if crashed {
+					return errCrash
+				}
+				return nil
+			}
+			var out1, err1 syncBuffer
+			done := make(chan error, 1)
+			go func() { done <- runTailCrashing(t.Context(), args[1:], nil, &out1, &err1, crash) }()
+			var runErr error
+			stopped := false
+			next := 10
+			for ; next < len(lines) && !stopped; next += 5 {
+				appendLines(t, log, lines[next:min(next+5, len(lines))])
+				select {
+				case runErr = <-done:
+					stopped = true
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+			if !stopped {
+				select {
+				case runErr = <-done:
+				case <-time.After(20 * time.Second):
+					t.Fatalf("no crash at %s\nstderr:\n%s", tt.name, err1.String())
+				}
+			}
+			if !errors.Is(runErr, errCrash) {
+				t.Fatalf("tail = %v, want the crash\nstderr:\n%s", runErr, err1.String())
+			}
+			before := alertKeys(t, out1.String())
+			for _, k := range at {
+				if before[k] != 0 && tt.point != afterSend {
+					t.Errorf("%s alerted before the crash", k)
+				}
+			}
+			appendLines(t, log, lines[min(next, len(lines)):])
+
+			r2 := startTail(t, "--db", db, "--quiet", "0", "--format", "json", log)
+			waitFor(t, "the outbox sent", func() bool {
+				return strings.Contains(r2.stderr.String(), "alerts decided before the restart")
+			})
+			events := eventsIn(t, db)
+			ref := eventsIn(t, batch(t, lines))()
+			waitFor(t, "every event", func() bool { return events() >= ref })
+			r2.stop(t)
+			repeat := make(map[string]bool)
+			if tt.point == afterSend {
+				repeat[at[0]] = true
+				if n := alertKeys(t, out1.String()+r2.stdout.String())[at[0]]; n != 2 {
+					t.Errorf("%s, sent and not marked at the crash: alerted %d times, want 2", at[0], n)
+				}
+			}
+			sameAsBatchRepeated(t, db, lines, out1.String()+r2.stdout.String(), repeat)
+			if n := len(unsentAlerts(t, db)); n > 0 {
+				t.Errorf("%d alerts left unsent after the restart", n)
+			}
+		})
+	}
 }
 
 // TestTailExecAndMetrics runs --exec with a real shell command per alert
