@@ -258,6 +258,11 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 	ing.clearBar()
 	fmt.Fprintf(ing.stderr, "%s: %d lines, %d events, %d unsupported, %d malformed\n",
 		in.path, st.Lines, st.Events, st.Unsupported, st.Malformed)
+	if scanErr == nil && st.Lines > 0 && st.Events == 0 && st.Malformed*2 > st.Lines {
+		// Most lines are not this format at all: a wrong --input-format or
+		// a damaged file. Counted as an input that could not be read.
+		return fmt.Errorf("%s: no line could be read as %s (%d of %d malformed): wrong --input-format?", in.path, in.format.name, st.Malformed, st.Lines)
+	}
 	if st.Lines > 0 && st.Events == 0 {
 		fmt.Fprintf(ing.stderr, "relaysleuth: %s: warning: no %s lines of interest found\n", in.path, in.format.name)
 	}
