@@ -77,7 +77,7 @@ const rowsPerInsert = 50
 
 const eventInsertColumns = `source_id, line, byte_offset, seq, ts_ms, format, host, daemon, kind,
  session, queue_id, next_queue_id, prev_queue_id, message_id, client_ip, client_name, helo, proto, sasl_method,
- sasl_user, sender, rcpt, orig_rcpt, relay, status, dsn, reason, size, raw`
+ sasl_user, sender, rcpt, orig_rcpt, relay, status, dsn, reason, size, nrcpt, orig_client_ip, orig_client_name, raw`
 
 const eventInsert = `INSERT OR IGNORE INTO events (` + eventInsertColumns + `) VALUES `
 
@@ -108,7 +108,7 @@ const messageConflict = ` ON CONFLICT (key) DO UPDATE SET message_id = excluded.
  evidence = excluded.evidence`
 
 const (
-	eventCols     = 29
+	eventCols     = 32
 	recipientCols = 21
 	messageCols   = 18
 )
@@ -254,13 +254,30 @@ func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analys
 		return append(args, w.src.ID, ev.Pos.Line, ev.Pos.Offset, w.seq, ev.Time.UnixMilli(), ev.Format, ev.Host,
 			ev.Daemon, ev.Kind.String(), ev.Session, ev.QueueID, ev.NextQueueID, ev.PrevQueueID, ev.MessageID,
 			addrString(ev), ev.ClientName, ev.Helo, ev.Proto, ev.SASLMethod, ev.SASLUser, ev.From, ev.Rcpt,
-			ev.OrigRcpt, ev.Relay, ev.Status, ev.DSN, ev.Reason, ev.Size, ev.Raw)
+			ev.OrigRcpt, ev.Relay, ev.Status, ev.DSN, ev.Reason, ev.Size, ev.NRcpt, origClient(ev), ev.OrigClientName, ev.Raw)
 	}, func(i, j int) string { return fmt.Sprintf("events %s to %s", events[i].Pos, events[j-1].Pos) })
 	if err != nil {
 		return err
 	}
+	if err := w.writeJudgements(ctx, tx, stmts, rs, ms); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, sourceUpdate, p.Offset, p.Lines, p.Stats.Events, p.Stats.Unsupported,
+		p.Stats.Malformed, p.Complete, firstTs, lastTs, time.Now().UnixMilli(), w.src.ID)
+	if err != nil {
+		return fmt.Errorf("update source %s: %w", w.src.Path, wrapBusy(err))
+	}
+	if err := tx.Commit(); err != nil {
+		return wrapBusy(err)
+	}
+	w.src.Offset, w.src.Lines, w.src.Complete = p.Offset, p.Lines, p.Complete
+	return nil
+}
+
+// writeJudgements upserts recipients and messages in tx, in key order.
+func (w *Writer) writeJudgements(ctx context.Context, tx *sql.Tx, stmts *writeStmts, rs []analysis.Recipient, ms []analysis.Message) error {
 	slices.SortStableFunc(rs, func(a, b analysis.Recipient) int { return strings.Compare(a.Key, b.Key) })
-	err = w.execRows(ctx, tx, stmts.recipients, len(rs), func(i int, args []any) []any {
+	err := w.execRows(ctx, tx, stmts.recipients, len(rs), func(i int, args []any) []any {
 		r := &rs[i]
 		deliveries, _ := json.Marshal(nonNil(r.Deliveries))
 		evidence, _ := json.Marshal(nonNilS(r.Evidence))
@@ -287,19 +304,14 @@ func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analys
 			m.ClientName, m.Helo, m.AuthUser, m.AuthMethod, m.Origin, m.Sender, m.ParentKey, m.Via, m.Removed,
 			m.Rejected, string(evidence))
 	}, func(i, j int) string { return "messages " + ms[i].QueueID + " to " + ms[j-1].QueueID })
-	if err != nil {
-		return err
+	return err
+}
+
+func origClient(ev *parsers.Event) string {
+	if ev.OrigClientIP.IsValid() {
+		return ev.OrigClientIP.String()
 	}
-	_, err = tx.ExecContext(ctx, sourceUpdate, p.Offset, p.Lines, p.Stats.Events, p.Stats.Unsupported,
-		p.Stats.Malformed, p.Complete, firstTs, lastTs, time.Now().UnixMilli(), w.src.ID)
-	if err != nil {
-		return fmt.Errorf("update source %s: %w", w.src.Path, wrapBusy(err))
-	}
-	if err := tx.Commit(); err != nil {
-		return wrapBusy(err)
-	}
-	w.src.Offset, w.src.Lines, w.src.Complete = p.Offset, p.Lines, p.Complete
-	return nil
+	return ""
 }
 
 func addrString(ev *parsers.Event) string {

@@ -68,6 +68,7 @@ Usage:
   relaysleuth scan [flags] PATH...      ingest logs, then print the relay report
   relaysleuth ingest [flags] PATH...    read logs into the database
   relaysleuth report [flags] KIND       summary | relay | attempts | recipients | auth
+  relaysleuth rejudge [flags]           verdicts again from stored events, with a new policy
   relaysleuth investigate [flags] [FILE] follow an abuse report (ARF, .eml) back to its client
   relaysleuth tail [flags] PATH...      follow live logs, alert on relaying as it happens
   relaysleuth probe [flags] HOST[:PORT] test a server you run for open relaying
@@ -105,6 +106,8 @@ func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return runIngest(ctx, rest, stdin, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
+	case "rejudge":
+		return runRejudge(ctx, rest, stdout, stderr)
 	case "investigate":
 		return runInvestigate(ctx, rest, stdin, stdout, stderr)
 	case "tail":

@@ -51,6 +51,9 @@ CREATE TABLE events (
     dsn            TEXT    NOT NULL,
     reason         TEXT    NOT NULL,
     size           INTEGER NOT NULL,
+    nrcpt          INTEGER NOT NULL DEFAULT 0,
+    orig_client_ip   TEXT  NOT NULL DEFAULT '', -- XFORWARD orig_client, Exchange original-client-ip
+    orig_client_name TEXT  NOT NULL DEFAULT '',
     raw            TEXT    NOT NULL,
     UNIQUE (source_id, byte_offset, seq)
 );
