@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -33,24 +31,11 @@ func scanCorpus(t *testing.T, dir string, logs ...string) string {
 // verdict for one client address.
 func labelCountsIn(t *testing.T, dir, clientIP string) (map[analysis.Verdict]int, int) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "labels.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, name := range recs[0] {
-		col[name] = i
-	}
 	out := map[analysis.Verdict]int{}
 	n := 0
-	for _, r := range recs[1:] {
-		if r[col["client_ip"]] == clientIP && r[col["label"]] != "auth_failure" {
-			out[analysis.Verdict(r[col["label"]])]++
+	for _, l := range readLabels(t, filepath.Join(dir, "labels.csv")) {
+		if l.clientIP == clientIP && l.label != "auth_failure" {
+			out[analysis.Verdict(l.label)]++
 			n++
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -53,32 +52,11 @@ func investigateJSON(t *testing.T, db string, args ...string) (*analysis.Investi
 	return &inv, err
 }
 
-// labelCounts counts the labels.csv rows (not failed logins) per verdict
+// labelCounts counts the dev labels.csv rows (not failed logins) per verdict
 // for one client address: the ground truth of its blast radius.
 func labelCounts(t *testing.T, clientIP string) (map[analysis.Verdict]int, int) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(devDir, "labels.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, name := range recs[0] {
-		col[name] = i
-	}
-	out := map[analysis.Verdict]int{}
-	n := 0
-	for _, r := range recs[1:] {
-		if r[col["client_ip"]] == clientIP && r[col["label"]] != "auth_failure" {
-			out[analysis.Verdict(r[col["label"]])]++
-			n++
-		}
-	}
-	return out, n
+	return labelCountsIn(t, devDir, clientIP)
 }
 
 func TestInvestigateComplaints(t *testing.T) {
