@@ -14,16 +14,15 @@ import (
 
 // commonFlags are the flags every command that reads or reports shares.
 type commonFlags struct {
-	db             string
-	config         string
-	localDomains   string
-	trustedNets    string
-	year           int
-	timezone       string
-	inputFormat    string
-	progress       string
-	outputFormat   string
-	configExplicit bool
+	db           string
+	config       string
+	localDomains string
+	trustedNets  string
+	year         int
+	timezone     string
+	inputFormat  string
+	progress     string
+	outputFormat string
 }
 
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
@@ -102,11 +101,7 @@ func (c *commonFlags) checkOutput() error {
 }
 
 func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		out = append(out, f)
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 // parseFlags parses args, turning flag errors into usage errors.

@@ -26,10 +26,9 @@ import (
 // refuses everything else with "Relay access denied", and logs nothing for
 // a recipient it cannot parse (Postfix does not log syntax errors either).
 type postfixLike struct {
-	mu   sync.Mutex
-	log  *os.File
-	nq   int
-	helo string
+	mu  sync.Mutex
+	log *os.File
+	nq  int
 }
 
 func (b *postfixLike) logf(daemon, format string, args ...any) {

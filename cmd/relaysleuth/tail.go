@@ -348,7 +348,7 @@ loop:
 				runErr = err
 				break loop
 			}
-			if t.batched >= batchEvents || t.dirtySince.IsZero() == false && time.Since(t.dirtySince) >= commitInterval {
+			if t.batched >= batchEvents || !t.dirtySince.IsZero() && time.Since(t.dirtySince) >= commitInterval {
 				if err := t.commit(ctx); err != nil {
 					runErr = err
 					break loop

@@ -127,7 +127,6 @@ type gen struct {
 	pending lineHeap
 	seq     uint64
 	planned int // lines pushed so far
-	written int
 	lastSec int64
 	stampB  []byte
 

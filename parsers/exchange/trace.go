@@ -43,7 +43,7 @@ func (p *Parser) traceHeader(line []byte) bool {
 //
 //	{"FromIP":"81.2.69.144","MessageId":"<a2@x>","Received":"2022-09-05T18:10:13.4907658","RecipientAddress":"l@w.example","SenderAddress":"n@m.example","Size":87891,"Status":"Delivered","ToIP":"216.160.83.56",...}
 func (p *Parser) trace(dst []parsers.Event, ev parsers.Event, line []byte) ([]parsers.Event, error) {
-	get := func(string) string { return "" }
+	var get func(string) string
 	if line[0] == '{' && p.fields == nil {
 		var m map[string]any
 		if err := json.Unmarshal(line, &m); err != nil {
