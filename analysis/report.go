@@ -4,20 +4,19 @@ import "time"
 
 // Summary is what `report summary` shows: the whole store at a glance.
 type Summary struct {
-	Sources      int              `json:"sources"`
-	Lines        int64            `json:"lines"`
-	Events       int64            `json:"events"`
-	Unsupported  int64            `json:"unsupported"`
-	Malformed    int64            `json:"malformed"`
-	First        time.Time        `json:"first"`
-	Last         time.Time        `json:"last"`
-	Verdicts     map[Verdict]int  `json:"verdicts"`      // incidents: first hop of each message
-	Hosts        map[string]int   `json:"hosts"`         // recipients per MTA host
-	MTAs         map[string]int   `json:"mtas"`          // recipients per log format
-	AuthFailures int              `json:"auth_failures"` // failed SASL attempts
-	RelayClients int              `json:"relay_clients"` // distinct clients with relay_abuse
-	Files        []SourceSummary  `json:"files"`
-	Extra        map[string]int64 `json:"-"`
+	Sources      int             `json:"sources"`
+	Lines        int64           `json:"lines"`
+	Events       int64           `json:"events"`
+	Unsupported  int64           `json:"unsupported"`
+	Malformed    int64           `json:"malformed"`
+	First        time.Time       `json:"first"`
+	Last         time.Time       `json:"last"`
+	Verdicts     map[Verdict]int `json:"verdicts"`      // incidents: first hop of each message
+	Hosts        map[string]int  `json:"hosts"`         // recipients per MTA host
+	MTAs         map[string]int  `json:"mtas"`          // recipients per log format
+	AuthFailures int             `json:"auth_failures"` // failed SASL attempts
+	RelayClients int             `json:"relay_clients"` // distinct clients with relay_abuse
+	Files        []SourceSummary `json:"files"`
 }
 
 // SourceSummary is one input file's counts.
