@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 	"io"
 	"net"
 	"net/netip"
@@ -13,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -415,10 +416,10 @@ func warn(w io.Writer, res Result, trusted []netip.Prefix) {
 }
 
 // writeTable prints the verdicts, one case a line, and a conclusion.
+// Every cell is escaped: the replies are the server's words.
 func writeTable(w io.Writer, res Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "CASE\tSENDER\tRECIPIENT\tSTAGE\tREPLY\tVERDICT")
+	fmt.Fprintln(w)
+	var rows [][]string
 	var accepted []string
 	for _, c := range res.Cases {
 		reply := c.Error
@@ -426,18 +427,18 @@ func writeTable(w io.Writer, res Result) error {
 			first, _, _ := strings.Cut(c.Text, "\n")
 			reply = strconv.Itoa(c.Code) + " " + first
 		}
-		fmt.Fprintf(tw, "%s\t<%s>\t<%s>\t%s\t%s\t%s\n", c.Name, escape(c.Sender), escape(c.Recipient),
-			c.Stage, escape(clip(reply, 60)), c.Verdict)
+		rows = append(rows, []string{c.Name, "<" + escape(c.Sender) + ">", "<" + escape(c.Recipient) + ">",
+			c.Stage, escape(clip(reply, 60)), string(c.Verdict)})
 		if c.Verdict == Accepted {
 			accepted = append(accepted, c.Name)
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	if err := renderTable(w, []string{"CASE", "SENDER", "RECIPIENT", "STAGE", "REPLY", "VERDICT"}, rows); err != nil {
 		return err
 	}
 	if res.LogSummary != nil {
-		fmt.Fprintf(tw, "\nServer log (%s):\n", escape(strings.Join(res.LogSummary.Files, ", ")))
-		fmt.Fprintln(tw, "CASE\tLOG\tLOGGED REPLY\tEVIDENCE\tFINDING")
+		fmt.Fprintf(w, "\nServer log (%s):\n", escape(strings.Join(res.LogSummary.Files, ", ")))
+		rows = rows[:0]
 		for _, c := range res.Cases {
 			l := c.Log
 			if l == nil {
@@ -447,13 +448,13 @@ func writeTable(w io.Writer, res Result) error {
 			if len(l.Evidence) > 0 {
 				ev = l.Evidence[len(l.Evidence)-1]
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, l.Status, escape(clip(l.Reply, 60)), escape(ev), l.Finding)
+			rows = append(rows, []string{c.Name, string(l.Status), escape(clip(l.Reply, 60)), escape(ev), l.Finding})
 		}
-		ls := res.LogSummary
-		fmt.Fprintf(tw, "%d cases found in the log, %d not in the log, %d where the log disagrees, %d relayed\n", ls.Found, ls.Missing, ls.Disagree, ls.Relayed)
-		if err := tw.Flush(); err != nil {
+		if err := renderTable(w, []string{"CASE", "LOG", "LOGGED REPLY", "EVIDENCE", "FINDING"}, rows); err != nil {
 			return err
 		}
+		ls := res.LogSummary
+		fmt.Fprintf(w, "%d cases found in the log, %d not in the log, %d where the log disagrees, %d relayed\n", ls.Found, ls.Missing, ls.Disagree, ls.Relayed)
 	}
 	if len(res.Warnings) > 0 {
 		fmt.Fprintln(w)
@@ -474,4 +475,28 @@ func writeTable(w io.Writer, res Result) error {
 			server, s.Refused, s.TempRefused, s.AuthRequired, s.Errors)
 	}
 	return err
+}
+
+// renderTable draws one table with tablewriter (the project's table library).
+func renderTable(w io.Writer, header []string, rows [][]string) error {
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+	)
+	h := make([]any, len(header))
+	for i, c := range header {
+		h[i] = c
+	}
+	t.Header(h...)
+	for _, r := range rows {
+		cells := make([]any, len(r))
+		for i, c := range r {
+			cells[i] = c
+		}
+		if err := t.Append(cells...); err != nil {
+			return err
+		}
+	}
+	return t.Render()
 }
