@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/relaysleuth/relaysleuth/parsers"
 	"github.com/relaysleuth/relaysleuth/parsers/exchange"
 )
 
@@ -45,17 +44,8 @@ func correlateExchange(t *testing.T, files ...exchangeFile) map[string]Recipient
 			}
 			text = string(data)
 		}
-		ep := exchange.NewParser(exchange.Options{Log: exchange.LogTypeOf(f.path)})
-		var evs []parsers.Event
-		for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-			evs, err = ep.Parse(evs[:0], []byte(line), parsers.Pos{File: filepath.Base(f.path), Line: i + 1})
-			if err != nil && err != parsers.ErrUnsupported {
-				t.Fatalf("%s:%d: %v", f.path, i+1, err)
-			}
-			for _, ev := range evs {
-				c.Feed(ev)
-			}
-		}
+		feedLines(t, c, exchange.NewParser(exchange.Options{Log: exchange.LogTypeOf(f.path)}),
+			filepath.Base(f.path), strings.TrimSuffix(text, "\n"))
 		rs, _ := c.Flush()
 		for _, r := range rs {
 			got[r.Key] = r

@@ -28,18 +28,8 @@ func correlateExim(t *testing.T, files ...eximFile) map[string]Recipient {
 	c := NewCorrelator(p)
 	got := map[string]Recipient{}
 	for _, f := range files {
-		ep := exim.NewParser(exim.Options{Location: time.UTC, Rejectlog: strings.Contains(f.name, "reject")})
-		var evs []parsers.Event
-		for i, line := range strings.Split(strings.TrimPrefix(f.log, "\n"), "\n") {
-			var err error
-			evs, err = ep.Parse(evs[:0], []byte(line), parsers.Pos{File: f.name, Line: i + 1})
-			if err != nil && err != parsers.ErrUnsupported {
-				t.Fatalf("%s:%d: %v", f.name, i+1, err)
-			}
-			for _, ev := range evs {
-				c.Feed(ev)
-			}
-		}
+		feedLines(t, c, exim.NewParser(exim.Options{Location: time.UTC, Rejectlog: strings.Contains(f.name, "reject")}),
+			f.name, strings.TrimPrefix(f.log, "\n"))
 	}
 	rs, _ := c.Flush()
 	for _, r := range rs {
@@ -124,6 +114,23 @@ Envelope-to: <t@victim.example>`
 	for _, r := range correlateExim(t, eximFile{"rejectlog", rejectlog}) {
 		if r.ClientIP != "203.0.113.66" || r.Sender != "s@spam.example" || r.Status != StatusRejected || r.QueueID != "1xX1kE-0007ee-1E" {
 			t.Errorf("refused after DATA: %+v", r)
+		}
+	}
+}
+
+// feedLines parses text line by line with p, as file, and feeds every event
+// to c; a malformed line fails the test.
+func feedLines(t *testing.T, c *Correlator, p parsers.Parser, file, text string) {
+	t.Helper()
+	var evs []parsers.Event
+	for i, line := range strings.Split(text, "\n") {
+		var err error
+		evs, err = p.Parse(evs[:0], []byte(line), parsers.Pos{File: file, Line: i + 1})
+		if err != nil && err != parsers.ErrUnsupported {
+			t.Fatalf("%s:%d: %v", file, i+1, err)
+		}
+		for _, ev := range evs {
+			c.Feed(ev)
 		}
 	}
 }

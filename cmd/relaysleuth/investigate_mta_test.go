@@ -105,24 +105,7 @@ func checkComplaints(t *testing.T, db, corpus, samples string, tests []complaint
 				}
 			}
 
-			want, n := labelCountsIn(t, corpus, tt.client)
-			var rad *analysis.Radius
-			for i := range inv.Radius {
-				if inv.Radius[i].Key == analysis.KeyClientIP && inv.Radius[i].Value == tt.client {
-					rad = &inv.Radius[i]
-				}
-			}
-			if rad == nil {
-				t.Fatalf("no blast radius for client %s: %+v", tt.client, inv.Radius)
-			}
-			if rad.Recipients != n {
-				t.Errorf("blast radius of %s: %d recipients, labels.csv has %d", tt.client, rad.Recipients, n)
-			}
-			for v, k := range want {
-				if rad.Verdicts[v] != k {
-					t.Errorf("blast radius of %s: %d %s, labels.csv has %d", tt.client, rad.Verdicts[v], v, k)
-				}
-			}
+			checkRadius(t, inv, corpus, tt.client)
 
 			out, err := investigate(t, db, path)
 			if err != nil {
@@ -261,5 +244,29 @@ func TestInvestigateMTAFlags(t *testing.T) {
 				t.Errorf("cause %s client %s queue id %s, want %s %s %s", c.Kind, c.ClientIP, c.QueueID, tt.cause, tt.client, tt.root)
 			}
 		})
+	}
+}
+
+// checkRadius checks that the blast radius of client equals what
+// dir/labels.csv says the client sent.
+func checkRadius(t *testing.T, inv *analysis.Investigation, dir, client string) {
+	t.Helper()
+	want, n := labelCountsIn(t, dir, client)
+	var rad *analysis.Radius
+	for i := range inv.Radius {
+		if inv.Radius[i].Key == analysis.KeyClientIP && inv.Radius[i].Value == client {
+			rad = &inv.Radius[i]
+		}
+	}
+	if rad == nil {
+		t.Fatalf("no blast radius for client %s: %+v", client, inv.Radius)
+	}
+	if rad.Recipients != n {
+		t.Errorf("blast radius of %s: %d recipients, labels.csv has %d", client, rad.Recipients, n)
+	}
+	for v, k := range want {
+		if rad.Verdicts[v] != k {
+			t.Errorf("blast radius of %s: %d %s, labels.csv has %d", client, rad.Verdicts[v], v, k)
+		}
 	}
 }

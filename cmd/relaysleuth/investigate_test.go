@@ -52,13 +52,6 @@ func investigateJSON(t *testing.T, db string, args ...string) (*analysis.Investi
 	return &inv, err
 }
 
-// labelCounts counts the dev labels.csv rows (not failed logins) per verdict
-// for one client address: the ground truth of its blast radius.
-func labelCounts(t *testing.T, clientIP string) (map[analysis.Verdict]int, int) {
-	t.Helper()
-	return labelCountsIn(t, devDir, clientIP)
-}
-
 func TestInvestigateComplaints(t *testing.T) {
 	db := scanDev(t)
 	tests := []struct {
@@ -140,24 +133,7 @@ func TestInvestigateComplaints(t *testing.T) {
 			}
 
 			// The blast radius of the client equals what labels.csv says it sent.
-			want, n := labelCounts(t, tt.client)
-			var rad *analysis.Radius
-			for i := range inv.Radius {
-				if inv.Radius[i].Key == analysis.KeyClientIP && inv.Radius[i].Value == tt.client {
-					rad = &inv.Radius[i]
-				}
-			}
-			if rad == nil {
-				t.Fatalf("no blast radius for client %s: %+v", tt.client, inv.Radius)
-			}
-			if rad.Recipients != n {
-				t.Errorf("blast radius of %s: %d recipients, labels.csv has %d", tt.client, rad.Recipients, n)
-			}
-			for v, k := range want {
-				if rad.Verdicts[v] != k {
-					t.Errorf("blast radius of %s: %d %s, labels.csv has %d", tt.client, rad.Verdicts[v], v, k)
-				}
-			}
+			checkRadius(t, inv, devDir, tt.client)
 
 			out, err := investigate(t, db, path)
 			if err != nil {
