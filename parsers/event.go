@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -21,7 +22,7 @@ type Pos struct {
 }
 
 // String formats p as "file:line", the way editors and grep -n print it.
-func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+func (p Pos) String() string { return p.File + ":" + strconv.Itoa(p.Line) }
 
 // Kind says what fact an Event records.
 type Kind uint8

@@ -62,7 +62,8 @@ type Writer struct {
 	src        Source
 	lastOffset int64
 	seq        int
-	args       []any // bind arguments, reused across statements
+	args       []any  // bind arguments, reused across statements
+	detail     []byte // the batch's detail values, reused across commits
 }
 
 // NewWriter returns a Writer for src.
@@ -76,10 +77,9 @@ func (s *Store) NewWriter(src Source) *Writer {
 const rowsPerInsert = 50
 
 const eventInsertColumns = `source_id, line, byte_offset, seq, ts_ms, format, host, daemon, kind,
- session, queue_id, next_queue_id, prev_queue_id, message_id, client_ip, client_name, helo, proto, sasl_method,
- sasl_user, sender, rcpt, orig_rcpt, relay, status, dsn, reason, size, nrcpt, orig_client_ip, orig_client_name, raw`
+ queue_id, next_queue_id, prev_queue_id, message_id, client_ip, client_name, sasl_method, sasl_user, raw, detail`
 
-const eventInsert = `INSERT OR IGNORE INTO events (` + eventInsertColumns + `) VALUES `
+const eventInsert = `INSERT INTO events (` + eventInsertColumns + `) VALUES `
 
 const recipientInsertColumns = `key, message_key, ts_ms, mta, host, queue_id, message_id, client_ip,
  client_name, helo, authenticated, auth_user, sender, recipient, status, deliveries, verdict, reason, hop,
@@ -108,7 +108,7 @@ const messageConflict = ` ON CONFLICT (key) DO UPDATE SET message_id = excluded.
  evidence = excluded.evidence`
 
 const (
-	eventCols     = 32
+	eventCols     = 19
 	recipientCols = 21
 	messageCols   = 18
 )
@@ -214,9 +214,14 @@ func (w *Writer) execRows(ctx context.Context, tx *sql.Tx, m multiInsert, n int,
 	return nil
 }
 
-const sourceUpdate = `UPDATE sources SET byte_offset = ?, lines = ?, events = events + ?, unsupported = unsupported + ?,
- malformed = malformed + ?, complete = ?, first_ts_ms = coalesce(first_ts_ms, ?), last_ts_ms = coalesce(?, last_ts_ms),
- ingested_ms = ? WHERE id = ?`
+const sourceOffset = `SELECT byte_offset FROM sources WHERE id = ?`
+
+// sourceUpdate never moves a source's offset back: another run reading the
+// same file may have committed further.
+const sourceUpdate = `UPDATE sources SET byte_offset = max(byte_offset, ?1),
+ lines = CASE WHEN ?1 >= byte_offset THEN ?2 ELSE lines END, events = events + ?3, unsupported = unsupported + ?4,
+ malformed = malformed + ?5, complete = CASE WHEN ?1 >= byte_offset THEN ?6 ELSE complete END,
+ first_ts_ms = coalesce(first_ts_ms, ?7), last_ts_ms = coalesce(?8, last_ts_ms), ingested_ms = ?9 WHERE id = ?10`
 
 // Commit writes events, the recipients and messages they changed, and the
 // source's progress in one transaction: after a crash the database holds
@@ -233,17 +238,21 @@ func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analys
 		return wrapBusy(err)
 	}
 	defer tx.Rollback()
-	// A multi-row statement that may abort keeps a statement journal,
-	// which spills to a temporary file beyond 64 KiB: in memory it costs
-	// a third less system time. (Per connection; a no-op once set.)
-	if _, err := tx.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
-		return wrapBusy(err)
-	}
 	var firstTs, lastTs sql.NullInt64
 	if len(events) > 0 {
 		firstTs = sql.NullInt64{Int64: events[0].Time.UnixMilli(), Valid: true}
 		lastTs = sql.NullInt64{Int64: events[len(events)-1].Time.UnixMilli(), Valid: true}
 	}
+	// Another run reading the same file at the same time may have stored
+	// some of these lines already: its committed offset says up to where.
+	var stored int64
+	if err := tx.QueryRowContext(ctx, sourceOffset, w.src.ID).Scan(&stored); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read source %s: %w", w.src.Path, wrapBusy(err))
+	}
+	for len(events) > 0 && events[0].Pos.Offset < stored {
+		events = events[1:]
+	}
+	w.detail = w.detail[:0]
 	err = w.execRows(ctx, tx, stmts.events, len(events), func(i int, args []any) []any {
 		ev := &events[i]
 		if ev.Pos.Offset == w.lastOffset {
@@ -251,10 +260,11 @@ func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analys
 		} else {
 			w.lastOffset, w.seq = ev.Pos.Offset, 0
 		}
+		start := len(w.detail)
+		w.detail = appendDetail(w.detail, ev)
 		return append(args, w.src.ID, ev.Pos.Line, ev.Pos.Offset, w.seq, ev.Time.UnixMilli(), ev.Format, ev.Host,
-			ev.Daemon, ev.Kind.String(), ev.Session, ev.QueueID, ev.NextQueueID, ev.PrevQueueID, ev.MessageID,
-			addrString(ev), ev.ClientName, ev.Helo, ev.Proto, ev.SASLMethod, ev.SASLUser, ev.From, ev.Rcpt,
-			ev.OrigRcpt, ev.Relay, ev.Status, ev.DSN, ev.Reason, ev.Size, ev.NRcpt, origClient(ev), ev.OrigClientName, ev.Raw)
+			ev.Daemon, ev.Kind.String(), ev.QueueID, ev.NextQueueID, ev.PrevQueueID, ev.MessageID, addrString(ev),
+			ev.ClientName, ev.SASLMethod, ev.SASLUser, ev.Raw, w.detail[start:len(w.detail):len(w.detail)])
 	}, func(i, j int) string { return fmt.Sprintf("events %s to %s", events[i].Pos, events[j-1].Pos) })
 	if err != nil {
 		return err

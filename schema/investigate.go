@@ -30,9 +30,8 @@ const (
 	recipientsInRange = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE ? IS NOT NULL AND hop = 1 AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, recipient, key`
 )
 
-const investigateEventColumns = `e.ts_ms, s.path, e.line, e.byte_offset, e.format, e.host, e.daemon, e.kind, e.session, e.queue_id,
- e.next_queue_id, e.prev_queue_id, e.message_id, e.client_ip, e.client_name, e.helo, e.proto, e.sasl_method, e.sasl_user,
- e.sender, e.rcpt, e.orig_rcpt, e.relay, e.status, e.dsn, e.reason, e.size, e.raw
+const investigateEventColumns = `e.ts_ms, s.path, e.line, e.byte_offset, e.format, e.host, e.daemon, e.kind, e.queue_id,
+ e.next_queue_id, e.prev_queue_id, e.message_id, e.client_ip, e.client_name, e.sasl_method, e.sasl_user, e.raw, e.detail
  FROM events e JOIN sources s ON s.id = e.source_id`
 
 // maxInvestigateEvents bounds one event query: a queue file has a few dozen
@@ -161,23 +160,21 @@ func (s *Store) events(ctx context.Context, q, value string, r analysis.TimeRang
 	var out []parsers.Event
 	for rows.Next() {
 		var (
-			ev                     parsers.Event
-			ts                     int64
-			kind, clientIP         string
-			line                   int
-			offset                 int64
-			daemon, session, proto string
+			ev             parsers.Event
+			ts             int64
+			kind, clientIP string
+			detail         []byte
 		)
-		if err := rows.Scan(&ts, &ev.Pos.File, &line, &offset, &ev.Format, &ev.Host, &daemon, &kind, &session,
-			&ev.QueueID, &ev.NextQueueID, &ev.PrevQueueID, &ev.MessageID, &clientIP, &ev.ClientName, &ev.Helo, &proto,
-			&ev.SASLMethod, &ev.SASLUser, &ev.From, &ev.Rcpt, &ev.OrigRcpt, &ev.Relay, &ev.Status, &ev.DSN, &ev.Reason,
-			&ev.Size, &ev.Raw); err != nil {
+		if err := rows.Scan(&ts, &ev.Pos.File, &ev.Pos.Line, &ev.Pos.Offset, &ev.Format, &ev.Host, &ev.Daemon, &kind,
+			&ev.QueueID, &ev.NextQueueID, &ev.PrevQueueID, &ev.MessageID, &clientIP, &ev.ClientName, &ev.SASLMethod,
+			&ev.SASLUser, &ev.Raw, &detail); err != nil {
 			return nil, err
 		}
-		ev.Pos.Line, ev.Pos.Offset = line, offset
+		if err := decodeDetail(detail, &ev); err != nil {
+			return nil, fmt.Errorf("%s: %w", ev.Pos, err)
+		}
 		ev.Time = msTime(sql.NullInt64{Int64: ts, Valid: true})
 		ev.Kind = parsers.ParseKind(kind)
-		ev.Daemon, ev.Session, ev.Proto = daemon, session, proto
 		if a, err := netip.ParseAddr(clientIP); err == nil {
 			ev.ClientIP = a
 		}

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/netip"
 	"time"
@@ -23,9 +22,8 @@ const judgeBatch = 10000
 
 const sourcesInReadOrder = `SELECT id, path FROM sources ORDER BY coalesce(first_ts_ms, 0), id`
 
-const eventsOfSource = `SELECT line, byte_offset, ts_ms, format, host, daemon, kind, session, queue_id,
- next_queue_id, prev_queue_id, message_id, client_ip, client_name, orig_client_ip, orig_client_name, helo, proto,
- sasl_method, sasl_user, sender, rcpt, orig_rcpt, relay, status, dsn, reason, size, nrcpt, raw
+const eventsOfSource = `SELECT line, byte_offset, ts_ms, format, host, daemon, kind, queue_id,
+ next_queue_id, prev_queue_id, message_id, client_ip, client_name, sasl_method, sasl_user, raw, detail
  FROM events WHERE source_id = ? ORDER BY byte_offset, seq`
 
 // Rejudge replaces every stored verdict with those j gives: it deletes the
@@ -48,9 +46,6 @@ func (s *Store) Rejudge(ctx context.Context, j Judge) (int64, error) {
 		return 0, wrapBusy(err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
-		return 0, wrapBusy(err)
-	}
 	for _, table := range []string{"recipients", "messages"} {
 		// Table names are constants.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
@@ -114,24 +109,24 @@ func (s *Store) eachEvent(ctx context.Context, id int64, path string, fn func(pa
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			ev               parsers.Event
-			ts               int64
-			kind, ip, origIP string
-			size             sql.NullInt64
+			ev       parsers.Event
+			ts       int64
+			kind, ip string
+			detail   []byte
 		)
-		err := rows.Scan(&ev.Pos.Line, &ev.Pos.Offset, &ts, &ev.Format, &ev.Host, &ev.Daemon, &kind, &ev.Session,
-			&ev.QueueID, &ev.NextQueueID, &ev.PrevQueueID, &ev.MessageID, &ip, &ev.ClientName, &origIP,
-			&ev.OrigClientName, &ev.Helo, &ev.Proto, &ev.SASLMethod, &ev.SASLUser, &ev.From, &ev.Rcpt, &ev.OrigRcpt,
-			&ev.Relay, &ev.Status, &ev.DSN, &ev.Reason, &size, &ev.NRcpt, &ev.Raw)
+		err := rows.Scan(&ev.Pos.Line, &ev.Pos.Offset, &ts, &ev.Format, &ev.Host, &ev.Daemon, &kind,
+			&ev.QueueID, &ev.NextQueueID, &ev.PrevQueueID, &ev.MessageID, &ip, &ev.ClientName, &ev.SASLMethod,
+			&ev.SASLUser, &ev.Raw, &detail)
 		if err != nil {
 			return fmt.Errorf("read events of %s: %w", path, err)
 		}
 		ev.Pos.File = path
+		if err := decodeDetail(detail, &ev); err != nil {
+			return fmt.Errorf("read events of %s: %s: %w", path, ev.Pos, err)
+		}
 		ev.Time = time.UnixMilli(ts).UTC()
 		ev.Kind = parsers.ParseKind(kind)
 		ev.ClientIP, _ = netip.ParseAddr(ip)
-		ev.OrigClientIP, _ = netip.ParseAddr(origIP)
-		ev.Size = size.Int64
 		if err := fn(ev); err != nil {
 			return err
 		}

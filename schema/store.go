@@ -29,6 +29,23 @@ var ErrNewerSchema = errors.New("database schema is newer than this program")
 // ErrBusy reports that another process holds the database's write lock.
 var ErrBusy = errors.New("database is busy (another relaysleuth is writing to it)")
 
+// driverName is go-sqlite3 with the settings the DSN cannot carry, set on
+// every connection.
+const driverName = "sqlite3_relaysleuth"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// A multi-row statement that may abort keeps a statement journal,
+		// which spills to a temporary file beyond 64 KiB: in memory it
+		// costs a third less system time. Checkpointing every 64 MB of WAL
+		// instead of SQLite's 4 MB copies a page written by many
+		// transactions of a bulk ingest into the database once (measured:
+		// 11% faster ingest).
+		_, err := c.Exec("PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 16384", nil)
+		return err
+	}})
+}
+
 // Store is an open database.
 type Store struct {
 	db   *sql.DB
@@ -52,7 +69,7 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	// of a large ingest stay in memory instead of being re-read.
 	q.Set("_cache_size", "-32768")
 	dsn := "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", file, err)
 	}

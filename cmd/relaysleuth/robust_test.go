@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/schema"
 )
 
 // TestSpecialFiles: a FIFO is read like standard input; a symlink loop, a
@@ -123,5 +124,48 @@ func TestDiskFull(t *testing.T) {
 	got := summaryOf(t, db)
 	if got.Verdicts[analysis.RelayAbuse] < before.Verdicts[analysis.RelayAbuse] {
 		t.Errorf("relay_abuse recipients lost: %d, had %d", got.Verdicts[analysis.RelayAbuse], before.Verdicts[analysis.RelayAbuse])
+	}
+}
+
+// TestSameFileTwoWriters runs two ingests of the same new file into one
+// database at once: whichever commits second skips the lines the first
+// stored, so the database ends as after one ingest — no event twice.
+func TestSameFileTwoWriters(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.log")
+	bigLog(t, big, 40)
+	ref := filepath.Join(dir, "ref.db")
+	if out, err := ingestRun(t, ref, nil, big); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "rs.db")
+	s, err := schema.Open(t.Context(), db) // the database exists for both
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	outs := make([]string, 2)
+	for i := range errs {
+		wg.Go(func() { outs[i], errs[i] = ingestRun(t, db, nil, big) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && !strings.Contains(err.Error(), "database is busy") {
+			t.Errorf("writer %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	if errs[0] != nil && errs[1] != nil {
+		t.Fatal("both writers failed")
+	}
+	got, want := stateOf(t, db), stateOf(t, ref)
+	for _, table := range []string{"events", "messages", "recipients", "sources"} {
+		if got.rows[table] != want.rows[table] {
+			t.Errorf("%s: %d rows after two writers, %d after one", table, got.rows[table], want.rows[table])
+		}
+	}
+	if got.recipients != want.recipients {
+		t.Error("recipients differ from one ingest's")
 	}
 }

@@ -1,0 +1,69 @@
+package schema
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"strconv"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
+)
+
+// An event's detail column holds, in one value, the parsed fields no query
+// filters on: one bound value instead of fourteen, and each bound value is
+// a cgo call, for an event per log line. Each field is its length in bytes
+// in decimal, ':' and its bytes, in the order appendDetail writes them;
+// migration 0006 builds the same encoding in SQL from the old columns. A
+// new field goes at the end: a shorter, older value leaves it empty.
+
+// appendDetail appends ev's detail value to b.
+func appendDetail(b []byte, ev *parsers.Event) []byte {
+	for _, s := range [...]string{ev.Session, ev.Helo, ev.Proto, ev.From, ev.Rcpt, ev.OrigRcpt, ev.Relay,
+		ev.Status, ev.DSN, ev.Reason} {
+		b = appendField(b, s)
+	}
+	b = appendNumField(b, ev.Size)
+	b = appendNumField(b, int64(ev.NRcpt))
+	b = appendField(b, origClient(ev))
+	return appendField(b, ev.OrigClientName)
+}
+
+func appendField(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	return append(b, s...)
+}
+
+func appendNumField(b []byte, n int64) []byte {
+	var num [20]byte
+	v := strconv.AppendInt(num[:0], n, 10)
+	b = strconv.AppendInt(b, int64(len(v)), 10)
+	b = append(b, ':')
+	return append(b, v...)
+}
+
+var errDetail = errors.New("malformed event detail")
+
+// decodeDetail sets ev's detail fields from b.
+func decodeDetail(b []byte, ev *parsers.Event) error {
+	var f [14]string
+	for i := 0; i < len(f) && len(b) > 0; i++ {
+		colon := bytes.IndexByte(b, ':')
+		if colon < 0 {
+			return errDetail
+		}
+		n, err := strconv.Atoi(string(b[:colon]))
+		if err != nil || n < 0 || n > len(b)-colon-1 {
+			return errDetail
+		}
+		f[i] = string(b[colon+1 : colon+1+n])
+		b = b[colon+1+n:]
+	}
+	ev.Session, ev.Helo, ev.Proto, ev.From, ev.Rcpt, ev.OrigRcpt, ev.Relay = f[0], f[1], f[2], f[3], f[4], f[5], f[6]
+	ev.Status, ev.DSN, ev.Reason = f[7], f[8], f[9]
+	ev.Size, _ = strconv.ParseInt(f[10], 10, 64)
+	ev.NRcpt, _ = strconv.Atoi(f[11])
+	ev.OrigClientIP, _ = netip.ParseAddr(f[12])
+	ev.OrigClientName = f[13]
+	return nil
+}
