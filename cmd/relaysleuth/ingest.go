@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -357,13 +358,20 @@ type committer struct {
 	err      error                // why run stopped early; read after done
 	inFlight atomic.Int64         // batches sent and not yet committed
 	closed   bool
+
+	// pending counts, per queue id ("q" + id) and message key ("k" +
+	// key), the recipients and messages of the batches sent and not yet
+	// committed: a look-up of anything else needs no wait for the store.
+	mu      sync.Mutex
+	pending map[string]int
 }
 
 func startCommitter(ctx context.Context, w *schema.Writer, path string) *committer {
 	c := &committer{
 		w:    w,
 		path: path,
-		ch:   make(chan pendingCommit),
+		ch:      make(chan pendingCommit),
+		pending: make(map[string]int),
 		free: make(chan []parsers.Event, 1),
 		done: make(chan struct{}),
 	}
@@ -383,6 +391,7 @@ func (c *committer) run(ctx context.Context) {
 			c.err = storeError{fmt.Errorf("%s: %w", c.path, err)}
 			return
 		}
+		c.track(pc, -1)
 		c.inFlight.Add(-1)
 		clear(pc.events) // let the lines go before the slice is reused
 		select {
@@ -402,10 +411,40 @@ func (c *committer) newBatch() []parsers.Event {
 	}
 }
 
+// track adds d to the pending counts of pc's queue ids and message keys.
+func (c *committer) track(pc pendingCommit, d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	add := func(k string) {
+		if n := c.pending[k] + d; n > 0 {
+			c.pending[k] = n
+		} else {
+			delete(c.pending, k)
+		}
+	}
+	for i := range pc.ms {
+		add("q" + pc.ms[i].QueueID)
+		add("k" + pc.ms[i].Key)
+	}
+	for i := range pc.rs {
+		add("q" + pc.rs[i].QueueID)
+		add("k" + pc.rs[i].MessageKey)
+	}
+}
+
+// isPending reports whether a batch not yet committed holds a message or
+// recipient under this queue id (prefix "q") or message key ("k").
+func (c *committer) isPending(k string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending[k] > 0
+}
+
 // send hands a batch to the committer, waiting while one is already queued.
 func (c *committer) send(ctx context.Context, pc pendingCommit) error {
 	if pc.synced == nil {
 		c.inFlight.Add(1)
+		c.track(pc, 1)
 	}
 	var err error
 	select {
@@ -417,6 +456,7 @@ func (c *committer) send(ctx context.Context, pc pendingCommit) error {
 		err = ctx.Err()
 	}
 	if pc.synced == nil {
+		c.track(pc, -1)
 		c.inFlight.Add(-1)
 	}
 	return err
@@ -457,17 +497,20 @@ func (c *committer) wait() error {
 func (c *committer) stop() { _ = c.wait() }
 
 // syncedResolver is the correlator's view of the store during ingest. A
-// look-up first waits for the batches still on their way to the store, so
-// that it sees what a reader that committed in line would have seen: the
-// correlator's verdicts do not depend on how far the committer lags.
+// look-up of a message that a batch on its way to the store holds first
+// waits for that batch, so that it sees what a reader that committed in
+// line would have seen: the correlator's verdicts do not depend on how far
+// the committer lags. Other look-ups do not wait (waiting on each would
+// stop the reader every time a line names a message it never saw, and
+// parsing would no longer overlap storing).
 type syncedResolver struct {
 	r   *schema.Resolver
 	ing *ingester
 	ctx context.Context
 }
 
-func (s *syncedResolver) sync() {
-	if cw := s.ing.cw; cw != nil {
+func (s *syncedResolver) sync(k string) {
+	if cw := s.ing.cw; cw != nil && cw.isPending(k) {
 		// A failed commit ends the run at the next send; the look-up
 		// itself may still go ahead.
 		_ = cw.sync(s.ctx)
@@ -476,12 +519,12 @@ func (s *syncedResolver) sync() {
 
 // MessageByQueueID implements analysis.Resolver.
 func (s *syncedResolver) MessageByQueueID(queueID string, since time.Time) (*analysis.Message, []*analysis.Recipient, error) {
-	s.sync()
+	s.sync("q" + queueID)
 	return s.r.MessageByQueueID(queueID, since)
 }
 
 // MessageByKey implements analysis.Resolver.
 func (s *syncedResolver) MessageByKey(key string) (*analysis.Message, []*analysis.Recipient, error) {
-	s.sync()
+	s.sync("k" + key)
 	return s.r.MessageByKey(key)
 }
