@@ -1,10 +1,12 @@
 // Package loggen writes synthetic mail server logs for tests and
-// benchmarks: Postfix (traditional syslog) and Exim mainlogs of a chosen
-// number of lines, with interleaved concurrent SMTP sessions and about one
-// recipient in a hundred relayed for an unauthenticated outside client. Next
-// to the log it writes the ground truth, the verdict every recipient must get,
-// in the columns of the corpus labels.csv files, and the policy (local
-// domains, trusted networks) the truth assumes.
+// benchmarks: Postfix (traditional syslog) and Exim mainlogs, or the
+// transport logs of an Exchange 2019 server (Front End SMTP receive protocol
+// log and message tracking logs, see exchange.go), of a chosen number of
+// lines, with interleaved concurrent SMTP sessions and about one recipient in
+// a hundred relayed for an unauthenticated outside client. Next to the log it
+// writes the ground truth, the verdict every recipient must get, in the
+// columns of the corpus labels.csv files, and the policy (local domains,
+// trusted networks) the truth assumes.
 //
 // The output depends only on the Options: the same seed gives the same bytes.
 // Memory stays small however many lines are asked for: only the lines of the
@@ -25,18 +27,26 @@ import (
 
 // Options say what to generate.
 type Options struct {
-	Format string // "postfix" or "exim"
-	Lines  int    // exact number of lines to write
-	Seed   uint64
+	Format string // "postfix", "exim" or "exchange"
+	// Lines is the exact number of lines to write; for exchange, in all
+	// files together, their header lines included.
+	Lines int
+	Seed  uint64
 	// Start is the time of the first line; zero means 2026-03-02 06:00 UTC.
 	// Stamps are written in UTC.
 	Start time.Time
+	// Dir is the folder the exchange format writes its files under, laid
+	// out as an Exchange server's TransportRoles\Logs folder (see
+	// ExchangeFiles); it is created if needed. The other formats write to
+	// Generate's log writer instead.
+	Dir string
 }
 
 // Stats counts what was generated.
 type Stats struct {
 	Lines      int
 	Bytes      int64
+	Files      int            // files written (exchange; 1 for the other formats)
 	Messages   int            // queue files
 	Recipients int            // truth rows for recipients
 	Labels     map[string]int // truth rows per label
@@ -94,9 +104,10 @@ type truthRow struct {
 
 // line is one log line waiting for its time.
 type line struct {
-	atMs int64
-	seq  uint64
-	text string // without the stamp
+	atMs   int64
+	seq    uint64
+	stream uint8  // which file of a multi-file log (exchange) it goes to
+	text   string // without the stamp
 }
 
 type lineHeap []line
@@ -123,6 +134,11 @@ type gen struct {
 	rng   *rand.Rand
 	mta   string
 	stamp func(b []byte, t time.Time) []byte
+	// write writes one line in its time order; reserve is how many of
+	// opt.Lines to leave to lines not planned by sessions (exchange
+	// headers). Both are set per format.
+	write   func(l line) error
+	reserve func() int
 
 	pending lineHeap
 	seq     uint64
@@ -162,7 +178,9 @@ func Generate(logw, truthw io.Writer, opt Options) (Stats, error) {
 		g.opt.Start = time.Unix(defaultStartUnixSec, 0)
 	}
 	g.opt.Start = g.opt.Start.UTC()
+	g.write, g.reserve = g.writeSyslog, func() int { return 0 }
 	var m sim
+	var ex *exchange
 	switch opt.Format {
 	case "postfix":
 		g.mta = "postfix"
@@ -172,8 +190,20 @@ func Generate(logw, truthw io.Writer, opt Options) (Stats, error) {
 		g.mta = "exim"
 		g.stamp = func(b []byte, t time.Time) []byte { return t.AppendFormat(b, "2006-01-02 15:04:05") }
 		m = newExim(g)
+	case "exchange":
+		if opt.Dir == "" {
+			return g.stats, fmt.Errorf("exchange writes several files: Options.Dir must name a folder")
+		}
+		if opt.Lines < exMinLines {
+			return g.stats, fmt.Errorf("exchange needs at least %d lines, got %d", exMinLines, opt.Lines)
+		}
+		g.mta = "exchange"
+		ex = newExchange(g)
+		defer ex.files.close() // on an error; a no-op after the close below
+		g.write, g.reserve = ex.files.write, ex.files.reserve
+		m = ex
 	default:
-		return g.stats, fmt.Errorf("unknown format %q (want postfix or exim)", opt.Format)
+		return g.stats, fmt.Errorf("unknown format %q (want postfix, exim or exchange)", opt.Format)
 	}
 	if err := g.truth.Write(TruthHeader); err != nil {
 		return g.stats, err
@@ -184,7 +214,7 @@ func Generate(logw, truthw io.Writer, opt Options) (Stats, error) {
 	m.start(now)
 	g.commit()
 	now += 1000
-	for g.planned < opt.Lines {
+	for g.planned < opt.Lines-g.reserve() {
 		// Sessions arrive at random, about three a second, so that a
 		// handful are open at any time and their lines interleave.
 		now += 1 + int64(g.rng.ExpFloat64()*330)
@@ -193,9 +223,12 @@ func Generate(logw, truthw io.Writer, opt Options) (Stats, error) {
 		}
 		g.reset()
 		g.scenario(m, now)
-		if g.planned+len(g.cur.lines) > opt.Lines {
+		if g.planned+len(g.cur.lines) > opt.Lines-g.reserve() {
 			// It does not fit: fill the rest with lines of no interest.
 			g.reset()
+			if ex != nil {
+				break // after the last lines are out, see below
+			}
 			for g.planned < opt.Lines {
 				now += int64(g.rng.IntN(2000))
 				m.noise(now)
@@ -207,6 +240,19 @@ func Generate(logw, truthw io.Writer, opt Options) (Stats, error) {
 	}
 	if err := g.flush(1 << 62); err != nil {
 		return g.stats, err
+	}
+	if ex != nil {
+		if err := ex.fill(opt.Lines - g.stats.Lines); err != nil {
+			return g.stats, err
+		}
+		if err := ex.files.close(); err != nil {
+			return g.stats, err
+		}
+		if g.stats.Lines != opt.Lines {
+			return g.stats, fmt.Errorf("exchange: wrote %d lines, want %d", g.stats.Lines, opt.Lines)
+		}
+	} else {
+		g.stats.Files = 1
 	}
 	if err := g.out.Flush(); err != nil {
 		return g.stats, err
@@ -222,9 +268,13 @@ type mtaSim interface {
 }
 
 // add schedules a line of the current session.
-func (g *gen) add(atMs int64, text string) {
+func (g *gen) add(atMs int64, text string) { g.addTo(0, atMs, text) }
+
+// addTo schedules a line of the current session for a stream (a file of a
+// multi-file log).
+func (g *gen) addTo(stream uint8, atMs int64, text string) {
 	g.seq++
-	g.cur.lines = append(g.cur.lines, line{atMs: atMs, seq: g.seq, text: text})
+	g.cur.lines = append(g.cur.lines, line{atMs: atMs, seq: g.seq, stream: stream, text: text})
 }
 
 // label records the expected verdict of a recipient of the current session.
@@ -259,21 +309,28 @@ func (g *gen) commit() {
 // flush writes the queued lines stamped before untilMs.
 func (g *gen) flush(untilMs int64) error {
 	for len(g.pending) > 0 && g.pending[0].atMs < untilMs {
-		l := heap.Pop(&g.pending).(line)
-		if sec := l.atMs / 1000; sec != g.lastSec || g.stampB == nil {
-			g.lastSec = sec
-			g.stampB = g.stamp(g.stampB[:0], time.Unix(sec, 0).UTC())
-		}
-		g.out.Write(g.stampB)
-		g.out.WriteByte(' ')
-		g.out.WriteString(l.text)
-		n, err := g.out.WriteString("\n")
-		if err != nil {
+		if err := g.write(heap.Pop(&g.pending).(line)); err != nil {
 			return err
 		}
-		g.stats.Bytes += int64(len(g.stampB) + 1 + len(l.text) + n)
-		g.stats.Lines++
 	}
+	return nil
+}
+
+// writeSyslog writes a line of a single-file log: stamp, space, text.
+func (g *gen) writeSyslog(l line) error {
+	if sec := l.atMs / 1000; sec != g.lastSec || g.stampB == nil {
+		g.lastSec = sec
+		g.stampB = g.stamp(g.stampB[:0], time.Unix(sec, 0).UTC())
+	}
+	g.out.Write(g.stampB)
+	g.out.WriteByte(' ')
+	g.out.WriteString(l.text)
+	n, err := g.out.WriteString("\n")
+	if err != nil {
+		return err
+	}
+	g.stats.Bytes += int64(len(g.stampB) + 1 + len(l.text) + n)
+	g.stats.Lines++
 	return nil
 }
 
