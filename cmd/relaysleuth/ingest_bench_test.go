@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,19 +15,13 @@ import (
 // big enough for the batching and the correlator's sweeps to matter.
 const benchLines = 100000
 
-// benchmarkIngest ingests run's log into a fresh database per iteration, the
-// whole path a user's `relaysleuth ingest` takes, and reports lines/s and
-// MB/s of log read.
+// benchmarkIngest ingests run's log (a file, or a folder of them such as an
+// Exchange log set) into a fresh database per iteration, the whole path a
+// user's `relaysleuth ingest` takes, and reports lines/s and MB/s of log
+// read.
 func benchmarkIngest(b *testing.B, run corpusRun, logName string) {
 	path := filepath.Join(run.dir, logName)
-	fi, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	size := fi.Size()
-	if filepath.Ext(logName) == ".gz" {
-		size = gunzippedSize(b, path)
-	}
+	size := logSize(b, path)
 	dbDir := b.TempDir()
 	b.ReportAllocs()
 	i := 0
@@ -52,6 +47,28 @@ func benchmarkIngest(b *testing.B, run corpusRun, logName string) {
 // run1 runs one command line, its output discarded.
 func run1(b *testing.B, args ...string) error {
 	return runWithStdin(b.Context(), args, bytes.NewReader(nil), io.Discard, io.Discard)
+}
+
+// logSize is the size of the log text at path: a file's (uncompressed), or
+// the sum of the files under a folder.
+func logSize(b *testing.B, path string) int64 {
+	var size int64
+	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if filepath.Ext(p) == ".gz" {
+			size += gunzippedSize(b, p)
+			return nil
+		}
+		fi, err := d.Info()
+		size += fi.Size()
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return size
 }
 
 func gunzippedSize(b *testing.B, path string) int64 {
@@ -90,7 +107,7 @@ func gzipFile(b *testing.B, path string) string {
 }
 
 func BenchmarkIngest(b *testing.B) {
-	for _, format := range []string{"postfix", "exim"} {
+	for _, format := range []string{"postfix", "exim", "exchange"} {
 		b.Run(format, func(b *testing.B) {
 			run := writeGenerated(b, format, benchLines, 1)
 			benchmarkIngest(b, run, run.logs[0])
