@@ -62,8 +62,7 @@ type Writer struct {
 	src        Source
 	lastOffset int64
 	seq        int
-	args       []any  // bind arguments, reused across statements
-	detail     []byte // the batch's detail values, reused across commits
+	args       []any // bind arguments, reused across statements
 }
 
 // NewWriter returns a Writer for src.
@@ -223,12 +222,68 @@ const sourceUpdate = `UPDATE sources SET byte_offset = max(byte_offset, ?1),
  malformed = malformed + ?5, complete = CASE WHEN ?1 >= byte_offset THEN ?6 ELSE complete END,
  first_ts_ms = coalesce(first_ts_ms, ?7), last_ts_ms = coalesce(?8, last_ts_ms), ingested_ms = ?9 WHERE id = ?10`
 
-// Commit writes events, the recipients and messages they changed, and the
-// source's progress in one transaction: after a crash the database holds
-// all of a batch or none of it, and the progress says where to resume.
-// It sorts rs and ms by key: rows in key order touch each page of the
-// tables (clustered by key) once.
+// A Batch is one transaction's rows, encoded for the store: its events'
+// detail values, its recipients and messages in key order (rows in key
+// order touch each page of those tables once) with their JSON columns.
+// Prepare builds it; a caller that stores on another goroutine prepares on
+// its own, so that the goroutine holding the database only binds and
+// steps.
+type Batch struct {
+	events  []parsers.Event
+	details [][]byte
+	rs      []analysis.Recipient
+	rJSON   []string // deliveries, evidence of rs[i] at 2i, 2i+1
+	ms      []analysis.Message
+	mText   []string // client address, evidence of ms[i] at 2i, 2i+1
+}
+
+// Prepare encodes events, rs and ms for Commit. It sorts rs and ms.
+func Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message) *Batch {
+	b := &Batch{events: events, rs: rs, ms: ms}
+	if len(events) > 0 {
+		b.details = make([][]byte, len(events))
+		buf := make([]byte, 0, 96*len(events))
+		for i := range events {
+			start := len(buf)
+			buf = appendDetail(buf, &events[i])
+			b.details[i] = buf[start:len(buf):len(buf)]
+		}
+	}
+	slices.SortStableFunc(rs, func(a, b analysis.Recipient) int { return strings.Compare(a.Key, b.Key) })
+	b.rJSON = make([]string, 0, 2*len(rs))
+	for i := range rs {
+		deliveries, _ := json.Marshal(nonNil(rs[i].Deliveries))
+		evidence, _ := json.Marshal(nonNilS(rs[i].Evidence))
+		b.rJSON = append(b.rJSON, string(deliveries), string(evidence))
+	}
+	slices.SortStableFunc(ms, func(a, b analysis.Message) int { return strings.Compare(a.Key, b.Key) })
+	b.mText = make([]string, 0, 2*len(ms))
+	for i := range ms {
+		m := &ms[i]
+		ev := make([]string, len(m.Evidence))
+		for j, p := range m.Evidence {
+			ev[j] = p.String()
+		}
+		evidence, _ := json.Marshal(ev)
+		ip := ""
+		if m.ClientIP.IsValid() {
+			ip = m.ClientIP.String()
+		}
+		b.mText = append(b.mText, ip, string(evidence))
+	}
+	return b
+}
+
+// Commit prepares and commits one batch (see CommitBatch).
 func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message, p Progress) error {
+	return w.CommitBatch(ctx, Prepare(events, rs, ms), p)
+}
+
+// CommitBatch writes b's events, the recipients and messages they changed,
+// and the source's progress in one transaction: after a crash the database
+// holds all of a batch or none of it, and the progress says where to
+// resume.
+func (w *Writer) CommitBatch(ctx context.Context, b *Batch, p Progress) error {
 	stmts, err := w.s.writeStmts(ctx)
 	if err != nil {
 		return err
@@ -238,6 +293,7 @@ func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analys
 		return wrapBusy(err)
 	}
 	defer tx.Rollback()
+	events, details := b.events, b.details
 	var firstTs, lastTs sql.NullInt64
 	if len(events) > 0 {
 		firstTs = sql.NullInt64{Int64: events[0].Time.UnixMilli(), Valid: true}
@@ -250,9 +306,8 @@ func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analys
 		return fmt.Errorf("read source %s: %w", w.src.Path, wrapBusy(err))
 	}
 	for len(events) > 0 && events[0].Pos.Offset < stored {
-		events = events[1:]
+		events, details = events[1:], details[1:]
 	}
-	w.detail = w.detail[:0]
 	err = w.execRows(ctx, tx, stmts.events, len(events), func(i int, args []any) []any {
 		ev := &events[i]
 		if ev.Pos.Offset == w.lastOffset {
@@ -260,16 +315,14 @@ func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analys
 		} else {
 			w.lastOffset, w.seq = ev.Pos.Offset, 0
 		}
-		start := len(w.detail)
-		w.detail = appendDetail(w.detail, ev)
 		return append(args, w.src.ID, ev.Pos.Line, ev.Pos.Offset, w.seq, ev.Time.UnixMilli(), ev.Format, ev.Host,
 			ev.Daemon, ev.Kind.String(), ev.QueueID, ev.NextQueueID, ev.PrevQueueID, ev.MessageID, addrString(ev),
-			ev.ClientName, ev.SASLMethod, ev.SASLUser, ev.Raw, w.detail[start:len(w.detail):len(w.detail)])
+			ev.ClientName, ev.SASLMethod, ev.SASLUser, ev.Raw, details[i])
 	}, func(i, j int) string { return fmt.Sprintf("events %s to %s", events[i].Pos, events[j-1].Pos) })
 	if err != nil {
 		return err
 	}
-	if err := w.writeJudgements(ctx, tx, stmts, rs, ms); err != nil {
+	if err := w.writeJudgements(ctx, tx, stmts, b); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, sourceUpdate, p.Offset, p.Lines, p.Stats.Events, p.Stats.Unsupported,
@@ -284,37 +337,24 @@ func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analys
 	return nil
 }
 
-// writeJudgements upserts recipients and messages in tx, in key order.
-func (w *Writer) writeJudgements(ctx context.Context, tx *sql.Tx, stmts *writeStmts, rs []analysis.Recipient, ms []analysis.Message) error {
-	slices.SortStableFunc(rs, func(a, b analysis.Recipient) int { return strings.Compare(a.Key, b.Key) })
+// writeJudgements upserts b's recipients and messages in tx.
+func (w *Writer) writeJudgements(ctx context.Context, tx *sql.Tx, stmts *writeStmts, b *Batch) error {
+	rs, ms := b.rs, b.ms
 	err := w.execRows(ctx, tx, stmts.recipients, len(rs), func(i int, args []any) []any {
 		r := &rs[i]
-		deliveries, _ := json.Marshal(nonNil(r.Deliveries))
-		evidence, _ := json.Marshal(nonNilS(r.Evidence))
 		return append(args, r.Key, r.MessageKey, r.Time.UnixMilli(), r.MTA, r.Host, r.QueueID, r.MessageID,
 			r.ClientIP, r.ClientName, r.Helo, r.Authenticated, r.AuthUser, r.Sender, r.Recipient, r.Status,
-			string(deliveries), string(r.Verdict), r.Reason, r.Hop, r.OriginQueueID, string(evidence))
+			b.rJSON[2*i], string(r.Verdict), r.Reason, r.Hop, r.OriginQueueID, b.rJSON[2*i+1])
 	}, func(i, j int) string { return "recipients " + rs[i].Recipient + " to " + rs[j-1].Recipient })
 	if err != nil {
 		return err
 	}
-	slices.SortStableFunc(ms, func(a, b analysis.Message) int { return strings.Compare(a.Key, b.Key) })
-	err = w.execRows(ctx, tx, stmts.messages, len(ms), func(i int, args []any) []any {
+	return w.execRows(ctx, tx, stmts.messages, len(ms), func(i int, args []any) []any {
 		m := &ms[i]
-		ev := make([]string, len(m.Evidence))
-		for j, p := range m.Evidence {
-			ev[j] = p.String()
-		}
-		evidence, _ := json.Marshal(ev)
-		ip := ""
-		if m.ClientIP.IsValid() {
-			ip = m.ClientIP.String()
-		}
-		return append(args, m.Key, m.Format, m.Host, m.QueueID, m.MessageID, m.Time.UnixMilli(), ip,
+		return append(args, m.Key, m.Format, m.Host, m.QueueID, m.MessageID, m.Time.UnixMilli(), b.mText[2*i],
 			m.ClientName, m.Helo, m.AuthUser, m.AuthMethod, m.Origin, m.Sender, m.ParentKey, m.Via, m.Removed,
-			m.Rejected, string(evidence))
+			m.Rejected, b.mText[2*i+1])
 	}, func(i, j int) string { return "messages " + ms[i].QueueID + " to " + ms[j-1].QueueID })
-	return err
 }
 
 func origClient(ev *parsers.Event) string {

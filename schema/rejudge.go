@@ -56,7 +56,7 @@ func (s *Store) Rejudge(ctx context.Context, j Judge) (int64, error) {
 	var n int64
 	flush := func() error {
 		rs, ms := j.Flush()
-		return w.writeJudgements(ctx, tx, stmts, rs, ms)
+		return w.writeJudgements(ctx, tx, stmts, Prepare(nil, rs, ms))
 	}
 	for _, src := range srcs {
 		err := s.eachEvent(ctx, src.id, src.path, func(ev parsers.Event) error {

@@ -197,7 +197,7 @@ func (ing *ingester) file(ctx context.Context, in *input) error {
 	)
 	commit := func(final schema.Progress) error {
 		rs, ms := ing.corr.Flush()
-		if err := cw.send(ctx, pendingCommit{events: batch, rs: rs, ms: ms, p: final}); err != nil {
+		if err := cw.send(ctx, pendingCommit{events: batch, rs: rs, ms: ms, b: schema.Prepare(batch, rs, ms), p: final}); err != nil {
 			return err
 		}
 		batch = cw.newBatch()
@@ -336,6 +336,7 @@ type pendingCommit struct {
 	events []parsers.Event
 	rs     []analysis.Recipient
 	ms     []analysis.Message
+	b      *schema.Batch // events, rs and ms encoded, on the reader's goroutine
 	p      schema.Progress
 	// synced, if not nil, makes this a barrier: it is closed once every
 	// batch sent before it is committed.
@@ -368,12 +369,12 @@ type committer struct {
 
 func startCommitter(ctx context.Context, w *schema.Writer, path string) *committer {
 	c := &committer{
-		w:    w,
-		path: path,
+		w:       w,
+		path:    path,
 		ch:      make(chan pendingCommit),
 		pending: make(map[string]int),
-		free: make(chan []parsers.Event, 1),
-		done: make(chan struct{}),
+		free:    make(chan []parsers.Event, 1),
+		done:    make(chan struct{}),
 	}
 	go c.run(ctx)
 	return c
@@ -387,7 +388,7 @@ func (c *committer) run(ctx context.Context) {
 			close(pc.synced)
 			continue
 		}
-		if err := c.w.Commit(ctx, pc.events, pc.rs, pc.ms, pc.p); err != nil {
+		if err := c.w.CommitBatch(ctx, pc.b, pc.p); err != nil {
 			c.err = storeError{fmt.Errorf("%s: %w", c.path, err)}
 			return
 		}
