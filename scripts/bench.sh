@@ -2,8 +2,11 @@
 # bench.sh times `relaysleuth scan` against pflogsumm and eximstats on
 # generated logs (issue 8), side by side on the same files, with
 # /usr/bin/time -v for wall time and peak memory, and prints the ratios.
+# It also scans a generated Exchange log set (receive protocol log and
+# message tracking, a folder of files); no Exchange log tool runs on Linux,
+# so its lines/s is set beside Postfix's of the same size.
 #
-#   scripts/bench.sh            1M and 5M-line Postfix, 1M-line Exim
+#   scripts/bench.sh            1M and 5M-line Postfix, 1M-line Exim and Exchange
 #   BENCH_SIZES=1000000 scripts/bench.sh    skip the 5M cases
 #
 # Everything goes to ./bench-out/ (git-ignored). Logs are generated once per
@@ -79,7 +82,19 @@ generate() { # generate FORMAT N → path of the log
 	echo "$name"
 }
 
-declare -A secs rss
+generate_exchange() { # generate_exchange N → path of the log folder
+	local n=$1 name
+	name=$out/exchange-$(label "$n")-s$seed
+	if [ ! -d "$name" ]; then
+		echo "bench: generating $name/" >&2
+		rm -rf "$name.tmp"
+		"$out/gen" -format exchange -lines "$n" -seed "$seed" -out "$name.tmp" -truth "$name.csv" -config "$out/config.json" 2>/dev/null
+		mv "$name.tmp" "$name"
+	fi
+	echo "$name"
+}
+
+declare -A secs rss rate
 printf '%-34s %10s %12s %10s %12s\n' case seconds "max RSS MB" "lines" "lines/s" >&2
 measure() { # measure NAME LINES COMMAND...: run it, record wall seconds and max RSS
 	local name=$1 lines=$2
@@ -96,9 +111,10 @@ measure() { # measure NAME LINES COMMAND...: run it, record wall seconds and max
 	kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$t")
 	secs[$name]=$wall
 	rss[$name]=$(( kb / 1024 ))
-	local rate=-
-	[ "$lines" -gt 0 ] && rate=$(awk -v n="$lines" -v s="$wall" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
-	printf '%-34s %10.2f %12d %10s %12s\n' "$name" "$wall" "${rss[$name]}" "$lines" "$rate"
+	local r=-
+	[ "$lines" -gt 0 ] && r=$(awk -v n="$lines" -v s="$wall" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+	rate[$name]=$r
+	printf '%-34s %10.2f %12d %10s %12s\n' "$name" "$wall" "${rss[$name]}" "$lines" "$r"
 }
 
 fresh() { # fresh DB: remove a database left by an earlier run
@@ -132,6 +148,11 @@ for n in $sizes; do
 		measure "eximstats exim $l" "$n" "$eximstats" "$elog"
 		results+=("exim $l: eximstats / scan = $(ratio "${secs[eximstats exim $l]}" "${secs[scan exim $l]}")x (target >= 10)")
 		results+=("exim $l: max RSS of scan = ${rss[scan exim $l]} MB")
+		xdir=$(generate_exchange "$n")
+		fresh "$out/exchange-$l.db"
+		measure "scan exchange $l" "$n" "${scan[@]}" "$out/exchange-$l.db" "$xdir"
+		results+=("exchange $l: scan ${rate[scan exchange $l]} lines/s, postfix scan ${rate[scan postfix $l]} lines/s (ratio $(ratio "${rate[scan exchange $l]}" "${rate[scan postfix $l]}"); no Exchange tool to compare on Linux)")
+		results+=("exchange $l: max RSS of scan = ${rss[scan exchange $l]} MB")
 	fi
 done
 echo
