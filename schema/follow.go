@@ -112,15 +112,17 @@ type StoredLine struct {
 
 const recentLast = `SELECT id, ts_ms FROM events ORDER BY id DESC`
 
+// recentLines reads the window by rowid: NOT INDEXED keeps SQLite from
+// reading a whole partial index whose condition the subqueries imply.
 const recentLines = `SELECT e.id, e.source_id, s.path, e.format, e.line, e.byte_offset, e.ts_ms, e.raw
  FROM events e JOIN sources s ON s.id = e.source_id WHERE e.id >= ?1
  UNION ALL
  SELECT e.id, e.source_id, s.path, e.format, e.line, e.byte_offset, e.ts_ms, e.raw
  FROM events e JOIN sources s ON s.id = e.source_id
- WHERE e.id < ?1 AND e.ts_ms >= ?2 AND e.queue_id IN (
-   SELECT queue_id FROM events WHERE id >= ?1 AND queue_id <> ''
-   UNION SELECT next_queue_id FROM events WHERE id >= ?1 AND next_queue_id <> ''
-   UNION SELECT prev_queue_id FROM events WHERE id >= ?1 AND prev_queue_id <> '')
+ WHERE e.id < ?1 AND e.ts_ms >= ?2 AND e.queue_id <> '' AND e.queue_id IN (
+   SELECT queue_id FROM events NOT INDEXED WHERE id >= ?1 AND queue_id <> ''
+   UNION SELECT next_queue_id FROM events NOT INDEXED WHERE id >= ?1 AND next_queue_id <> ''
+   UNION SELECT prev_queue_id FROM events NOT INDEXED WHERE id >= ?1 AND prev_queue_id <> '')
  ORDER BY 1`
 
 // RecentLines returns, in the order they were stored, the lines of the

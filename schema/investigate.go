@@ -39,7 +39,7 @@ const investigateEventColumns = `e.ts_ms, s.path, e.line, e.byte_offset, e.forma
 const maxInvestigateEvents = 2000
 
 const (
-	eventsByQueueID     = `SELECT ` + investigateEventColumns + ` WHERE e.queue_id = ? AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	eventsByQueueID     = `SELECT ` + investigateEventColumns + ` WHERE e.queue_id = ? AND e.queue_id <> '' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
 	eventsByNextQueueID = `SELECT ` + investigateEventColumns + ` WHERE e.next_queue_id = ? AND e.next_queue_id <> '' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
 	eventsByMessageID   = `SELECT ` + investigateEventColumns + ` WHERE e.message_id = ? AND e.message_id <> '' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
 	loginsByUser        = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.sasl_user <> '' AND e.kind = 'client' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`

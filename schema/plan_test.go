@@ -107,6 +107,9 @@ func plannedQueries() []plannedQuery {
 	} {
 		qs = append(qs, plannedQuery{name: "investigate " + q.name, query: q.query, args: []any{"x", from, to, maxInvestigateEvents}, use: q.use})
 	}
+	// tail's replay: the lines of the last window (by rowid) and the
+	// earlier lines of the queue ids they name.
+	qs = append(qs, plannedQuery{name: "tail replay", query: recentLines, args: []any{1000, from}, use: "queue_id=?"})
 	return qs
 }
 
