@@ -112,8 +112,17 @@ func (s *Store) Summary(ctx context.Context, f analysis.Filter) (analysis.Summar
 		return sum, wrapBusy(err)
 	}
 	sum.First, sum.Last = msTime(first), msTime(last)
-	w, args := where(f)
-	rows, err = s.db.QueryContext(ctx, "SELECT verdict, host, mta, count(*) FROM recipients"+w+" GROUP BY verdict, host, mta", args...)
+	// Without a range or a client, the counts the triggers keep answer.
+	q, args := `SELECT verdict, host, mta, sum(n) FROM recipient_counts WHERE hop = 1 GROUP BY verdict, host, mta HAVING sum(n) > 0`, []any(nil)
+	if f.IncludeHops {
+		q = `SELECT verdict, host, mta, sum(n) FROM recipient_counts GROUP BY verdict, host, mta HAVING sum(n) > 0`
+	}
+	if f.Verdict != "" || f.ClientIP != "" || !f.Since.IsZero() || !f.Until.IsZero() {
+		var w string
+		w, args = where(f)
+		q = "SELECT verdict, host, mta, count(*) FROM recipients" + w + " GROUP BY verdict, host, mta"
+	}
+	rows, err = s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return sum, wrapBusy(err)
 	}

@@ -75,6 +75,7 @@ func stateOf(t *testing.T, db string) dbState {
 	if err != nil {
 		t.Fatal(err)
 	}
+	countsMatch(t, db)
 	var rec, sum bytes.Buffer
 	if err := runCLI(t, []string{"report", "--db", db, "--format", "csv", "--hops", "recipients"}, &rec, nil); err != nil {
 		t.Fatal(err)
@@ -164,4 +165,32 @@ func firstDiff(got, want string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// countsMatch checks the verdict counts the triggers keep (what `report
+// summary` reads) against a count of the recipients themselves.
+func countsMatch(t *testing.T, db string) {
+	t.Helper()
+	rows := func(q string) string {
+		r, err := openDB(t, db).Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		var b strings.Builder
+		for r.Next() {
+			var v, host, mta string
+			var hop, n int
+			if err := r.Scan(&v, &host, &mta, &hop, &n); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%s %s %s %d %d\n", v, host, mta, hop, n)
+		}
+		return b.String()
+	}
+	kept := rows(`SELECT verdict, host, mta, hop, n FROM recipient_counts WHERE n <> 0 ORDER BY 1, 2, 3, 4`)
+	counted := rows(`SELECT verdict, host, mta, hop, count(*) FROM recipients GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
+	if kept != counted {
+		t.Errorf("recipient_counts:\n%swant (counted from recipients):\n%s", kept, counted)
+	}
 }

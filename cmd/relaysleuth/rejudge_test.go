@@ -51,6 +51,7 @@ func TestRejudge(t *testing.T) {
 			if got := recipientsJSON(t, wrong); !bytes.Equal(got, want) {
 				t.Errorf("recipients after rejudge differ from a scan with the right policy:\n%s", firstDiff(string(got), string(want)))
 			}
+			countsMatch(t, wrong)
 		})
 	}
 }
