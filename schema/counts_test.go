@@ -63,5 +63,5 @@ func TestSummaryCountsFollowVerdicts(t *testing.T) {
 // emptyJudge judges nothing: Rejudge with it deletes every recipient.
 type emptyJudge struct{}
 
-func (emptyJudge) Feed(parsers.Event) {}
+func (emptyJudge) Feed(parsers.Event)                                {}
 func (emptyJudge) Flush() ([]analysis.Recipient, []analysis.Message) { return nil, nil }
