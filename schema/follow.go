@@ -1,13 +1,17 @@
 package schema
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
 // Follow is the file a followed path named when it was last looked at.
@@ -110,20 +114,26 @@ type StoredLine struct {
 	Raw      string
 }
 
-const recentLast = `SELECT id, ts_ms FROM events ORDER BY id DESC`
+const newestEvent = `SELECT max(max_ts_ms) FROM event_blocks`
 
-// recentLines reads the window by rowid: NOT INDEXED keeps SQLite from
-// reading a whole partial index whose condition the subqueries imply.
-const recentLines = `SELECT e.id, e.source_id, s.path, e.format, e.line, e.byte_offset, e.ts_ms, e.raw
- FROM events e JOIN sources s ON s.id = e.source_id WHERE e.id >= ?1
- UNION ALL
- SELECT e.id, e.source_id, s.path, e.format, e.line, e.byte_offset, e.ts_ms, e.raw
- FROM events e JOIN sources s ON s.id = e.source_id
- WHERE e.id < ?1 AND e.ts_ms >= ?2 AND e.queue_id <> '' AND e.queue_id IN (
-   SELECT queue_id FROM events NOT INDEXED WHERE id >= ?1 AND queue_id <> ''
-   UNION SELECT next_queue_id FROM events NOT INDEXED WHERE id >= ?1 AND next_queue_id <> ''
-   UNION SELECT prev_queue_id FROM events NOT INDEXED WHERE id >= ?1 AND prev_queue_id <> '')
- ORDER BY 1`
+// recentBlocks are the blocks holding events of the last window (sorted
+// into the order they were stored by RecentLines: asked for in rowid
+// order, SQLite would read every block rather than the index on time).
+const recentBlocks = `SELECT b.id, b.source_id, s.path, s.format, b.data FROM event_blocks b
+ JOIN sources s ON s.id = b.source_id WHERE b.max_ts_ms >= ?`
+
+// earlierBlocks are the blocks before the window holding a queue id's
+// events back to the horizon.
+const earlierBlocks = `SELECT b.id, b.source_id, s.path, s.format, b.data FROM event_keys k
+ JOIN event_blocks b ON b.id = k.block_id JOIN sources s ON s.id = b.source_id
+ WHERE k.key = ? AND k.block_id < ? AND k.max_ts_ms >= ? ORDER BY k.block_id`
+
+// storedBlock is one event block read back.
+type storedBlock struct {
+	id, source   int64
+	path, format string
+	data         []byte
+}
 
 // RecentLines returns, in the order they were stored, the lines of the
 // events stored in the last window before the newest event, and the earlier
@@ -131,64 +141,109 @@ const recentLines = `SELECT e.id, e.source_id, s.path, e.format, e.line, e.byte_
 // newest event), each once, to fn. Replaying them rebuilds what a
 // streaming reader knew of the messages still in flight when it stopped.
 func (s *Store) RecentLines(ctx context.Context, window, horizon time.Duration, fn func(StoredLine) error) error {
-	rows, err := s.db.QueryContext(ctx, recentLast)
-	if err != nil {
+	var newest sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, newestEvent).Scan(&newest); err != nil {
 		return wrapBusy(err)
 	}
-	var (
-		start  int64 = -1
-		newest int64
-		first  = true
-	)
-	for rows.Next() {
-		var id, ts int64
-		if err := rows.Scan(&id, &ts); err != nil {
-			rows.Close()
+	if !newest.Valid {
+		return nil
+	}
+	// Logs are only out of order by seconds: a minute of slack.
+	recent, err := s.blocks(ctx, recentBlocks, newest.Int64-window.Milliseconds()-time.Minute.Milliseconds())
+	if err != nil || len(recent) == 0 {
+		return err
+	}
+	slices.SortFunc(recent, func(a, b *storedBlock) int { return cmp.Compare(a.id, b.id) })
+	ids := map[string]bool{}
+	for _, b := range recent {
+		err := b.each(func(ev parsers.Event) error {
+			for _, id := range [...]string{ev.QueueID, ev.NextQueueID, ev.PrevQueueID} {
+				if id != "" {
+					ids[id] = true
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		if first {
-			newest, first = ts, false
+	}
+	// The earlier blocks, each once, with the queue ids to take from each.
+	first := recent[0].id
+	earlier := map[int64]*storedBlock{}
+	wanted := map[int64]map[string]bool{}
+	for id := range ids {
+		bs, err := s.blocks(ctx, earlierBlocks, "q"+id, first, newest.Int64-horizon.Milliseconds())
+		if err != nil {
+			return err
 		}
-		newest = max(newest, ts)
-		// Lines are stored in log order, and logs are only out of order by
-		// seconds: the first line well before the window ends the search.
-		if ts < newest-window.Milliseconds()-time.Minute.Milliseconds() {
-			break
+		for _, b := range bs {
+			if earlier[b.id] == nil {
+				earlier[b.id], wanted[b.id] = b, map[string]bool{}
+			}
+			wanted[b.id][id] = true
 		}
-		start = id
 	}
-	if err := rows.Close(); err != nil {
-		return wrapBusy(err)
+	order := make([]*storedBlock, 0, len(earlier))
+	for _, b := range earlier {
+		order = append(order, b)
 	}
-	if start < 0 {
-		return wrapBusy(rows.Err())
+	slices.SortFunc(order, func(a, b *storedBlock) int { return cmp.Compare(a.id, b.id) })
+	type lineKey struct {
+		src, off int64
 	}
-	rows, err = s.db.QueryContext(ctx, recentLines, start, newest-horizon.Milliseconds())
+	last := lineKey{-1, -1}
+	emit := func(b *storedBlock, keep func(*parsers.Event) bool) error {
+		return b.each(func(ev parsers.Event) error {
+			// The events of one line are stored one after another.
+			if k := (lineKey{b.source, ev.Pos.Offset}); k != last && keep(&ev) {
+				last = k
+				return fn(StoredLine{SourceID: b.source, File: b.path, Format: b.format, Line: ev.Pos.Line,
+					Offset: ev.Pos.Offset, Time: ev.Time, Raw: ev.Raw})
+			}
+			return nil
+		})
+	}
+	for _, b := range order {
+		w := wanted[b.id]
+		if err := emit(b, func(ev *parsers.Event) bool { return ev.QueueID != "" && w[ev.QueueID] }); err != nil {
+			return err
+		}
+	}
+	for _, b := range recent {
+		if err := emit(b, func(*parsers.Event) bool { return true }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// blocks runs a query for event blocks.
+func (s *Store) blocks(ctx context.Context, q string, args ...any) ([]*storedBlock, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return wrapBusy(err)
+		return nil, wrapBusy(err)
 	}
 	defer rows.Close()
-	type lineKey struct {
-		src int64
-		off int64
-	}
-	var last lineKey
+	var out []*storedBlock
 	for rows.Next() {
-		var (
-			id, ts int64
-			l      StoredLine
-		)
-		if err := rows.Scan(&id, &l.SourceID, &l.File, &l.Format, &l.Line, &l.Offset, &ts, &l.Raw); err != nil {
-			return err
+		b := &storedBlock{}
+		if err := rows.Scan(&b.id, &b.source, &b.path, &b.format, &b.data); err != nil {
+			return nil, err
 		}
-		// The events of one line were stored one after another.
-		if k := (lineKey{l.SourceID, l.Offset}); k != last {
-			last = k
-			l.Time = time.UnixMilli(ts).UTC()
-			if err := fn(l); err != nil {
-				return err
-			}
-		}
+		out = append(out, b)
 	}
-	return wrapBusy(rows.Err())
+	return out, wrapBusy(rows.Err())
+}
+
+// each calls fn with each event of b.
+func (b *storedBlock) each(fn func(parsers.Event) error) error {
+	recs, err := blockRecords(b.data)
+	if err == nil {
+		err = decodeEvents(recs, b.path, fn)
+	}
+	if err != nil {
+		return fmt.Errorf("event block %d of %s: %w", b.id, b.path, err)
+	}
+	return nil
 }

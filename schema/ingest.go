@@ -58,16 +58,14 @@ type Progress struct {
 
 // Writer writes one source's events in batches.
 type Writer struct {
-	s          *Store
-	src        Source
-	lastOffset int64
-	seq        int
-	args       []any // bind arguments, reused across statements
+	s    *Store
+	src  Source
+	args []any // bind arguments, reused across statements
 }
 
 // NewWriter returns a Writer for src.
 func (s *Store) NewWriter(src Source) *Writer {
-	return &Writer{s: s, src: src, lastOffset: -1}
+	return &Writer{s: s, src: src}
 }
 
 // rowsPerInsert is how many rows one INSERT statement writes: every
@@ -106,7 +104,12 @@ const messageConflict = ` ON CONFLICT (key) DO UPDATE SET message_id = excluded.
  parent_key = excluded.parent_key, via = excluded.via, removed = excluded.removed, rejected = excluded.rejected,
  evidence = excluded.evidence`
 
+const blockInsert = `INSERT INTO event_blocks (source_id, first_offset, min_ts_ms, max_ts_ms, n, data) VALUES (?, ?, ?, ?, ?, ?)`
+
+const keyInsert = `INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms) VALUES `
+
 const (
+	keyCols       = 4
 	eventCols     = 19
 	recipientCols = 21
 	messageCols   = 18
@@ -122,7 +125,8 @@ type multiInsert struct {
 // database/sql Stmt prepares itself again on each pooled connection that
 // runs it, and Tx.StmtContext reuses the connection's.
 type writeStmts struct {
-	events, recipients, messages multiInsert
+	events, keys, recipients, messages multiInsert
+	block                              *sql.Stmt
 }
 
 // valuesSQL returns head followed by rows groups of cols "?" and tail.
@@ -173,6 +177,13 @@ func (s *Store) writeStmts(ctx context.Context) (*writeStmts, error) {
 		}
 	}
 	prepare(&ws.events, eventInsert, eventCols, "")
+	prepare(&ws.keys, keyInsert, keyCols, "")
+	if perr == nil {
+		ws.block, perr = s.db.PrepareContext(ctx, blockInsert)
+		if perr == nil {
+			all = append(all, ws.block)
+		}
+	}
 	prepare(&ws.recipients, recipientInsert, recipientCols, recipientConflict)
 	prepare(&ws.messages, messageInsert, messageCols, messageConflict)
 	if perr != nil {
@@ -230,7 +241,9 @@ const sourceUpdate = `UPDATE sources SET byte_offset = max(byte_offset, ?1),
 // steps.
 type Batch struct {
 	events  []parsers.Event
-	details [][]byte
+	blocks  []block
+	sparse  []int    // indexes of the events also kept in a row of their own
+	details [][]byte // of the sparse events
 	rs      []analysis.Recipient
 	rJSON   []string // deliveries, evidence of rs[i] at 2i, 2i+1
 	ms      []analysis.Message
@@ -240,15 +253,7 @@ type Batch struct {
 // Prepare encodes events, rs and ms for Commit. It sorts rs and ms.
 func Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message) *Batch {
 	b := &Batch{events: events, rs: rs, ms: ms}
-	if len(events) > 0 {
-		b.details = make([][]byte, len(events))
-		buf := make([]byte, 0, 96*len(events))
-		for i := range events {
-			start := len(buf)
-			buf = appendDetail(buf, &events[i])
-			b.details[i] = buf[start:len(buf):len(buf)]
-		}
-	}
+	b.encodeEvents()
 	slices.SortStableFunc(rs, func(a, b analysis.Recipient) int { return strings.Compare(a.Key, b.Key) })
 	b.rJSON = make([]string, 0, 2*len(rs))
 	for i := range rs {
@@ -274,6 +279,18 @@ func Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Mess
 	return b
 }
 
+// encodeEvents encodes b.events into blocks and the sparse events' details.
+func (b *Batch) encodeEvents() {
+	b.blocks = encodeBlocks(b.events)
+	b.sparse, b.details = b.sparse[:0], b.details[:0]
+	for i := range b.events {
+		if ev := &b.events[i]; sparse(ev) {
+			b.sparse = append(b.sparse, i)
+			b.details = append(b.details, appendDetail(nil, ev))
+		}
+	}
+}
+
 // Commit prepares and commits one batch (see CommitBatch).
 func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message, p Progress) error {
 	return w.CommitBatch(ctx, Prepare(events, rs, ms), p)
@@ -293,7 +310,7 @@ func (w *Writer) CommitBatch(ctx context.Context, b *Batch, p Progress) error {
 		return wrapBusy(err)
 	}
 	defer tx.Rollback()
-	events, details := b.events, b.details
+	events := b.events
 	var firstTs, lastTs sql.NullInt64
 	if len(events) > 0 {
 		firstTs = sql.NullInt64{Int64: events[0].Time.UnixMilli(), Valid: true}
@@ -305,21 +322,14 @@ func (w *Writer) CommitBatch(ctx context.Context, b *Batch, p Progress) error {
 	if err := tx.QueryRowContext(ctx, sourceOffset, w.src.ID).Scan(&stored); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read source %s: %w", w.src.Path, wrapBusy(err))
 	}
-	for len(events) > 0 && events[0].Pos.Offset < stored {
-		events, details = events[1:], details[1:]
-	}
-	err = w.execRows(ctx, tx, stmts.events, len(events), func(i int, args []any) []any {
-		ev := &events[i]
-		if ev.Pos.Offset == w.lastOffset {
-			w.seq++
-		} else {
-			w.lastOffset, w.seq = ev.Pos.Offset, 0
+	if len(events) > 0 && events[0].Pos.Offset < stored {
+		for len(events) > 0 && events[0].Pos.Offset < stored {
+			events = events[1:]
 		}
-		return append(args, w.src.ID, ev.Pos.Line, ev.Pos.Offset, w.seq, ev.Time.UnixMilli(), ev.Format, ev.Host,
-			ev.Daemon, ev.Kind.String(), ev.QueueID, ev.NextQueueID, ev.PrevQueueID, ev.MessageID, addrString(ev),
-			ev.ClientName, ev.SASLMethod, ev.SASLUser, ev.Raw, details[i])
-	}, func(i, j int) string { return fmt.Sprintf("events %s to %s", events[i].Pos, events[j-1].Pos) })
-	if err != nil {
+		b = &Batch{events: events, rs: b.rs, rJSON: b.rJSON, ms: b.ms, mText: b.mText}
+		b.encodeEvents()
+	}
+	if err := w.writeEvents(ctx, tx, stmts, b); err != nil {
 		return err
 	}
 	if err := w.writeJudgements(ctx, tx, stmts, b); err != nil {
@@ -335,6 +345,38 @@ func (w *Writer) CommitBatch(ctx context.Context, b *Batch, p Progress) error {
 	}
 	w.src.Offset, w.src.Lines, w.src.Complete = p.Offset, p.Lines, p.Complete
 	return nil
+}
+
+// writeEvents stores b's event blocks, their keys and the sparse events.
+func (w *Writer) writeEvents(ctx context.Context, tx *sql.Tx, stmts *writeStmts, b *Batch) error {
+	block := tx.StmtContext(ctx, stmts.block)
+	defer block.Close()
+	for _, bl := range b.blocks {
+		first := &b.events[bl.start]
+		res, err := block.ExecContext(ctx, w.src.ID, first.Pos.Offset, bl.minTs, bl.maxTs, bl.end-bl.start, bl.data)
+		if err != nil {
+			return fmt.Errorf("store events %s to %s: %w", first.Pos, b.events[bl.end-1].Pos, wrapBusy(err))
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		err = w.execRows(ctx, tx, stmts.keys, len(bl.keys), func(i int, args []any) []any {
+			k := &bl.keys[i]
+			return append(args, k.key, id, k.minTs, k.maxTs)
+		}, func(i, j int) string { return fmt.Sprintf("event keys of %s", first.Pos) })
+		if err != nil {
+			return err
+		}
+	}
+	return w.execRows(ctx, tx, stmts.events, len(b.sparse), func(i int, args []any) []any {
+		ev := &b.events[b.sparse[i]]
+		return append(args, w.src.ID, ev.Pos.Line, ev.Pos.Offset, 0, ev.Time.UnixMilli(), ev.Format, ev.Host,
+			ev.Daemon, ev.Kind.String(), ev.QueueID, ev.NextQueueID, ev.PrevQueueID, ev.MessageID, addrString(ev),
+			ev.ClientName, ev.SASLMethod, ev.SASLUser, ev.Raw, b.details[i])
+	}, func(i, j int) string {
+		return fmt.Sprintf("events %s to %s", b.events[b.sparse[i]].Pos, b.events[b.sparse[j-1]].Pos)
+	})
 }
 
 // writeJudgements upserts b's recipients and messages in tx.

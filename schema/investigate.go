@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/parsers"
@@ -38,13 +39,18 @@ const investigateEventColumns = `e.ts_ms, s.path, e.line, e.byte_offset, e.forma
 // lines; a Message-ID shared by a mass mailing could have millions.
 const maxInvestigateEvents = 2000
 
+// maxInvestigateBlocks bounds the event blocks one look-up decodes.
+const maxInvestigateBlocks = 256
+
+// blocksByKey finds the event blocks holding events with a key (see
+// event_keys) in a time range.
+const blocksByKey = `SELECT b.id, s.path, b.data FROM event_keys k JOIN event_blocks b ON b.id = k.block_id
+ JOIN sources s ON s.id = b.source_id WHERE k.key = ? AND k.max_ts_ms >= ? AND k.min_ts_ms < ? ORDER BY k.block_id LIMIT ?`
+
 const (
-	eventsByQueueID     = `SELECT ` + investigateEventColumns + ` WHERE e.queue_id = ? AND e.queue_id <> '' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
-	eventsByNextQueueID = `SELECT ` + investigateEventColumns + ` WHERE e.next_queue_id = ? AND e.next_queue_id <> '' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
-	eventsByMessageID   = `SELECT ` + investigateEventColumns + ` WHERE e.message_id = ? AND e.message_id <> '' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
-	loginsByUser        = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.sasl_user <> '' AND e.kind = 'client' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
-	authFailuresByUser  = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.sasl_user <> '' AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
-	authFailuresByIP    = `SELECT ` + investigateEventColumns + ` WHERE e.client_ip = ? AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	loginsByUser       = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.sasl_user <> '' AND e.kind = 'client' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	authFailuresByUser = `SELECT ` + investigateEventColumns + ` WHERE e.sasl_user = ? AND e.sasl_user <> '' AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
+	authFailuresByIP   = `SELECT ` + investigateEventColumns + ` WHERE e.client_ip = ? AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`
 )
 
 // bounds turns r into the [from, to) milliseconds the queries bind; an open
@@ -121,15 +127,63 @@ func (s *Store) RecipientsBy(ctx context.Context, key analysis.Key, value string
 // EventsBy returns the events (at most a few thousand) whose queue id, next
 // queue id or Message-ID is value, in r, in time order.
 func (s *Store) EventsBy(ctx context.Context, field analysis.EventField, value string, r analysis.TimeRange) ([]parsers.Event, error) {
+	var (
+		prefix string
+		match  func(ev *parsers.Event) bool
+	)
 	switch field {
 	case analysis.ByQueueID:
-		return s.events(ctx, eventsByQueueID, value, r)
+		prefix, match = "q", func(ev *parsers.Event) bool { return ev.QueueID == value }
 	case analysis.ByNextQueueID:
-		return s.events(ctx, eventsByNextQueueID, value, r)
+		prefix, match = "n", func(ev *parsers.Event) bool { return ev.NextQueueID == value }
 	case analysis.ByMessageID:
-		return s.events(ctx, eventsByMessageID, value, r)
+		prefix, match = "m", func(ev *parsers.Event) bool { return ev.MessageID == value }
+	default:
+		return nil, fmt.Errorf("events by field %d: unknown field", field)
 	}
-	return nil, fmt.Errorf("events by field %d: unknown field", field)
+	if value == "" {
+		return nil, nil
+	}
+	from, to := bounds(r)
+	rows, err := s.db.QueryContext(ctx, blocksByKey, prefix+value, from, to, maxInvestigateBlocks)
+	if err != nil {
+		return nil, wrapBusy(err)
+	}
+	defer rows.Close()
+	var out []parsers.Event
+	for rows.Next() {
+		var (
+			id   int64
+			path string
+			data []byte
+		)
+		if err := rows.Scan(&id, &path, &data); err != nil {
+			return nil, err
+		}
+		recs, err := blockRecords(data)
+		if err != nil {
+			return nil, fmt.Errorf("event block %d of %s: %w", id, path, err)
+		}
+		err = decodeEvents(recs, path, func(ev parsers.Event) error {
+			if ms := ev.Time.UnixMilli(); match(&ev) && ms >= from && ms < to {
+				out = append(out, ev)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("event block %d of %s: %w", id, path, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapBusy(err)
+	}
+	// Blocks are in the order they were stored, events in each in file
+	// order: a stable sort by time keeps that order within a millisecond.
+	slices.SortStableFunc(out, func(a, b parsers.Event) int { return a.Time.Compare(b.Time) })
+	if len(out) > maxInvestigateEvents {
+		out = out[:maxInvestigateEvents]
+	}
+	return out, nil
 }
 
 // Logins returns the messages received from a client that authenticated as

@@ -14,7 +14,7 @@ import (
 // of them whole takes seconds on a year of logs) and the alias a query gives
 // one ("FROM events e").
 var (
-	bigTable = regexp.MustCompile(`\b(events|recipients|messages)(?:\s+(?:AS\s+)?(\w+))?`)
+	bigTable = regexp.MustCompile(`\b(events|event_blocks|event_keys|recipients|messages)(?:\s+(?:AS\s+)?(\w+))?`)
 	scanStep = regexp.MustCompile(`^SCAN (\w+)(.*)$`)
 )
 
@@ -96,9 +96,6 @@ func plannedQueries() []plannedQuery {
 		qs = append(qs, plannedQuery{name: "investigate " + q.name, query: q.query, args: []any{"x", from, to}, use: q.use})
 	}
 	for _, q := range []struct{ name, query, use string }{
-		{"events by queue id", eventsByQueueID, "queue_id=?"},
-		{"events by next queue id", eventsByNextQueueID, "next_queue_id=?"},
-		{"events by message-id", eventsByMessageID, "message_id=?"},
 		// By the account or the client: partial indexes hold only the
 		// events that name an account, or only the failed logins.
 		{"logins by user", loginsByUser, "sasl_user=?"},
@@ -107,9 +104,17 @@ func plannedQueries() []plannedQuery {
 	} {
 		qs = append(qs, plannedQuery{name: "investigate " + q.name, query: q.query, args: []any{"x", from, to, maxInvestigateEvents}, use: q.use})
 	}
-	// tail's replay: the lines of the last window (by rowid) and the
-	// earlier lines of the queue ids they name.
-	qs = append(qs, plannedQuery{name: "tail replay", query: recentLines, args: []any{1000, from}, use: "queue_id=?"})
+	// A message's trail: the blocks holding its events.
+	qs = append(qs, plannedQuery{name: "investigate event blocks by key", query: blocksByKey,
+		args: []any{"qX", from, to, maxInvestigateBlocks}, use: "key=?"})
+	// rejudge: a source's blocks in file order.
+	qs = append(qs, plannedQuery{name: "rejudge blocks of a source", query: blocksOfSource, args: []any{1}, use: "source_id=?"})
+	// tail's replay: the blocks of the last window, the earlier blocks of
+	// the queue ids they name.
+	qs = append(qs,
+		plannedQuery{name: "tail replay newest", query: newestEvent},
+		plannedQuery{name: "tail replay window", query: recentBlocks, args: []any{from}, use: "max_ts_ms>?"},
+		plannedQuery{name: "tail replay earlier", query: earlierBlocks, args: []any{"qX", 1000, from}, use: "key=?"})
 	return qs
 }
 

@@ -3,8 +3,6 @@ package schema
 import (
 	"context"
 	"fmt"
-	"net/netip"
-	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/parsers"
@@ -22,9 +20,7 @@ const judgeBatch = 10000
 
 const sourcesInReadOrder = `SELECT id, path FROM sources ORDER BY coalesce(first_ts_ms, 0), id`
 
-const eventsOfSource = `SELECT line, byte_offset, ts_ms, format, host, daemon, kind, queue_id,
- next_queue_id, prev_queue_id, message_id, client_ip, client_name, sasl_method, sasl_user, raw, detail
- FROM events WHERE source_id = ? ORDER BY byte_offset, seq`
+const blocksOfSource = `SELECT id, data FROM event_blocks WHERE source_id = ? ORDER BY first_offset, id`
 
 // Rejudge replaces every stored verdict with those j gives: it deletes the
 // recipients and messages, feeds j every stored event in the order the
@@ -102,34 +98,26 @@ func (s *Store) readSources(ctx context.Context) ([]sourceRef, error) {
 // eachEvent calls fn for every stored event of one source, in file order,
 // rebuilt as the parser emitted it.
 func (s *Store) eachEvent(ctx context.Context, id int64, path string, fn func(parsers.Event) error) error {
-	rows, err := s.db.QueryContext(ctx, eventsOfSource, id)
+	rows, err := s.db.QueryContext(ctx, blocksOfSource, id)
 	if err != nil {
 		return wrapBusy(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			ev       parsers.Event
-			ts       int64
-			kind, ip string
-			detail   []byte
+			block int64
+			data  []byte
 		)
-		err := rows.Scan(&ev.Pos.Line, &ev.Pos.Offset, &ts, &ev.Format, &ev.Host, &ev.Daemon, &kind,
-			&ev.QueueID, &ev.NextQueueID, &ev.PrevQueueID, &ev.MessageID, &ip, &ev.ClientName, &ev.SASLMethod,
-			&ev.SASLUser, &ev.Raw, &detail)
-		if err != nil {
+		if err := rows.Scan(&block, &data); err != nil {
 			return fmt.Errorf("read events of %s: %w", path, err)
 		}
-		ev.Pos.File = path
-		if err := decodeDetail(detail, &ev); err != nil {
-			return fmt.Errorf("read events of %s: %s: %w", path, ev.Pos, err)
+		recs, err := blockRecords(data)
+		if err == nil {
+			err = decodeEvents(recs, path, fn)
 		}
-		ev.Time = time.UnixMilli(ts).UTC()
-		ev.Kind = parsers.ParseKind(kind)
-		ev.ClientIP, _ = netip.ParseAddr(ip)
-		if err := fn(ev); err != nil {
-			return err
+		if err != nil {
+			return fmt.Errorf("read events of %s: block %d: %w", path, block, err)
 		}
 	}
-	return rows.Err()
+	return wrapBusy(rows.Err())
 }

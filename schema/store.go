@@ -67,7 +67,7 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	q.Set("_synchronous", "NORMAL")
 	// 32 MB of page cache per connection (negative: KiB): the index pages
 	// of a large ingest stay in memory instead of being re-read.
-	q.Set("_cache_size", "-32768")
+	q.Set("_cache_size", "-16384")
 	dsn := "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
 	db, err := sql.Open(driverName, dsn)
 	if err != nil {
@@ -173,17 +173,22 @@ func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 	return res, err
 }
 
-// TableRows counts the rows of the stored tables: events, messages,
-// recipients and sources.
+// TableRows counts the rows of the stored tables: messages, recipients and
+// sources, and the events their blocks hold.
 func (s *Store) TableRows(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	// Table names are constants, not input.
-	for _, t := range []string{"events", "messages", "recipients", "sources"} {
+	for _, t := range []string{"messages", "recipients", "sources"} {
 		var n int64
 		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
 			return nil, wrapBusy(err)
 		}
 		out[t] = n
 	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM event_blocks").Scan(&n); err != nil {
+		return nil, wrapBusy(err)
+	}
+	out["events"] = n
 	return out, nil
 }

@@ -1,0 +1,182 @@
+package schema
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
+)
+
+// Events are stored in blocks: the events of up to blockEvents lines in a
+// row of one source, encoded one after another in one value. A row per
+// event cost most of an ingest (a cgo call per bound value, index entries
+// per line); a block is one row, and event_keys holds one entry per queue
+// id, "queued as" id and Message-ID per block for the look-ups investigate
+// and tail make. Failed logins and authenticated submissions, which report
+// and investigate query by client and account, are also kept one per row
+// in the events table.
+//
+// An event is a record: its length in bytes in decimal, ':', and its
+// fields, each its length in decimal, ':' and its bytes, in the order of
+// appendEvent. Migration 0009 builds the same records in SQL from the
+// events table.
+
+// blockEvents is the most events in one block: a look-up decodes whole
+// blocks, so they stay small enough to decode in a millisecond.
+const blockEvents = 2048
+
+// appendEvent appends ev's record to b: the fields the events table has
+// columns for, then the detail value (see detail.go), whose fields follow
+// in the same encoding.
+func appendEvent(b []byte, ev *parsers.Event) []byte {
+	var tmp [512]byte
+	r := tmp[:0]
+	r = appendNumField(r, int64(ev.Pos.Line))
+	r = appendNumField(r, ev.Pos.Offset)
+	r = appendNumField(r, ev.Time.UnixMilli())
+	for _, s := range [...]string{ev.Format, ev.Host, ev.Daemon, ev.Kind.String(), ev.QueueID, ev.NextQueueID,
+		ev.PrevQueueID, ev.MessageID, addrString(ev), ev.ClientName, ev.SASLMethod, ev.SASLUser, ev.Raw} {
+		r = appendField(r, s)
+	}
+	r = appendDetail(r, ev)
+	b = strconv.AppendInt(b, int64(len(r)), 10)
+	b = append(b, ':')
+	return append(b, r...)
+}
+
+var errBlock = errors.New("malformed event block")
+
+// nextField splits b into its first field and the rest.
+func nextField(b []byte) (field, rest []byte, err error) {
+	colon := bytes.IndexByte(b, ':')
+	if colon <= 0 || colon > 19 {
+		return nil, nil, errBlock
+	}
+	n, err := strconv.Atoi(string(b[:colon]))
+	if err != nil || n < 0 || n > len(b)-colon-1 {
+		return nil, nil, errBlock
+	}
+	return b[colon+1 : colon+1+n], b[colon+1+n:], nil
+}
+
+// decodeEvents calls fn with each event of a block, its file set to file.
+func decodeEvents(b []byte, file string, fn func(ev parsers.Event) error) error {
+	for len(b) > 0 {
+		rec, rest, err := nextField(b)
+		if err != nil {
+			return err
+		}
+		b = rest
+		var f [16]string
+		for i := range f {
+			var v []byte
+			if v, rec, err = nextField(rec); err != nil {
+				return err
+			}
+			f[i] = string(v)
+		}
+		ev := parsers.Event{Pos: parsers.Pos{File: file}}
+		ev.Pos.Line, _ = strconv.Atoi(f[0])
+		ev.Pos.Offset, _ = strconv.ParseInt(f[1], 10, 64)
+		ms, _ := strconv.ParseInt(f[2], 10, 64)
+		ev.Time = time.UnixMilli(ms).UTC()
+		ev.Format, ev.Host, ev.Daemon, ev.Kind = f[3], f[4], f[5], parsers.ParseKind(f[6])
+		ev.QueueID, ev.NextQueueID, ev.PrevQueueID, ev.MessageID = f[7], f[8], f[9], f[10]
+		ev.ClientIP, _ = netip.ParseAddr(f[11])
+		ev.ClientName, ev.SASLMethod, ev.SASLUser, ev.Raw = f[12], f[13], f[14], f[15]
+		if err := decodeDetail(rec, &ev); err != nil {
+			return err
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sparse reports whether ev is also kept in a row of its own in events:
+// the failed logins and authenticated submissions report and investigate
+// look up by client address and account.
+func sparse(ev *parsers.Event) bool {
+	return ev.Kind == parsers.KindAuthFailed || (ev.Kind == parsers.KindClient && ev.SASLUser != "")
+}
+
+// A block is one row of event_blocks, encoded.
+type block struct {
+	start, end   int // events[start:end] of the batch
+	minTs, maxTs int64
+	data         []byte
+	keys         []blockKey
+}
+
+// A blockKey is one event_keys row: a queue id ("q"), "queued as" id
+// ("n") or Message-ID ("m") of the block's events, with the time range of
+// those events.
+type blockKey struct {
+	key          string
+	minTs, maxTs int64
+}
+
+// encodeBlocks splits events into blocks.
+func encodeBlocks(events []parsers.Event) []block {
+	var out []block
+	for start := 0; start < len(events); start += blockEvents {
+		end := min(start+blockEvents, len(events))
+		bl := block{start: start, end: end, minTs: events[start].Time.UnixMilli(), maxTs: events[start].Time.UnixMilli()}
+		idx := map[string]int{}
+		key := func(k string, ts int64) {
+			if i, ok := idx[k]; ok {
+				bl.keys[i].minTs, bl.keys[i].maxTs = min(bl.keys[i].minTs, ts), max(bl.keys[i].maxTs, ts)
+				return
+			}
+			idx[k] = len(bl.keys)
+			bl.keys = append(bl.keys, blockKey{key: k, minTs: ts, maxTs: ts})
+		}
+		size := 0
+		for i := start; i < end; i++ {
+			size += len(events[i].Raw) + 160
+		}
+		bl.data = make([]byte, 0, size)
+		for i := start; i < end; i++ {
+			ev := &events[i]
+			ts := ev.Time.UnixMilli()
+			bl.minTs, bl.maxTs = min(bl.minTs, ts), max(bl.maxTs, ts)
+			bl.data = appendEvent(bl.data, ev)
+			if ev.QueueID != "" {
+				key("q"+ev.QueueID, ts)
+			}
+			if ev.NextQueueID != "" {
+				key("n"+ev.NextQueueID, ts)
+			}
+			if ev.MessageID != "" {
+				key("m"+ev.MessageID, ts)
+			}
+		}
+		bl.data = blockEncoder.EncodeAll(bl.data, make([]byte, 0, len(bl.data)/4))
+		out = append(out, bl)
+	}
+	return out
+}
+
+// Blocks are compressed with zstd at its fastest level (about a sixth of
+// the size of the records, at several hundred MB/s). A block that does not
+// start with zstd's magic number holds the records as they are: migration
+// 0009 writes those.
+var (
+	blockEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	blockDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	zstdMagic       = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// blockRecords returns the records of a stored block.
+func blockRecords(data []byte) ([]byte, error) {
+	if !bytes.HasPrefix(data, zstdMagic) {
+		return data, nil
+	}
+	return blockDecoder.DecodeAll(data, nil)
+}
