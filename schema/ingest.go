@@ -244,27 +244,36 @@ type Batch struct {
 	blocks  []block
 	sparse  []int    // indexes of the events also kept in a row of their own
 	details [][]byte // of the sparse events
-	rs      []analysis.Recipient
-	rJSON   []string // deliveries, evidence of rs[i] at 2i, 2i+1
-	ms      []analysis.Message
-	mText   []string // client address, evidence of ms[i] at 2i, 2i+1
+	rs      []*analysis.Recipient // in key order
+	rJSON   []string              // deliveries, evidence of rs[i] at 2i, 2i+1
+	ms      []*analysis.Message   // in key order
+	mText   []string              // client address, evidence of ms[i] at 2i, 2i+1
 }
 
-// Prepare encodes events, rs and ms for Commit. It sorts rs and ms.
+// Prepare encodes events, rs and ms for Commit. A key given twice is
+// written in the order given: the last one stays.
 func Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message) *Batch {
-	b := &Batch{events: events, rs: rs, ms: ms}
+	b := &Batch{events: events}
 	b.encodeEvents()
-	slices.SortStableFunc(rs, func(a, b analysis.Recipient) int { return strings.Compare(a.Key, b.Key) })
-	b.rJSON = make([]string, 0, 2*len(rs))
+	// Pointers sort faster than the structs they point to.
+	b.rs = make([]*analysis.Recipient, len(rs))
 	for i := range rs {
-		deliveries, _ := json.Marshal(nonNil(rs[i].Deliveries))
-		evidence, _ := json.Marshal(nonNilS(rs[i].Evidence))
+		b.rs[i] = &rs[i]
+	}
+	slices.SortStableFunc(b.rs, func(x, y *analysis.Recipient) int { return strings.Compare(x.Key, y.Key) })
+	b.rJSON = make([]string, 0, 2*len(rs))
+	for _, r := range b.rs {
+		deliveries, _ := json.Marshal(nonNil(r.Deliveries))
+		evidence, _ := json.Marshal(nonNilS(r.Evidence))
 		b.rJSON = append(b.rJSON, string(deliveries), string(evidence))
 	}
-	slices.SortStableFunc(ms, func(a, b analysis.Message) int { return strings.Compare(a.Key, b.Key) })
-	b.mText = make([]string, 0, 2*len(ms))
+	b.ms = make([]*analysis.Message, len(ms))
 	for i := range ms {
-		m := &ms[i]
+		b.ms[i] = &ms[i]
+	}
+	slices.SortStableFunc(b.ms, func(x, y *analysis.Message) int { return strings.Compare(x.Key, y.Key) })
+	b.mText = make([]string, 0, 2*len(ms))
+	for _, m := range b.ms {
 		ev := make([]string, len(m.Evidence))
 		for j, p := range m.Evidence {
 			ev[j] = p.String()
@@ -383,7 +392,7 @@ func (w *Writer) writeEvents(ctx context.Context, tx *sql.Tx, stmts *writeStmts,
 func (w *Writer) writeJudgements(ctx context.Context, tx *sql.Tx, stmts *writeStmts, b *Batch) error {
 	rs, ms := b.rs, b.ms
 	err := w.execRows(ctx, tx, stmts.recipients, len(rs), func(i int, args []any) []any {
-		r := &rs[i]
+		r := rs[i]
 		return append(args, r.Key, r.MessageKey, r.Time.UnixMilli(), r.MTA, r.Host, r.QueueID, r.MessageID,
 			r.ClientIP, r.ClientName, r.Helo, r.Authenticated, r.AuthUser, r.Sender, r.Recipient, r.Status,
 			b.rJSON[2*i], string(r.Verdict), r.Reason, r.Hop, r.OriginQueueID, b.rJSON[2*i+1])
@@ -392,7 +401,7 @@ func (w *Writer) writeJudgements(ctx context.Context, tx *sql.Tx, stmts *writeSt
 		return err
 	}
 	return w.execRows(ctx, tx, stmts.messages, len(ms), func(i int, args []any) []any {
-		m := &ms[i]
+		m := ms[i]
 		return append(args, m.Key, m.Format, m.Host, m.QueueID, m.MessageID, m.Time.UnixMilli(), b.mText[2*i],
 			m.ClientName, m.Helo, m.AuthUser, m.AuthMethod, m.Origin, m.Sender, m.ParentKey, m.Via, m.Removed,
 			m.Rejected, b.mText[2*i+1])
