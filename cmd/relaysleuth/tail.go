@@ -56,7 +56,8 @@ Example:
       --exec '/usr/local/bin/notify-admin' --metrics 127.0.0.1:9787 /var/log/mail.log`
 
 // commitInterval bounds how long read lines wait for their commit while
-// lines keep coming; when no line is waiting they are committed at once.
+// lines keep coming; once every file is read to its end they are committed
+// at once, so that a lone line's alert goes out as soon as it is read.
 const commitInterval = 200 * time.Millisecond
 
 // queueLifetime is how far back a restart looks for the earlier lines of a
@@ -184,7 +185,10 @@ func runTailCrashing(ctx context.Context, args []string, stdin io.Reader, stdout
 
 // tailer follows the files and owns everything they feed: the parsers, the
 // correlator, the rules and the writers. One goroutine runs it; the files'
-// readers hand it lines over a channel.
+// readers hand it lines over a channel, and it hands each batch of events,
+// judged and with its alerts in the outbox, to a committer goroutine that
+// stores it and sends the alerts while the next batch is read (see
+// tailCommit).
 type tailer struct {
 	c         *commonFlags
 	store     *schema.Store
@@ -198,14 +202,23 @@ type tailer struct {
 	poll      bool
 	sctx      context.Context // for commits: a shutdown still commits
 
+	// The committer: the tailer sends a commit on commits (and closes it)
+	// only while none is in flight, and receives its result on
+	// committed before anything else touches the database.
+	commits   chan tailCommit
+	committed chan commitResult
+	inFlight  bool  // a commit was sent and its result not received
+	commitErr error // the first commit that failed: nothing is stored after it
+	free      [][]parsers.Event
+
 	files      []*followed
 	batched    int       // events read and not yet committed
 	dirtySince time.Time // when the oldest uncommitted line was read
 	pending    []alert   // decided by uncommitted lines: to the outbox before their commit
-	unsent     bool      // the outbox may hold alerts not sent yet
+	unsent     bool      // the outbox may hold alerts not sent yet (the committer's while a commit is in flight)
 	newest     time.Time // stamp of the newest line read
 	total      parsers.Stats
-	sent       map[string]int // alerts sent per kind
+	sent       map[string]int // alerts sent per kind (the committer's while a commit is in flight)
 	replayed   int
 	shown      int // malformed lines printed
 	dst        []parsers.Event
@@ -296,6 +309,12 @@ func (t *tailer) run(ctx context.Context) error {
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
 
+	t.commits, t.committed = make(chan tailCommit), make(chan commitResult, 1)
+	committerDone := make(chan struct{})
+	go func() {
+		defer close(committerDone)
+		t.committer(ctx)
+	}()
 	readCtx, stopReading := context.WithCancel(ctx)
 	items := make(chan lineItem, 1024)
 	var wg sync.WaitGroup
@@ -308,6 +327,9 @@ func (t *tailer) run(ctx context.Context) error {
 			}
 		}
 		wg.Wait()
+		t.settle()
+		close(t.commits)
+		<-committerDone
 	}()
 	for _, f := range t.files {
 		if f.stdin {
@@ -338,52 +360,103 @@ func (t *tailer) run(ctx context.Context) error {
 	if err := t.commit(ctx); err != nil { // positions of files started at their end
 		return err
 	}
+	deadline := time.NewTimer(commitInterval)
+	deadline.Stop()
 	active := len(t.files)
 	var runErr error
+	// take handles one item, and commits once a batch is full or its
+	// oldest line has waited commitInterval.
+	take := func(it lineItem) error {
+		if err := t.handle(ctx, it, &active); err != nil {
+			return err
+		}
+		if t.batched >= batchEvents || t.overdue() {
+			return t.commit(ctx)
+		}
+		return nil
+	}
 loop:
 	for active > 0 {
 		select {
 		case it := <-items:
-			if err := t.handle(ctx, it, &active); err != nil {
-				runErr = err
+			if runErr = take(it); runErr != nil {
 				break loop
-			}
-			if t.batched >= batchEvents || !t.dirtySince.IsZero() && time.Since(t.dirtySince) >= commitInterval {
-				if err := t.commit(ctx); err != nil {
-					runErr = err
-					break loop
-				}
 			}
 			continue
 		case <-ctx.Done():
 			break loop
 		default:
 		}
-		if !t.dirtySince.IsZero() {
-			// No line is waiting: commit now, so that alerts go out at once.
-			if err := t.commit(ctx); err != nil {
-				runErr = err
+		if !t.dirtySince.IsZero() && t.caughtUp() {
+			// Every file is read to its end: commit now, so that alerts
+			// go out at once. While a file is still being read, its
+			// lines join the batch until it is full or commitInterval
+			// has passed: a burst is stored in big transactions.
+			if runErr = t.commit(ctx); runErr != nil {
 				break loop
 			}
 			continue
 		}
+		var due <-chan time.Time
+		if !t.dirtySince.IsZero() {
+			deadline.Reset(commitInterval - time.Since(t.dirtySince))
+			due = deadline.C
+		}
+		var done <-chan commitResult
+		if t.inFlight {
+			done = t.committed
+		}
 		select {
 		case it := <-items:
-			if err := t.handle(ctx, it, &active); err != nil {
-				runErr = err
-				break loop
-			}
+			runErr = take(it)
+		case <-due:
+			runErr = t.commit(ctx)
+		case res := <-done:
+			runErr = t.received(res)
 		case <-usr1:
+			runErr = t.settle()
 			t.summary()
 		case <-ctx.Done():
+			break loop
+		}
+		deadline.Stop()
+		if runErr != nil {
 			break loop
 		}
 	}
 	if err := t.commit(ctx); err != nil && runErr == nil {
 		runErr = err
 	}
+	if err := t.settle(); err != nil && runErr == nil {
+		runErr = err
+	}
 	t.summary()
 	return runErr
+}
+
+// overdue reports whether the oldest line not committed has waited
+// commitInterval.
+func (t *tailer) overdue() bool {
+	return !t.dirtySince.IsZero() && time.Since(t.dirtySince) >= commitInterval
+}
+
+// caughtUp reports whether every file with lines not committed has been
+// read to its end, so that no more lines are coming for now. A file's
+// reader does not say when it reaches the end; its size does: more than
+// the byte after the last line read means lines are on their way (or a
+// line is half written, which waits for commitInterval). Standard input,
+// read as it comes, is at its end when no line is waiting.
+func (t *tailer) caughtUp() bool {
+	for _, f := range t.files {
+		if !f.dirty || f.stdin {
+			continue
+		}
+		fi, err := os.Stat(f.path)
+		if err != nil || !sameFile(fi, f.dev, f.ino) || fi.Size() > f.offset {
+			return false
+		}
+	}
+	return true
 }
 
 // follow hands f's lines from its tail to items. The tail's goroutine
@@ -628,6 +701,11 @@ func (t *tailer) setFormat(f *followed, lf logFormat) {
 // identify makes first, the first lines of f's current file (from byte
 // start), its identity: the source its events are stored under.
 func (t *tailer) identify(ctx context.Context, f *followed, first [][]byte, start int64) error {
+	// The new file's follow row goes after the commit in flight, which
+	// may hold the rest of the file f.path named before.
+	if err := t.settle(); err != nil {
+		return err
+	}
 	if t.c.inputFormat != "auto" {
 		lf, _ := formatByName(t.c.inputFormat)
 		t.setFormat(f, lf)
@@ -693,6 +771,9 @@ func (t *tailer) open(ctx context.Context, f *followed) (*tail.SeekInfo, error) 
 			prev.Fingerprint == "" && dev == prev.Device && ino == prev.Inode)
 		if !same {
 			if err := t.drainAway(ctx, f, prev); err != nil {
+				return nil, err
+			}
+			if err := t.settle(); err != nil {
 				return nil, err
 			}
 		}
@@ -964,21 +1045,104 @@ func sameFile(fi os.FileInfo, dev, ino uint64) bool {
 	return d == dev && i == ino
 }
 
-// commit stores what was read since the last commit, with the files'
-// positions, then sends the alerts those lines decided. The alerts are put
-// in the outbox first, in a transaction of their own: whether a crash comes
-// before the commit or after it, the restart sends them (and lines read
-// again decide them again, find them there and send nothing).
+// A tailCommit is one commit on its way to the committer: each file's
+// events with the position after them, the recipients and messages they
+// changed (with the first file), and the alerts they decided, already in
+// the outbox.
+type tailCommit struct {
+	files  []fileCommit
+	as     []alert
+	newest time.Time // stamp of the newest line read
+}
+
+// fileCommit is one file's share of a tailCommit.
+type fileCommit struct {
+	w      *schema.Writer
+	path   string
+	events []parsers.Event
+	rs     []analysis.Recipient
+	ms     []analysis.Message
+	p      schema.Progress
+}
+
+// commitResult is what the committer says of a tailCommit: why it failed,
+// and the event slices it is done with, for the next batches.
+type commitResult struct {
+	err   error
+	spent [][]parsers.Event
+}
+
+// committer stores the commits sent on t.commits, one at a time, and
+// answers each on t.committed, until t.commits is closed. Storing a batch
+// overlaps with reading, parsing and correlating the next; the tailer
+// waits for the answer before it judges the next batch against the stored
+// verdicts, writes the outbox or learns a new file, so the database sees
+// one writer at a time and every step in the order a crash test expects.
+func (t *tailer) committer(ctx context.Context) {
+	for tc := range t.commits {
+		res := commitResult{err: t.store1(ctx, tc)}
+		for _, fc := range tc.files {
+			clear(fc.events) // let the lines go before the slice is reused
+			res.spent = append(res.spent, fc.events[:0])
+		}
+		t.committed <- res
+	}
+}
+
+// store1 commits tc's files, then sends the alerts their lines decided.
+func (t *tailer) store1(ctx context.Context, tc tailCommit) error {
+	for _, fc := range tc.files {
+		if err := fc.w.Commit(t.sctx, fc.events, fc.rs, fc.ms, fc.p); err != nil {
+			return storeError{fmt.Errorf("%s: %w", fc.path, err)}
+		}
+	}
+	t.m.committed(tc.newest, time.Now())
+	if err := t.at(afterCommit, tc.as); err != nil {
+		return err
+	}
+	_, err := t.sendQueued(ctx)
+	return err
+}
+
+// settle waits for the commit in flight, if any, and returns the error of
+// the first commit that failed: after it nothing more is stored.
+func (t *tailer) settle() error {
+	if t.inFlight {
+		return t.received(<-t.committed)
+	}
+	return t.commitErr
+}
+
+// received takes the committer's answer to the commit in flight.
+func (t *tailer) received(res commitResult) error {
+	t.inFlight = false
+	if res.err != nil && t.commitErr == nil {
+		t.commitErr = res.err
+	}
+	t.free = append(t.free, res.spent...)
+	return t.commitErr
+}
+
+// commit hands what was read since the last commit, with the files'
+// positions, to the committer, which stores it and then sends the alerts
+// those lines decided. The alerts are put in the outbox first, in a
+// transaction of their own: whether a crash comes before the commit or
+// after it, the restart sends them (and lines read again decide them
+// again, find them there and send nothing). It first waits for the commit
+// before it, if that is still in flight: the outbox and the stored
+// verdicts the lines are judged against must be those after it.
 func (t *tailer) commit(ctx context.Context) error {
+	if err := t.settle(); err != nil {
+		return err
+	}
 	as, rs, ms, err := t.decide()
 	if err != nil {
 		return err
 	}
+	tc := tailCommit{as: as, newest: t.newest}
 	for _, f := range t.files {
 		if f.dirty && f.w != nil {
-			if err := t.commitFile(ctx, f, rs, ms); err != nil {
-				return err
-			}
+			tc.files = append(tc.files, t.take(f, rs, ms))
 			rs, ms = nil, nil
 		}
 	}
@@ -986,38 +1150,59 @@ func (t *tailer) commit(ctx context.Context) error {
 		// Changes decided by a file committed already (while draining).
 		for _, f := range t.files {
 			if f.w != nil {
-				if err := t.commitFile(ctx, f, rs, ms); err != nil {
-					return err
-				}
+				tc.files = append(tc.files, t.take(f, rs, ms))
 				break
 			}
 		}
 	}
 	t.batched, t.dirtySince = 0, time.Time{}
-	t.m.committed(t.newest, time.Now())
-	if err := t.at(afterCommit, as); err != nil {
-		return err
-	}
-	_, err = t.sendQueued(ctx)
-	return err
+	t.send(tc)
+	return nil
 }
 
-// commitDrained commits what was read from f's file, rotated away, with
-// the recipients it changed, then sends the alerts they decided: a crash
-// after its commit must not leave a verdict that nothing stores.
+// commitDrained hands what was read from f's file, rotated away, to the
+// committer with the recipients it changed, which then sends the alerts
+// they decided: a crash after its commit must not leave a verdict that
+// nothing stores.
 func (t *tailer) commitDrained(ctx context.Context, f *followed) error {
+	if err := t.settle(); err != nil {
+		return err
+	}
 	as, rs, ms, err := t.decide()
 	if err != nil {
 		return err
 	}
-	if err := t.commitFile(ctx, f, rs, ms); err != nil {
-		return err
+	tc := tailCommit{as: as, newest: t.newest}
+	if f.w != nil {
+		tc.files = append(tc.files, t.take(f, rs, ms))
 	}
-	if err := t.at(afterCommit, as); err != nil {
-		return err
+	t.send(tc)
+	return nil
+}
+
+// send hands tc to the committer, which waits for it: none is in flight.
+func (t *tailer) send(tc tailCommit) {
+	t.commits <- tc
+	t.inFlight = true
+}
+
+// take takes f's batch and position for a commit, with rs and ms.
+func (t *tailer) take(f *followed, rs []analysis.Recipient, ms []analysis.Message) fileCommit {
+	fc := fileCommit{w: f.w, path: f.path, events: f.batch, rs: rs, ms: ms,
+		p: schema.Progress{Offset: f.offset, Lines: f.lines, Stats: f.stats}}
+	t.total.Add(f.stats)
+	f.batch, f.stats, f.dirty = t.newBatch(), parsers.Stats{}, false
+	return fc
+}
+
+// newBatch returns an empty event slice, reusing a committed batch's.
+func (t *tailer) newBatch() []parsers.Event {
+	if n := len(t.free); n > 0 {
+		b := t.free[n-1]
+		t.free = t.free[:n-1]
+		return b
 	}
-	_, err = t.sendQueued(ctx)
-	return err
+	return nil
 }
 
 // decide flushes the correlator, judges the recipients it changed and puts
@@ -1111,20 +1296,6 @@ func (t *tailer) startOutbox(ctx context.Context) error {
 	if n > 0 {
 		fmt.Fprintf(t.stderr, "relaysleuth: sent %d alerts decided before the restart\n", n)
 	}
-	return nil
-}
-
-// commitFile commits f's events and position, with rs and ms.
-func (t *tailer) commitFile(ctx context.Context, f *followed, rs []analysis.Recipient, ms []analysis.Message) error {
-	if f.w == nil {
-		return nil
-	}
-	p := schema.Progress{Offset: f.offset, Lines: f.lines, Stats: f.stats}
-	if err := f.w.Commit(t.sctx, f.batch, rs, ms, p); err != nil {
-		return storeError{fmt.Errorf("%s: %w", f.path, err)}
-	}
-	t.total.Add(f.stats)
-	f.batch, f.stats, f.dirty = f.batch[:0], parsers.Stats{}, false
 	return nil
 }
 
