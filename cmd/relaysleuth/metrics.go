@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
 // tailMetrics are what 'tail --metrics' serves, on a registry of its own
@@ -34,10 +36,10 @@ func newTailMetrics() *tailMetrics {
 	m := &tailMetrics{
 		reg: prometheus.NewRegistry(),
 		lines: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaysleuth_tail_lines_read_total", Help: "Log lines read, per followed file.",
+			Name: "relaysleuth_tail_lines_read_total", Help: "Log lines read, per followed file (counted as each batch goes to the store).",
 		}, []string{"file"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "relaysleuth_tail_events_total", Help: "Events parsed from the lines, per MTA.",
+			Name: "relaysleuth_tail_events_total", Help: "Events parsed from the lines, per MTA (counted as each batch goes to the store).",
 		}, []string{"mta"}),
 		parseErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relaysleuth_tail_parse_errors_total", Help: "Lines not turned into events: malformed, or unsupported (well-formed, of no interest).",
@@ -66,15 +68,17 @@ func newTailMetrics() *tailMetrics {
 	return m
 }
 
-func (m *tailMetrics) line(file string) {
-	if m != nil {
-		m.lines.WithLabelValues(file).Inc()
+// read counts the lines and events of a batch read from file in format
+// mta: once per batch, since a look-up by labels hashes them under a lock.
+func (m *tailMetrics) read(file, mta string, st parsers.Stats) {
+	if m == nil {
+		return
 	}
-}
-
-func (m *tailMetrics) event(mta string) {
-	if m != nil {
-		m.events.WithLabelValues(mta).Inc()
+	if st.Lines > 0 {
+		m.lines.WithLabelValues(file).Add(float64(st.Lines))
+	}
+	if st.Events > 0 {
+		m.events.WithLabelValues(mta).Add(float64(st.Events))
 	}
 }
 

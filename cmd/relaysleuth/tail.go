@@ -619,7 +619,6 @@ func (t *tailer) process(ctx context.Context, f *followed, text []byte, start, e
 	if t.dirtySince.IsZero() {
 		t.dirtySince = time.Now()
 	}
-	t.m.line(f.path)
 	if len(line) == 0 {
 		return nil
 	}
@@ -666,7 +665,6 @@ func (t *tailer) parse(f *followed, line []byte, pos parsers.Pos) {
 	for i := range t.dst {
 		ev := t.dst[i]
 		f.stats.Events++
-		t.m.event(ev.Format)
 		if ev.Time.After(t.newest) {
 			t.newest = ev.Time
 		}
@@ -1191,6 +1189,7 @@ func (t *tailer) take(f *followed, rs []analysis.Recipient, ms []analysis.Messag
 	fc := fileCommit{w: f.w, path: f.path, events: f.batch, rs: rs, ms: ms,
 		p: schema.Progress{Offset: f.offset, Lines: f.lines, Stats: f.stats}}
 	t.total.Add(f.stats)
+	t.m.read(f.path, f.format.name, f.stats)
 	f.batch, f.stats, f.dirty = t.newBatch(), parsers.Stats{}, false
 	return fc
 }
