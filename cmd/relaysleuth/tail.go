@@ -212,7 +212,7 @@ type tailer struct {
 	free      [][]parsers.Event
 
 	files      []*followed
-	batched    int       // events read and not yet committed
+	batched    int       // events read and not yet taken for a commit
 	dirtySince time.Time // when the oldest uncommitted line was read
 	pending    []alert   // decided by uncommitted lines: to the outbox before their commit
 	unsent     bool      // the outbox may hold alerts not sent yet (the committer's while a commit is in flight)
@@ -908,7 +908,15 @@ func (t *tailer) drain(ctx context.Context, old *followed) error {
 	old.name = path
 	defer func() { old.name = name }()
 	err = readLines(fh, old.offset, func(line []byte, start, end int64) error {
-		return t.process(ctx, old, line, start, end)
+		if err := t.process(ctx, old, line, start, end); err != nil {
+			return err
+		}
+		if len(old.batch) >= batchEvents {
+			// Much was written after the rotation: store it in batches,
+			// as lines read while following are, not all at once.
+			return t.commitDrained(ctx, old)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -1153,7 +1161,7 @@ func (t *tailer) commit(ctx context.Context) error {
 			}
 		}
 	}
-	t.batched, t.dirtySince = 0, time.Time{}
+	t.dirtySince = time.Time{}
 	t.send(tc)
 	return nil
 }
@@ -1188,6 +1196,7 @@ func (t *tailer) send(tc tailCommit) {
 func (t *tailer) take(f *followed, rs []analysis.Recipient, ms []analysis.Message) fileCommit {
 	fc := fileCommit{w: f.w, path: f.path, events: f.batch, rs: rs, ms: ms,
 		p: schema.Progress{Offset: f.offset, Lines: f.lines, Stats: f.stats}}
+	t.batched -= len(f.batch)
 	t.total.Add(f.stats)
 	t.m.read(f.path, f.format.name, f.stats)
 	f.batch, f.stats, f.dirty = t.newBatch(), parsers.Stats{}, false

@@ -320,6 +320,38 @@ func TestTailRotationMatchesIngest(t *testing.T) {
 	sameAsBatch(t, db, lines, r.stdout.String()+r2.stdout.String())
 }
 
+// TestTailDrainsInBatches writes many lines to a followed file after
+// logrotate renamed it: they are read from the renamed file, committed a
+// batch at a time, and the result is that of a batch ingest.
+func TestTailDrainsInBatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads some 15,000 lines")
+	}
+	dev := devLines(t)
+	var lines []string
+	for range 20 { // more than batchEvents events after the rotation
+		lines = append(lines, dev...)
+	}
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	appendLines(t, log, lines[:100])
+	r := startTail(t, "--db", db, "--from-start", "--quiet", "0", "--format", "json", log)
+	events := eventsIn(t, db)
+	waitFor(t, "the first lines", func() bool { return events() > 0 })
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, log+".1", lines[100:len(lines)-100])
+	appendLines(t, log, lines[len(lines)-100:])
+	ref := eventsIn(t, batch(t, lines))()
+	waitFor(t, "every event", func() bool { return events() >= ref })
+	r.stop(t)
+	if !strings.Contains(r.stderr.String(), "lines written after") {
+		t.Errorf("the renamed file was not drained:\n%s", r.stderr.String())
+	}
+	sameAsBatch(t, db, lines, r.stdout.String())
+}
+
 // TestTailRestart stops the command mid-stream (as SIGINT does), appends
 // while it is down, and restarts it: nothing lost, nothing twice.
 func TestTailRestart(t *testing.T) {
