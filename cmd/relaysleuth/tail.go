@@ -357,7 +357,7 @@ func (t *tailer) run(ctx context.Context) error {
 			follow(readCtx, f, items)
 		}()
 	}
-	if err := t.commit(ctx); err != nil { // positions of files started at their end
+	if err := t.commit(); err != nil { // positions of files started at their end
 		return err
 	}
 	deadline := time.NewTimer(commitInterval)
@@ -371,7 +371,7 @@ func (t *tailer) run(ctx context.Context) error {
 			return err
 		}
 		if t.batched >= batchEvents || t.overdue() {
-			return t.commit(ctx)
+			return t.commit()
 		}
 		return nil
 	}
@@ -392,7 +392,7 @@ loop:
 			// go out at once. While a file is still being read, its
 			// lines join the batch until it is full or commitInterval
 			// has passed: a burst is stored in big transactions.
-			if runErr = t.commit(ctx); runErr != nil {
+			if runErr = t.commit(); runErr != nil {
 				break loop
 			}
 			continue
@@ -410,7 +410,7 @@ loop:
 		case it := <-items:
 			runErr = take(it)
 		case <-due:
-			runErr = t.commit(ctx)
+			runErr = t.commit()
 		case res := <-done:
 			runErr = t.received(res)
 		case <-usr1:
@@ -424,7 +424,7 @@ loop:
 			break loop
 		}
 	}
-	if err := t.commit(ctx); err != nil && runErr == nil {
+	if err := t.commit(); err != nil && runErr == nil {
 		runErr = err
 	}
 	if err := t.settle(); err != nil && runErr == nil {
@@ -857,7 +857,7 @@ func (t *tailer) drainAway(ctx context.Context, f *followed, prev schema.Follow)
 	if err := t.drain(ctx, old); err != nil {
 		return err
 	}
-	return t.commitDrained(ctx, old)
+	return t.commitDrained(old)
 }
 
 // rotated is called when f.path names another file than the one being
@@ -867,7 +867,7 @@ func (t *tailer) rotated(ctx context.Context, f *followed) error {
 	if err := t.drain(ctx, f); err != nil {
 		return err
 	}
-	if err := t.commitDrained(ctx, f); err != nil {
+	if err := t.commitDrained(f); err != nil {
 		return err
 	}
 	fmt.Fprintf(t.stderr, "%s: rotated or truncated at line %d; following the new file\n", f.path, f.lines)
@@ -914,7 +914,7 @@ func (t *tailer) drain(ctx context.Context, old *followed) error {
 		if len(old.batch) >= batchEvents {
 			// Much was written after the rotation: store it in batches,
 			// as lines read while following are, not all at once.
-			return t.commitDrained(ctx, old)
+			return t.commitDrained(old)
 		}
 		return nil
 	})
@@ -1066,8 +1066,7 @@ type fileCommit struct {
 	w      *schema.Writer
 	path   string
 	events []parsers.Event
-	rs     []analysis.Recipient
-	ms     []analysis.Message
+	b      *schema.Batch // events, rs and ms encoded, on the tailer's goroutine
 	p      schema.Progress
 }
 
@@ -1098,7 +1097,7 @@ func (t *tailer) committer(ctx context.Context) {
 // store1 commits tc's files, then sends the alerts their lines decided.
 func (t *tailer) store1(ctx context.Context, tc tailCommit) error {
 	for _, fc := range tc.files {
-		if err := fc.w.Commit(t.sctx, fc.events, fc.rs, fc.ms, fc.p); err != nil {
+		if err := fc.w.CommitBatch(t.sctx, fc.b, fc.p); err != nil {
 			return storeError{fmt.Errorf("%s: %w", fc.path, err)}
 		}
 	}
@@ -1131,21 +1130,16 @@ func (t *tailer) received(res commitResult) error {
 
 // commit hands what was read since the last commit, with the files'
 // positions, to the committer, which stores it and then sends the alerts
-// those lines decided. The alerts are put in the outbox first, in a
-// transaction of their own: whether a crash comes before the commit or
-// after it, the restart sends them (and lines read again decide them
-// again, find them there and send nothing). It first waits for the commit
-// before it, if that is still in flight: the outbox and the stored
-// verdicts the lines are judged against must be those after it.
-func (t *tailer) commit(ctx context.Context) error {
-	if err := t.settle(); err != nil {
-		return err
+// those lines decided. The batches are taken and encoded while the commit
+// before is still in flight; the alerts are decided once it is stored
+// (see hand).
+func (t *tailer) commit() error {
+	if t.commitErr != nil {
+		return t.commitErr
 	}
-	as, rs, ms, err := t.decide()
-	if err != nil {
-		return err
-	}
-	tc := tailCommit{as: as, newest: t.newest}
+	rs, ms := t.corr.Flush()
+	tc := tailCommit{newest: t.newest}
+	judged := rs
 	for _, f := range t.files {
 		if f.dirty && f.w != nil {
 			tc.files = append(tc.files, t.take(f, rs, ms))
@@ -1162,26 +1156,41 @@ func (t *tailer) commit(ctx context.Context) error {
 		}
 	}
 	t.dirtySince = time.Time{}
-	t.send(tc)
-	return nil
+	return t.hand(tc, judged)
 }
 
 // commitDrained hands what was read from f's file, rotated away, to the
 // committer with the recipients it changed, which then sends the alerts
 // they decided: a crash after its commit must not leave a verdict that
 // nothing stores.
-func (t *tailer) commitDrained(ctx context.Context, f *followed) error {
-	if err := t.settle(); err != nil {
-		return err
+func (t *tailer) commitDrained(f *followed) error {
+	if t.commitErr != nil {
+		return t.commitErr
 	}
-	as, rs, ms, err := t.decide()
-	if err != nil {
-		return err
-	}
-	tc := tailCommit{as: as, newest: t.newest}
+	rs, ms := t.corr.Flush()
+	tc := tailCommit{newest: t.newest}
 	if f.w != nil {
 		tc.files = append(tc.files, t.take(f, rs, ms))
 	}
+	return t.hand(tc, rs)
+}
+
+// hand waits for the commit in flight, judges rs (the recipients tc's
+// lines changed) against the verdicts stored now, puts the alerts decided
+// in the outbox, and hands tc to the committer. The alerts go to the
+// outbox in a transaction of their own, before their lines are
+// committed: whether a crash comes before the commit or after it, the
+// restart sends them (and lines read again decide them again, find them
+// there and send nothing).
+func (t *tailer) hand(tc tailCommit, rs []analysis.Recipient) error {
+	if err := t.settle(); err != nil {
+		return err
+	}
+	as, err := t.decide(rs)
+	if err != nil {
+		return err
+	}
+	tc.as = as
 	t.send(tc)
 	return nil
 }
@@ -1192,9 +1201,10 @@ func (t *tailer) send(tc tailCommit) {
 	t.inFlight = true
 }
 
-// take takes f's batch and position for a commit, with rs and ms.
+// take takes f's batch and position for a commit, with rs and ms, and
+// encodes them.
 func (t *tailer) take(f *followed, rs []analysis.Recipient, ms []analysis.Message) fileCommit {
-	fc := fileCommit{w: f.w, path: f.path, events: f.batch, rs: rs, ms: ms,
+	fc := fileCommit{w: f.w, path: f.path, events: f.batch, b: schema.Prepare(f.batch, rs, ms),
 		p: schema.Progress{Offset: f.offset, Lines: f.lines, Stats: f.stats}}
 	t.batched -= len(f.batch)
 	t.total.Add(f.stats)
@@ -1213,20 +1223,19 @@ func (t *tailer) newBatch() []parsers.Event {
 	return nil
 }
 
-// decide flushes the correlator, judges the recipients it changed and puts
-// the alerts decided since the last commit in the outbox. The caller
-// commits rs and ms next.
-func (t *tailer) decide() (as []alert, rs []analysis.Recipient, ms []analysis.Message, err error) {
-	rs, ms = t.corr.Flush()
+// decide judges rs, the recipients the correlator changed, and puts the
+// alerts decided since the last commit in the outbox. The caller commits
+// rs next.
+func (t *tailer) decide(rs []analysis.Recipient) ([]alert, error) {
 	if err := t.judge(rs); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	as = append(t.pending, t.rules.due()...)
+	as := append(t.pending, t.rules.due()...)
 	t.pending = nil
 	if err := t.enqueue(as); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return as, rs, ms, t.at(afterQueue, as)
+	return as, t.at(afterQueue, as)
 }
 
 // enqueue puts as in the outbox. One decided before (from lines read again
