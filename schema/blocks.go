@@ -32,10 +32,10 @@ const blockEvents = 2048
 
 // appendEvent appends ev's record to b: the fields the events table has
 // columns for, then the detail value (see detail.go), whose fields follow
-// in the same encoding.
-func appendEvent(b []byte, ev *parsers.Event) []byte {
-	var tmp [512]byte
-	r := tmp[:0]
+// in the same encoding. scratch is reused for the record's fields; the
+// grown scratch is returned.
+func appendEvent(b, scratch []byte, ev *parsers.Event) (_, _ []byte) {
+	r := scratch[:0]
 	r = appendNumField(r, int64(ev.Pos.Line))
 	r = appendNumField(r, ev.Pos.Offset)
 	r = appendNumField(r, ev.Time.UnixMilli())
@@ -46,7 +46,7 @@ func appendEvent(b []byte, ev *parsers.Event) []byte {
 	r = appendDetail(r, ev)
 	b = strconv.AppendInt(b, int64(len(r)), 10)
 	b = append(b, ':')
-	return append(b, r...)
+	return append(b, r...), r
 }
 
 var errBlock = errors.New("malformed event block")
@@ -124,7 +124,10 @@ type blockKey struct {
 
 // encodeBlocks splits events into blocks.
 func encodeBlocks(events []parsers.Event) []block {
-	var out []block
+	var (
+		out          []block
+		recs, fields []byte // reused for each block's records, each record's fields
+	)
 	for start := 0; start < len(events); start += blockEvents {
 		end := min(start+blockEvents, len(events))
 		bl := block{start: start, end: end, minTs: events[start].Time.UnixMilli(), maxTs: events[start].Time.UnixMilli()}
@@ -137,16 +140,12 @@ func encodeBlocks(events []parsers.Event) []block {
 			idx[k] = len(bl.keys)
 			bl.keys = append(bl.keys, blockKey{key: k, minTs: ts, maxTs: ts})
 		}
-		size := 0
-		for i := start; i < end; i++ {
-			size += len(events[i].Raw) + 160
-		}
-		bl.data = make([]byte, 0, size)
+		recs = recs[:0]
 		for i := start; i < end; i++ {
 			ev := &events[i]
 			ts := ev.Time.UnixMilli()
 			bl.minTs, bl.maxTs = min(bl.minTs, ts), max(bl.maxTs, ts)
-			bl.data = appendEvent(bl.data, ev)
+			recs, fields = appendEvent(recs, fields, ev)
 			if ev.QueueID != "" {
 				key("q"+ev.QueueID, ts)
 			}
@@ -157,7 +156,7 @@ func encodeBlocks(events []parsers.Event) []block {
 				key("m"+ev.MessageID, ts)
 			}
 		}
-		bl.data = blockEncoder.EncodeAll(bl.data, make([]byte, 0, len(bl.data)/4))
+		bl.data = blockEncoder.EncodeAll(recs, make([]byte, 0, len(recs)/4))
 		out = append(out, bl)
 	}
 	return out
