@@ -646,6 +646,56 @@ func TestTailExecAndMetrics(t *testing.T) {
 	}
 }
 
+// TestTailBurstCommits appends a burst of lines to a followed file at
+// once: they are stored in one or two transactions (the batch is committed
+// once the file is read to its end, or after commitInterval), not one per
+// line or per handoff from the reader.
+func TestTailBurstCommits(t *testing.T) {
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	appendLines(t, log, lines[:10])
+	var (
+		mu      sync.Mutex
+		commits int
+	)
+	count := func(p tailPoint, _ []alert) error {
+		if p == afterCommit {
+			mu.Lock()
+			commits++
+			mu.Unlock()
+		}
+		return nil
+	}
+	committed := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return commits
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runTailCrashing(ctx, []string{"--config", devConfig, "--timezone", "UTC", "--year", "2026",
+			"--db", db, "--quiet", "0", log}, nil, &stdout, &stderr, count)
+	}()
+	waitFor(t, "the start", func() bool { return strings.Contains(stderr.String(), "following from") })
+	waitFor(t, "the first commit", func() bool { return committed() > 0 })
+	before := committed()
+	appendLines(t, log, lines[10:])
+	ref := eventsIn(t, batch(t, lines[10:]))()
+	events := eventsIn(t, db)
+	waitFor(t, "every event", func() bool { return events() >= ref })
+	if n := committed() - before; n > 2 {
+		t.Errorf("%d lines written at once were stored in %d transactions, want 1 or 2", len(lines)-10, n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("tail: %v\n%s", err, stderr.String())
+	}
+}
+
 // TestTailOutOfOrder feeds a message's lines with the queue manager's
 // lines logged before the smtpd line that introduces the client.
 func TestTailOutOfOrder(t *testing.T) {
