@@ -242,8 +242,8 @@ const sourceUpdate = `UPDATE sources SET byte_offset = max(byte_offset, ?1),
 type Batch struct {
 	events  []parsers.Event
 	blocks  []block
-	sparse  []int    // indexes of the events also kept in a row of their own
-	details [][]byte // of the sparse events
+	sparse  []int                 // indexes of the events also kept in a row of their own
+	details [][]byte              // of the sparse events
 	rs      []*analysis.Recipient // in key order
 	rJSON   []string              // deliveries, evidence of rs[i] at 2i, 2i+1
 	ms      []*analysis.Message   // in key order
@@ -255,23 +255,14 @@ type Batch struct {
 func Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message) *Batch {
 	b := &Batch{events: events}
 	b.encodeEvents()
-	// Pointers sort faster than the structs they point to.
-	b.rs = make([]*analysis.Recipient, len(rs))
-	for i := range rs {
-		b.rs[i] = &rs[i]
-	}
-	slices.SortStableFunc(b.rs, func(x, y *analysis.Recipient) int { return strings.Compare(x.Key, y.Key) })
+	b.rs = byKey(rs, func(r *analysis.Recipient) string { return r.Key })
 	b.rJSON = make([]string, 0, 2*len(rs))
 	for _, r := range b.rs {
 		deliveries, _ := json.Marshal(nonNil(r.Deliveries))
 		evidence, _ := json.Marshal(nonNilS(r.Evidence))
 		b.rJSON = append(b.rJSON, string(deliveries), string(evidence))
 	}
-	b.ms = make([]*analysis.Message, len(ms))
-	for i := range ms {
-		b.ms[i] = &ms[i]
-	}
-	slices.SortStableFunc(b.ms, func(x, y *analysis.Message) int { return strings.Compare(x.Key, y.Key) })
+	b.ms = byKey(ms, func(m *analysis.Message) string { return m.Key })
 	b.mText = make([]string, 0, 2*len(ms))
 	for _, m := range b.ms {
 		ev := make([]string, len(m.Evidence))
@@ -298,6 +289,17 @@ func (b *Batch) encodeEvents() {
 			b.details = append(b.details, appendDetail(nil, ev))
 		}
 	}
+}
+
+// byKey returns pointers to xs's elements in key order, equal keys in the
+// order given (pointers sort faster than the structs they point to).
+func byKey[T any](xs []T, key func(*T) string) []*T {
+	out := make([]*T, len(xs))
+	for i := range xs {
+		out[i] = &xs[i]
+	}
+	slices.SortStableFunc(out, func(x, y *T) int { return strings.Compare(key(x), key(y)) })
+	return out
 }
 
 // Commit prepares and commits one batch (see CommitBatch).

@@ -44,7 +44,7 @@ const maxInvestigateBlocks = 256
 
 // blocksByKey finds the event blocks holding events with a key (see
 // event_keys) in a time range.
-const blocksByKey = `SELECT b.id, s.path, b.data FROM event_keys k JOIN event_blocks b ON b.id = k.block_id
+const blocksByKey = `SELECT b.id, b.source_id, s.path, s.format, b.data FROM event_keys k JOIN event_blocks b ON b.id = k.block_id
  JOIN sources s ON s.id = b.source_id WHERE k.key = ? AND k.max_ts_ms >= ? AND k.min_ts_ms < ? ORDER BY k.block_id LIMIT ?`
 
 const (
@@ -145,37 +145,21 @@ func (s *Store) EventsBy(ctx context.Context, field analysis.EventField, value s
 		return nil, nil
 	}
 	from, to := bounds(r)
-	rows, err := s.db.QueryContext(ctx, blocksByKey, prefix+value, from, to, maxInvestigateBlocks)
+	blocks, err := s.blocks(ctx, blocksByKey, prefix+value, from, to, maxInvestigateBlocks)
 	if err != nil {
-		return nil, wrapBusy(err)
+		return nil, err
 	}
-	defer rows.Close()
 	var out []parsers.Event
-	for rows.Next() {
-		var (
-			id   int64
-			path string
-			data []byte
-		)
-		if err := rows.Scan(&id, &path, &data); err != nil {
-			return nil, err
-		}
-		recs, err := blockRecords(data)
-		if err != nil {
-			return nil, fmt.Errorf("event block %d of %s: %w", id, path, err)
-		}
-		err = decodeEvents(recs, path, func(ev parsers.Event) error {
+	for _, b := range blocks {
+		err := b.each(func(ev parsers.Event) error {
 			if ms := ev.Time.UnixMilli(); match(&ev) && ms >= from && ms < to {
 				out = append(out, ev)
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("event block %d of %s: %w", id, path, err)
+			return nil, err
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapBusy(err)
 	}
 	// Blocks are in the order they were stored, events in each in file
 	// order: a stable sort by time keeps that order within a millisecond.
