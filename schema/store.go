@@ -69,25 +69,41 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	// of a large ingest stay in memory instead of being re-read.
 	q.Set("_cache_size", "-16384")
 	dsn := "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
+	// Migrations run on a handle of their own without the per-connection
+	// settings: a migration that rewrites a big table sorts it, and with
+	// temp_store = MEMORY the sort would be held in memory.
+	mdb, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", file, err)
+	}
+	err = checkWAL(ctx, mdb)
+	if err == nil {
+		err = (&Store{db: mdb, path: file}).migrate(ctx)
+	}
+	if cerr := mdb.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", file, err)
+	}
 	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", file, err)
 	}
-	s := &Store{db: db, path: file}
+	return &Store{db: db, path: file}, nil
+}
+
+// checkWAL makes sure db is in WAL mode (the DSN asks for it; a database on
+// a file system without shared memory cannot be).
+func checkWAL(ctx context.Context, db *sql.DB) error {
 	var mode string
 	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database %s: %w", file, wrapBusy(err))
+		return wrapBusy(err)
 	}
 	if mode != "wal" {
-		db.Close()
-		return nil, fmt.Errorf("open database %s: journal mode is %q, want wal", file, mode)
+		return fmt.Errorf("journal mode is %q, want wal", mode)
 	}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database %s: %w", file, err)
-	}
-	return s, nil
+	return nil
 }
 
 // Close closes the database.
