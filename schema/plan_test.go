@@ -57,9 +57,8 @@ func plannedQueries() []plannedQuery {
 			query: "SELECT " + recipientColumns + " FROM recipients" + w + " ORDER BY ts_ms, queue_id, hop, recipient, key", args: args}
 	}
 	summary := func(name string, f analysis.Filter) plannedQuery {
-		w, args := where(f)
-		return plannedQuery{name: name, all: f == analysis.Filter{} || f == analysis.Filter{IncludeHops: true},
-			query: "SELECT verdict, host, mta, count(*) FROM recipients" + w + " GROUP BY verdict, host, mta", args: args}
+		q, args := verdictCounts(f)
+		return plannedQuery{name: name, query: q, args: args}
 	}
 	qs := []plannedQuery{
 		// report and scan (schema/report.go)

@@ -86,6 +86,20 @@ func (s *Store) Recipients(ctx context.Context, f analysis.Filter, fn func(analy
 	return rows.Err()
 }
 
+// verdictCounts is the query that counts recipients per verdict, host and
+// MTA for f. Without a range or a client, the counts the triggers keep
+// (recipient_counts) answer: a few rows, not every recipient.
+func verdictCounts(f analysis.Filter) (string, []any) {
+	if f.Verdict != "" || f.ClientIP != "" || !f.Since.IsZero() || !f.Until.IsZero() {
+		w, args := where(f)
+		return "SELECT verdict, host, mta, count(*) FROM recipients" + w + " GROUP BY verdict, host, mta", args
+	}
+	if f.IncludeHops {
+		return `SELECT verdict, host, mta, sum(n) FROM recipient_counts GROUP BY verdict, host, mta HAVING sum(n) > 0`, nil
+	}
+	return `SELECT verdict, host, mta, sum(n) FROM recipient_counts WHERE hop = 1 GROUP BY verdict, host, mta HAVING sum(n) > 0`, nil
+}
+
 // Summary counts the whole store.
 func (s *Store) Summary(ctx context.Context, f analysis.Filter) (analysis.Summary, error) {
 	sum := analysis.Summary{Verdicts: map[analysis.Verdict]int{}, Hosts: map[string]int{}, MTAs: map[string]int{}}
@@ -112,16 +126,7 @@ func (s *Store) Summary(ctx context.Context, f analysis.Filter) (analysis.Summar
 		return sum, wrapBusy(err)
 	}
 	sum.First, sum.Last = msTime(first), msTime(last)
-	// Without a range or a client, the counts the triggers keep answer.
-	q, args := `SELECT verdict, host, mta, sum(n) FROM recipient_counts WHERE hop = 1 GROUP BY verdict, host, mta HAVING sum(n) > 0`, []any(nil)
-	if f.IncludeHops {
-		q = `SELECT verdict, host, mta, sum(n) FROM recipient_counts GROUP BY verdict, host, mta HAVING sum(n) > 0`
-	}
-	if f.Verdict != "" || f.ClientIP != "" || !f.Since.IsZero() || !f.Until.IsZero() {
-		var w string
-		w, args = where(f)
-		q = "SELECT verdict, host, mta, count(*) FROM recipients" + w + " GROUP BY verdict, host, mta"
-	}
+	q, args := verdictCounts(f)
 	rows, err = s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return sum, wrapBusy(err)
