@@ -224,6 +224,10 @@ type Parser struct {
 	file    string // Pos.File the daemon name was derived from
 	tracker string // "msgtrk", "msgtrkmd", ...
 
+	csv  *csv.Reader // reads line, reset to each line in turn (see record)
+	line bytes.Reader
+	text string // the line being parsed, as a string sharing Raw's bytes
+
 	sessions map[string]*session    // receive protocol log, by session-id
 	w3c      map[string]*w3cSession // W3C log, by c-ip
 	w3cSeq   int
@@ -271,6 +275,12 @@ func (p *Parser) Parse(dst []parsers.Event, line []byte, pos parsers.Pos) ([]par
 	line = p.decode(line)
 	line = bytes.TrimPrefix(line, []byte("\ufeff"))
 	line = bytes.TrimSuffix(line, []byte{'\r'})
+	// The same text as a string sharing raw's bytes (see share); a UTF-16
+	// line was decoded into other bytes.
+	p.text = ""
+	if !p.utf16 {
+		p.text = strings.TrimSuffix(strings.TrimPrefix(raw, "\ufeff"), "\r")
+	}
 	if len(line) == 0 {
 		return dst, parsers.ErrUnsupported
 	}
@@ -457,12 +467,59 @@ func splitCSV(line []byte) ([]string, error) {
 }
 
 // record splits a data line and checks it has as many fields as the header:
-// a shorter row is a line cut by a crash or a copy.
+// a shorter row is a line cut by a crash or a copy. One csv.Reader reads
+// every line of the Parser, set in turn as its source: a reader per line
+// allocated a 4 KB buffer per line, gigabytes per million lines for the
+// garbage collector to keep up with.
 func (p *Parser) record(line []byte) ([]string, error) {
-	rec, err := splitCSV(line)
-	if err != nil {
-		return nil, err
+	if bytes.IndexByte(line, '\n') >= 0 {
+		// Not one line: what the shared reader would leave buffered
+		// would start the next.
+		rec, err := splitCSV(line)
+		if err != nil {
+			return nil, err
+		}
+		return p.checkCount(rec)
 	}
+	if p.csv == nil {
+		p.csv = csv.NewReader(&p.line)
+		p.csv.FieldsPerRecord = -1
+		p.csv.LazyQuotes = true
+	}
+	p.line.Reset(line)
+	rec, err := p.csv.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadCSV, err)
+	}
+	p.share(rec)
+	return p.checkCount(rec)
+}
+
+// share points the fields of rec into the text of the line, where it has
+// them as they are (all but quoted fields with a doubled quote), so that an
+// event's strings share the one copy of the line its Raw is: csv.Reader
+// copies each row into a string of its own, and a batch of events held
+// both.
+func (p *Parser) share(rec []string) {
+	if int64(len(p.text)) != p.line.Size() {
+		return
+	}
+	for i, f := range rec {
+		if f == "" {
+			continue
+		}
+		_, col := p.csv.FieldPos(i)
+		start := col - 1
+		if start < len(p.text) && p.text[start] == '"' {
+			start++
+		}
+		if end := start + len(f); end <= len(p.text) && p.text[start:end] == f {
+			rec[i] = p.text[start:end]
+		}
+	}
+}
+
+func (p *Parser) checkCount(rec []string) ([]string, error) {
 	if len(rec) != len(p.fields) {
 		return nil, fmt.Errorf("%w: %d, want %d", errFieldCount, len(rec), len(p.fields))
 	}

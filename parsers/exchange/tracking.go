@@ -113,7 +113,9 @@ func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([
 				if p.redirect == nil || len(p.redirect) >= maxRedirects {
 					p.redirect = make(map[redirectKey]string)
 				}
-				p.redirect[redirectKey{ev.QueueID, strings.ToLower(r)}] = orig
+				// Copies: the fields share the line, and the map outlives it.
+				k := redirectKey{strings.Clone(ev.QueueID), strings.Clone(strings.ToLower(r))}
+				p.redirect[k] = strings.Clone(orig)
 			}
 		}
 	case "DSN":
