@@ -93,7 +93,7 @@ func (c *Correlator) Flush() ([]Recipient, []Message) {
 		r.dirty = false
 		cp := *r
 		cp.Deliveries = append([]Delivery(nil), r.Deliveries...)
-		cp.Evidence = append([]string(nil), r.Evidence...)
+		cp.Evidence, cp.ev = r.evidence(), evidenceRef{}
 		rs = append(rs, cp)
 	}
 	ms := make([]Message, 0, len(c.msgDirty))
@@ -551,7 +551,7 @@ func findRcpt(m *Message, addr string) *Recipient {
 func recipientChanged(a, b *Recipient) bool {
 	if a.Verdict != b.Verdict || a.Status != b.Status || a.Reason != b.Reason || a.MessageID != b.MessageID ||
 		a.Sender != b.Sender || a.ClientIP != b.ClientIP || a.Helo != b.Helo || a.AuthUser != b.AuthUser ||
-		len(a.Deliveries) != len(b.Deliveries) || len(a.Evidence) != len(b.Evidence) || a.Hop != b.Hop {
+		len(a.Deliveries) != len(b.Deliveries) || a.nEvidence() != b.nEvidence() || a.Hop != b.Hop {
 		return true
 	}
 	for i := range a.Deliveries {

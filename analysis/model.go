@@ -132,7 +132,8 @@ type Recipient struct {
 	Evidence      []string      `json:"evidence"`
 	Pos           []parsers.Pos `json:"-"` // the recipient's own lines
 
-	rejected     string // the refusal, "" if accepted
-	forwardedOut string // an external address it went on to, via a child
+	rejected     string      // the refusal, "" if accepted
+	forwardedOut string      // an external address it went on to, via a child
+	ev           evidenceRef // what Evidence is to be (see Flush)
 	dirty        bool
 }

@@ -1,6 +1,10 @@
 package analysis
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
+)
 
 // origin walks from m up through content-filter and forward hops to the
 // message that came from the outside, and returns it with m's hop number
@@ -59,19 +63,49 @@ func (c *Correlator) judge(m *Message, r *Recipient) {
 	if o.ex != nil {
 		r.Reason += exchangeNote(o, r.Verdict)
 	}
-	ev := make([]string, 0, len(o.Evidence)+len(m.Evidence)+len(r.Pos))
+	r.ev = evidenceRef{m: m, nm: len(m.Evidence), np: len(r.Pos)}
 	if o != m {
-		for _, p := range o.Evidence {
-			ev = append(ev, p.String())
-		}
+		r.ev.o, r.ev.no = o, len(o.Evidence)
 	}
-	for _, p := range m.Evidence {
-		ev = append(ev, p.String())
+}
+
+// evidenceRef is where the lines of a recipient's evidence were when it was
+// last judged: its origin's (when another message), its message's and its
+// own. Flush writes them out as Evidence, once, rather than every judgement
+// keeping strings for every recipient in memory. The lists only grow, so
+// their first no, nm and np entries are what the judgement saw.
+type evidenceRef struct {
+	o, m       *Message
+	no, nm, np int
+}
+
+// nEvidence returns len(r.evidence()).
+func (r *Recipient) nEvidence() int {
+	if r.ev.m == nil {
+		return len(r.Evidence)
 	}
-	for _, p := range r.Pos {
-		ev = append(ev, p.String())
+	return r.ev.no + r.ev.nm + r.ev.np
+}
+
+// evidence returns r's Evidence as of its last judgement.
+func (r *Recipient) evidence() []string {
+	e := r.ev
+	if e.m == nil {
+		return append([]string(nil), r.Evidence...) // not judged here: as stored
 	}
-	r.Evidence = ev
+	out := make([]string, 0, e.no+e.nm+e.np)
+	if e.o != nil {
+		out = appendStrings(out, e.o.Evidence[:e.no])
+	}
+	out = appendStrings(out, e.m.Evidence[:e.nm])
+	return appendStrings(out, r.Pos[:e.np])
+}
+
+func appendStrings(out []string, ps []parsers.Pos) []string {
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
 }
 
 func recipientStatus(r *Recipient) string {
