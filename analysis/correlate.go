@@ -14,8 +14,10 @@ import (
 // a content filter's second queue id is linked to the first, a local(8)
 // forward to the alias it expanded. Feed it events in log order; collect
 // what changed with Flush. Memory is bounded: a message leaves memory
-// RemovedGrace after its queue file was removed, or StaleAfter after its last
-// line (a log cut mid-message or a crashed MTA).
+// RemovedGrace after its queue file was removed (an Exchange message, which
+// has no such line, RemovedGrace after every recipient's outcome: see
+// ReadingInput), or StaleAfter after its last line (a log cut mid-message or
+// a crashed MTA).
 //
 // Not safe for concurrent use.
 type Correlator struct {
@@ -39,6 +41,16 @@ type Correlator struct {
 	seq      int
 	stats    CorrelatorStats
 	exim     eximState // see exim.go
+	input    inputOrder
+}
+
+// inputOrder is what ReadingInput said of the inputs.
+type inputOrder struct {
+	known bool
+	next  time.Time // the first line of the next input; zero: there is none
+	// low is the time no event still to come is older than (give or take
+	// the disorder of one input's lines).
+	low time.Time
 }
 
 // CorrelatorStats counts what the correlator dropped or could not join.
@@ -77,6 +89,24 @@ func NewCorrelator(policy Policy) *Correlator {
 		sessions:     make(map[string]*session),
 		pending:      make(map[string]pendingLink),
 	}
+}
+
+// ReadingInput tells the correlator that the events fed from now on are one
+// input's, each no older than the one before it (give or take a few
+// seconds), and that every input fed after this one begins at next or later;
+// the zero next means none will be. Ingest reads its inputs so, oldest
+// first, and says so before each.
+//
+// From it the correlator knows that no event still to come is older than
+// both the last one fed and next, whichever log it comes from. Exchange
+// logs no removal of a queue file, and its receive and tracking logs are
+// separate files read one after the other, so that the newest line read is
+// no measure of what may still come: an Exchange message leaves memory
+// RemovedGrace after that bound has passed its last line, once every
+// recipient has an outcome (see exchange.go). A caller that never calls
+// ReadingInput (tail, rejudge) keeps Exchange messages until StaleAfter.
+func (c *Correlator) ReadingInput(next time.Time) {
+	c.input.known, c.input.next = true, next
 }
 
 // Stats returns the counts so far.
@@ -118,6 +148,15 @@ func (c *Correlator) Feed(ev parsers.Event) {
 	}
 	if ev.Time.After(c.now) {
 		c.now = ev.Time
+	}
+	if c.input.known {
+		low := ev.Time
+		if !c.input.next.IsZero() && c.input.next.Before(low) {
+			low = c.input.next
+		}
+		if low.After(c.input.low) {
+			c.input.low = low
+		}
 	}
 	if c.now.Sub(c.swept) > time.Minute {
 		c.sweep()

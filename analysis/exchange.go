@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,11 +58,22 @@ import (
 //
 // The join happens within one run: a receive log ingested by one run and
 // the tracking log by another are judged each on its own.
+//
+// Exchange logs no removal of a queue file. When the inputs come in order
+// (Correlator.ReadingInput), a message leaves memory RemovedGrace after no
+// line still to come can be older than its last one, once it is done with
+// (exDone). A recipient or delivery row about it that comes after all (a
+// retry) brings it back from the store (exRestore), if this run stored it.
+// Rows joined by Message-ID cannot bring it back: they come within seconds
+// of the hub's.
 
 // ViaTransport marks a message that another Exchange server received from
 // this one (intra-organisation SEND, then RECEIVE with the same
 // Message-ID).
 const ViaTransport = "transport"
+
+// format is the Format of every Exchange event.
+const format = "exchange"
 
 // exchangeClientProxy is the Transport service's receive connector for
 // sessions the Front End's "Client Frontend" connector authenticated
@@ -85,7 +97,13 @@ type exchangeState struct {
 	byMsgID  map[string][]*Message      // lower-cased Message-ID → hub messages
 	waiting  map[string][]parsers.Event // lower-cased Message-ID → rows of other services
 	nwaiting int
-	swept    time.Time
+	files    map[string]bool // Pos.File of every input fed
+	file     string          // of the event being fed
+	at       time.Time       // the time of the event being fed
+	// swept and sweptLow are the newest time and the bound of
+	// ReadingInput at the last sweep: a file read after a newer one moves
+	// only the bound.
+	swept, sweptLow time.Time
 }
 
 type exSession struct {
@@ -111,6 +129,7 @@ type exInfo struct {
 	connector string // tracking connector-id
 	anyRcpt   bool   // the session had SMTPAcceptAnyRecipient
 	redirect  map[string]string
+	last      time.Time // the newest line about it
 }
 
 func (c *Correlator) exchange() *exchangeState {
@@ -119,6 +138,7 @@ func (c *Correlator) exchange() *exchangeState {
 			rcpts:   make(map[string]*exSession),
 			byMsgID: make(map[string][]*Message),
 			waiting: make(map[string][]parsers.Event),
+			files:   make(map[string]bool),
 		}
 	}
 	return c.ex
@@ -127,7 +147,12 @@ func (c *Correlator) exchange() *exchangeState {
 // feedExchange takes one Exchange event (see Feed).
 func (c *Correlator) feedExchange(ev parsers.Event) {
 	x := c.exchange()
-	if c.now.Sub(x.swept) > time.Minute {
+	x.at = ev.Time
+	if ev.Pos.File != x.file {
+		x.file = ev.Pos.File
+		x.files[x.file] = true
+	}
+	if c.now.Sub(x.swept) > time.Minute || c.input.low.Sub(x.sweptLow) > time.Minute {
 		c.sweepExchange()
 	}
 	switch ev.Daemon {
@@ -309,6 +334,9 @@ func (c *Correlator) exTracking(ev parsers.Event) {
 	case parsers.KindRcpt:
 		m := c.exFind(ev.Host, ev.QueueID)
 		if m == nil {
+			m = c.exRestore(ev.Host, ev.QueueID, 0)
+		}
+		if m == nil {
 			c.stats.Orphans++
 			return
 		}
@@ -316,6 +344,9 @@ func (c *Correlator) exTracking(ev parsers.Event) {
 		c.exRcpt(m, ev)
 	case parsers.KindDelivery:
 		m := c.exFind(ev.Host, ev.QueueID)
+		if m == nil {
+			m = c.exRestore(ev.Host, ev.QueueID, 0)
+		}
 		if m == nil {
 			c.stats.Orphans++
 			return
@@ -502,11 +533,162 @@ func (c *Correlator) exFind(host, qid string) *Message {
 	if qid == "" {
 		return nil
 	}
-	m := c.msgs["exchange|"+host+"|"+qid]
+	m := c.msgs[exKey(host, qid)]
 	if m != nil {
 		m.lastSeen = c.now
+		c.exSeen(m)
 	}
 	return m
+}
+
+// exKey is the key in Correlator.msgs of the message of internal id qid on
+// host.
+func exKey(host, qid string) string { return "exchange|" + host + "|" + qid }
+
+// exSeen notes that the event being fed is about m.
+func (c *Correlator) exSeen(m *Message) {
+	if m.ex != nil && c.ex.at.After(m.ex.last) {
+		m.ex.last = c.ex.at
+	}
+}
+
+// exRestore brings back from the store a message of internal id qid on
+// host that this run let go of (see exDone), with the message it continued
+// from and those in memory that continue it; nil if there is none. A
+// message another run stored stays its own (see the package doc).
+func (c *Correlator) exRestore(host, qid string, depth int) *Message {
+	x, k := c.ex, exKey(host, qid)
+	if m := c.msgs[k]; m != nil {
+		return m
+	}
+	if c.Resolver == nil || qid == "" || depth > 8 {
+		return nil
+	}
+	m, rs, err := c.Resolver.MessageByKey(qid + "@" + host)
+	if err != nil {
+		c.stats.ResolveErrors++
+		return nil
+	}
+	if m == nil || m.Format != format || !c.exFed(m) {
+		return nil
+	}
+	m.rcpts = rs
+	m.ex = exRecall(m, rs)
+	m.lastSeen, m.ex.last = c.now, x.at
+	c.msgs[k] = m
+	if id := strings.ToLower(m.MessageID); id != "" {
+		x.byMsgID[id] = append(x.byMsgID[id], m)
+	}
+	if pqid, phost, ok := strings.Cut(m.ParentKey, "@"); ok {
+		if p := c.exRestore(phost, pqid, depth+1); p != nil {
+			m.parent = p
+			p.children = append(p.children, m)
+		} else {
+			c.adopt(m, rs, 0) // another run's, or gone for good: as stored
+		}
+	}
+	for _, o := range c.msgs {
+		if o.ParentKey == m.Key && o.parent != m {
+			o.parent = m
+			m.children = append(m.children, o)
+		}
+	}
+	o, _ := origin(m)
+	for _, r := range rs {
+		ownPos(r, o, m)
+	}
+	return m
+}
+
+// ownPos sets r.Pos to the lines of r's stored Evidence after those of its
+// origin o and message m: judge wrote them in that order. RestoreRecipient
+// can only leave out every line the message has, and a line that is both
+// (a RECEIVE row names the message and its recipients) was then lost.
+func ownPos(r *Recipient, o, m *Message) {
+	var lead []parsers.Pos
+	if o != m {
+		lead = o.Evidence
+	}
+	lead = append(slices.Clip(lead), m.Evidence...)
+	if len(r.Evidence) < len(lead) {
+		return
+	}
+	for i, p := range lead {
+		if r.Evidence[i] != p.String() {
+			return
+		}
+	}
+	r.Pos = r.Pos[:0]
+	for _, s := range r.Evidence[len(lead):] {
+		r.Pos = appendPos(r.Pos, ParsePos(s))
+	}
+}
+
+// exFed reports whether a stored message has a line of an input this run
+// was fed.
+func (c *Correlator) exFed(m *Message) bool {
+	for _, p := range m.Evidence {
+		if c.ex.files[p.File] {
+			return true
+		}
+	}
+	return false
+}
+
+// exRecall rebuilds what the store does not hold of an Exchange message
+// from what it does: exchangeNote's account of the logs behind its
+// recipients' verdicts, and the addresses they were delivered to (a
+// redirect's target, counted for the address the client gave).
+func exRecall(m *Message, rs []*Recipient) *exInfo {
+	x := &exInfo{}
+	m.SenderSet = true // every Exchange message's first line names its sender
+	if m.Origin == OriginBounce || m.Via == ViaTransport {
+		// A DSN row, or another server's RECEIVE: tracked. The note, if any,
+		// is about the message it continues.
+		x.tracked = true
+	}
+	for _, r := range rs {
+		why := r.Reason
+		if m.Via != ViaTransport {
+			switch {
+			case strings.Contains(why, noteSubmission):
+				x.submitted, x.tracked = true, true
+				if p := between(why, noteSubmission, ")"); p != "unknown" {
+					m.Proto = p
+				}
+			case strings.Contains(why, noteJoined):
+				x.session, x.tracked = between(why, noteJoined, " "), true
+			case strings.Contains(why, noteReceiveOnly):
+				x.session = between(why, noteReceiveOnly, ")")
+			case strings.Contains(why, noteTrackingOnly):
+				dir := between(why, noteTrackingOnly, ", connector ")
+				x.tracked, x.direction = true, knownOr(dir)
+				x.connector = knownOr(between(why, noteTrackingOnly+dir+", connector ", ")"))
+			case strings.Contains(why, noteTrace):
+				x.trace = true
+			}
+			x.anyRcpt = x.anyRcpt || strings.Contains(why, noteAnyRcpt)
+			if strings.Contains(why, noteOriginating) {
+				x.direction = "Originating"
+			}
+		}
+		for _, d := range r.Deliveries {
+			if !strings.EqualFold(d.To, r.Recipient) && d.To != "" {
+				if x.redirect == nil {
+					x.redirect = make(map[string]string)
+				}
+				x.redirect[strings.ToLower(d.To)] = r.Recipient
+			}
+		}
+	}
+	return x
+}
+
+func knownOr(s string) string {
+	if s == "unknown" {
+		return ""
+	}
+	return s
 }
 
 // exNew starts the message of internal id qid on host. Its key does not
@@ -521,9 +703,9 @@ func (c *Correlator) exNew(ev parsers.Event, host, qid string) *Message {
 		MessageID: ev.MessageID,
 		Time:      ev.Time,
 		lastSeen:  ev.Time,
-		ex:        &exInfo{},
+		ex:        &exInfo{last: ev.Time},
 	}
-	c.msgs["exchange|"+host+"|"+qid] = m
+	c.msgs[exKey(host, qid)] = m
 	c.msgDirty = append(c.msgDirty, m)
 	return m
 }
@@ -584,6 +766,9 @@ func (c *Correlator) exByMessageID(id, host, rcpt string) *Message {
 			best, score = m, s
 		}
 	}
+	if best != nil {
+		c.exSeen(best)
+	}
 	return best
 }
 
@@ -599,15 +784,24 @@ func (c *Correlator) exWait(ev parsers.Event) {
 	x.nwaiting++
 }
 
-// sweepExchange forgets what the shared sweep dropped and rows that waited
-// too long.
+// sweepExchange lets go of the messages done with (exDone) and forgets what
+// the shared sweep dropped and rows that waited too long.
 func (c *Correlator) sweepExchange() {
 	x := c.ex
-	x.swept = c.now
+	x.swept, x.sweptLow = c.now, c.input.low
+	if c.input.known {
+		for k, m := range c.msgs {
+			if m.ex == nil || c.input.low.Sub(m.ex.last) <= c.RemovedGrace || !exDone(m) {
+				continue
+			}
+			delete(c.msgs, k)
+			m.children = nil // as the shared sweep does
+		}
+	}
 	for id, list := range x.byMsgID {
 		kept := list[:0]
 		for _, m := range list {
-			if c.msgs["exchange|"+m.Host+"|"+m.QueueID] == m {
+			if c.msgs[exKey(m.Host, m.QueueID)] == m {
 				kept = append(kept, m)
 			}
 		}
@@ -631,6 +825,43 @@ func (c *Correlator) sweepExchange() {
 	}
 }
 
+// exDone reports whether m is done with: a line about it is no longer
+// expected. That is when every recipient has its outcome (refused, or
+// sent, delivered, failed or dropped at every address it went to: a
+// deferred one is tried again), or when only the receive session said it
+// was queued (its hub's RECEIVE, logged before the session's 250 2.6.0, is
+// not in the input). An Exchange Online trace export is never done with:
+// it lists the newest first, so the order ReadingInput promises does not
+// hold for it.
+func exDone(m *Message) bool {
+	switch x := m.ex; {
+	case x.trace:
+		return false
+	case !x.tracked:
+		return x.session != ""
+	}
+	if len(m.rcpts) == 0 {
+		return false
+	}
+	for _, r := range m.rcpts {
+		if s := recipientStatus(r); s == StatusQueued || s == StatusDeferred {
+			return false
+		}
+	}
+	return true
+}
+
+// The parts of exchangeNote that exRecall reads back.
+const (
+	noteTrace        = "; lower confidence: an Exchange Online message trace record"
+	noteSubmission   = "; a mailbox submission (tracking RECEIVE from "
+	noteJoined       = "; receive session "
+	noteReceiveOnly  = "; receive protocol log only (session "
+	noteTrackingOnly = "; lower confidence: message tracking only, no receive session for it (directionality="
+	noteAnyRcpt      = "; the session had SMTPAcceptAnyRecipient"
+	noteOriginating  = "; directionality=Originating does not prove authentication"
+)
+
 // exchangeNote is added to the reason of a recipient whose origin o came
 // through Exchange: which logs the verdict rests on.
 func exchangeNote(o *Message, v Verdict) string {
@@ -641,15 +872,15 @@ func exchangeNote(o *Message, v Verdict) string {
 	var b strings.Builder
 	switch {
 	case x.trace:
-		b.WriteString("; lower confidence: an Exchange Online message trace record (FromIP), no session or tracking log")
+		b.WriteString(noteTrace + " (FromIP), no session or tracking log")
 	case x.submitted:
-		b.WriteString("; a mailbox submission (tracking RECEIVE from " + orUnknown(o.Proto) + ")")
+		b.WriteString(noteSubmission + orUnknown(o.Proto) + ")")
 	case x.session != "" && x.tracked:
-		fmt.Fprintf(&b, "; receive session %s joined to tracking RECEIVE %s", x.session, o.QueueID)
+		fmt.Fprintf(&b, noteJoined+"%s joined to tracking RECEIVE %s", x.session, o.QueueID)
 	case x.session != "":
-		fmt.Fprintf(&b, "; receive protocol log only (session %s): queued as %s, delivery not in the tracking log", x.session, o.QueueID)
+		fmt.Fprintf(&b, noteReceiveOnly+"%s): queued as %s, delivery not in the tracking log", x.session, o.QueueID)
 	case x.tracked:
-		fmt.Fprintf(&b, "; lower confidence: message tracking only, no receive session for it (directionality=%s, connector %s)", orUnknown(x.direction), orUnknown(x.connector))
+		fmt.Fprintf(&b, noteTrackingOnly+"%s, connector %s)", orUnknown(x.direction), orUnknown(x.connector))
 		if o.AuthUser == exchangeProxyUser {
 			b.WriteString(": authenticated inferred from the Client Proxy connector")
 		} else if v == RelayAbuse || v == RelayAttemptRejected {
@@ -658,10 +889,10 @@ func exchangeNote(o *Message, v Verdict) string {
 	}
 	if v == RelayAbuse {
 		if x.anyRcpt {
-			b.WriteString("; the session had SMTPAcceptAnyRecipient without authenticating (open relay connector)")
+			b.WriteString(noteAnyRcpt + " without authenticating (open relay connector)")
 		}
 		if strings.EqualFold(x.direction, "Originating") {
-			b.WriteString("; directionality=Originating does not prove authentication (externally secured connector)")
+			b.WriteString(noteOriginating + " (externally secured connector)")
 		}
 	}
 	return b.String()
