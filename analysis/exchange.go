@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,9 +94,9 @@ const (
 // exchangeState is what the correlator holds for Exchange beyond the shared
 // messages and sessions.
 type exchangeState struct {
-	rcpts    map[string]*exSession      // by host|session: accepted RCPTs not yet queued
-	byMsgID  map[string][]*Message      // lower-cased Message-ID → hub messages
-	waiting  map[string][]parsers.Event // lower-cased Message-ID → rows of other services
+	rcpts    map[string]*exSession // by host|session: accepted RCPTs not yet queued
+	byMsgID  map[string][]*Message // lower-cased Message-ID → hub messages
+	waiting  map[string][]exRow    // lower-cased Message-ID → rows of other services
 	nwaiting int
 	files    map[string]bool // Pos.File of every input fed
 	file     string          // of the event being fed
@@ -137,7 +138,7 @@ func (c *Correlator) exchange() *exchangeState {
 		c.ex = &exchangeState{
 			rcpts:   make(map[string]*exSession),
 			byMsgID: make(map[string][]*Message),
-			waiting: make(map[string][]parsers.Event),
+			waiting: make(map[string][]exRow),
 			files:   make(map[string]bool),
 		}
 	}
@@ -146,6 +147,7 @@ func (c *Correlator) exchange() *exchangeState {
 
 // feedExchange takes one Exchange event (see Feed).
 func (c *Correlator) feedExchange(ev parsers.Event) {
+	ev = exDetach(ev)
 	x := c.exchange()
 	x.at = ev.Time
 	if ev.Pos.File != x.file {
@@ -165,6 +167,21 @@ func (c *Correlator) feedExchange(ev parsers.Event) {
 	default:
 		c.exTracking(ev)
 	}
+}
+
+// exDetach returns ev without Raw, which the correlator does not read, and
+// with copies of its other strings: the fields of a CSV row share the line,
+// so that a message in memory held every whole line it kept a field of (an
+// address, a Message-ID, a reply). Each is copied alone, so that what is
+// kept holds only itself.
+func exDetach(ev parsers.Event) parsers.Event {
+	for _, f := range [...]*string{&ev.Host, &ev.Session, &ev.QueueID, &ev.NextQueueID, &ev.PrevQueueID, &ev.MessageID,
+		&ev.ClientName, &ev.OrigClientName, &ev.Helo, &ev.Proto, &ev.SASLMethod, &ev.SASLUser, &ev.From, &ev.Rcpt,
+		&ev.OrigRcpt, &ev.Relay, &ev.Status, &ev.DSN, &ev.Reason} {
+		*f = strings.Clone(*f)
+	}
+	ev.Raw = ""
+	return ev
 }
 
 // exSession takes a receive protocol log (or IIS W3C) event. Every such
@@ -740,8 +757,8 @@ func (c *Correlator) exArrived(m *Message) {
 	if evs, ok := x.waiting[id]; ok && id != "" {
 		delete(x.waiting, id)
 		x.nwaiting -= len(evs)
-		for _, ev := range evs {
-			c.exOtherService(ev)
+		for _, r := range evs {
+			c.exOtherService(r.event())
 		}
 	}
 }
@@ -772,6 +789,26 @@ func (c *Correlator) exByMessageID(id, host, rcpt string) *Message {
 	return best
 }
 
+// exRow is a row of another service waiting for its hub message: what
+// exOtherService reads of its event, in half an event's memory (a tracking
+// file of a whole hour can wait for the next files).
+type exRow struct {
+	pos      parsers.Pos
+	time     time.Time
+	kind     parsers.Kind
+	clientIP netip.Addr
+
+	host, daemon, messageID, rcpt, origRcpt, relay, status, dsn, reason string
+}
+
+func (r exRow) event() parsers.Event {
+	return parsers.Event{
+		Pos: r.pos, Time: r.time, Format: format, Kind: r.kind, ClientIP: r.clientIP, Host: r.host, Daemon: r.daemon,
+		MessageID: r.messageID, Rcpt: r.rcpt, OrigRcpt: r.origRcpt, Relay: r.relay, Status: r.status, DSN: r.dsn,
+		Reason: r.reason,
+	}
+}
+
 // exWait keeps a row of another service until its hub message is known.
 func (c *Correlator) exWait(ev parsers.Event) {
 	x := c.ex
@@ -780,7 +817,11 @@ func (c *Correlator) exWait(ev parsers.Event) {
 		c.stats.Orphans++
 		return
 	}
-	x.waiting[id] = append(x.waiting[id], ev)
+	x.waiting[id] = append(x.waiting[id], exRow{
+		pos: ev.Pos, time: ev.Time, kind: ev.Kind, clientIP: ev.ClientIP, host: ev.Host, daemon: ev.Daemon,
+		messageID: ev.MessageID, rcpt: ev.Rcpt, origRcpt: ev.OrigRcpt, relay: ev.Relay, status: ev.Status,
+		dsn: ev.DSN, reason: ev.Reason,
+	})
 	x.nwaiting++
 }
 
@@ -812,7 +853,7 @@ func (c *Correlator) sweepExchange() {
 		}
 	}
 	for id, evs := range x.waiting {
-		if c.now.Sub(evs[len(evs)-1].Time) > c.StaleAfter {
+		if c.now.Sub(evs[len(evs)-1].time) > c.StaleAfter {
 			delete(x.waiting, id)
 			x.nwaiting -= len(evs)
 			c.stats.Orphans += len(evs)
