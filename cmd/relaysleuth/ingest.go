@@ -96,7 +96,15 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 	ing := &ingester{store: store, corr: corr, c: c, stderr: stderr}
 	corr.Resolver = &syncedResolver{r: store.Resolver(ctx), ing: ing, ctx: ctx}
 	ing.bar = newProgress(c.progress, ins, stderr)
-	for _, in := range ins {
+	ordered := inOrder(ins)
+	for i, in := range ins {
+		if ordered {
+			var next time.Time
+			if i+1 < len(ins) {
+				next = ins[i+1].first
+			}
+			corr.ReadingInput(next)
+		}
 		if err := ing.file(ctx, in); err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, schema.ErrBusy) || isStoreError(err) {
 				ing.finishBar()
@@ -117,6 +125,18 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 		return res, errInputs
 	}
 	return res, nil
+}
+
+// inOrder reports whether prepare could sort the inputs oldest first: each
+// is a file whose first line's time it read. The correlator is then told
+// where each next input begins (Correlator.ReadingInput).
+func inOrder(ins []*input) bool {
+	for _, in := range ins {
+		if in.stdin != nil || in.first.IsZero() {
+			return false
+		}
+	}
+	return true
 }
 
 // storeError marks a failure of the database, which ends the run (unlike a
