@@ -223,20 +223,23 @@ func TestExchangeLateRowsRestored(t *testing.T) {
 	}
 	// The SEND rows again, an hour later: a retry's, say.
 	var late []string
+	sends := 0
 	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
 		if strings.HasPrefix(l, "#") || strings.Contains(l, ",SEND,") {
 			late = append(late, strings.Replace(l, "2025-02-06T14:", "2025-02-06T15:", 1))
+		}
+		if strings.Contains(l, ",SEND,") {
+			sends++
 		}
 	}
 	lateLog := filepath.Join(t.TempDir(), "MSGTRK2025020615-1.LOG")
 	if err := os.WriteFile(lateLog, []byte(strings.Join(late, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// run feeds the files in order, told their order or not, and returns
-	// every recipient as last flushed.
-	run := func(ordered bool, paths []string) (map[string]Recipient, *memStore) {
+	// run feeds the files in order, told their order or not, keeping what
+	// is flushed in store, and returns every recipient as last flushed.
+	run := func(store *memStore, ordered bool, paths []string) (map[string]Recipient, CorrelatorStats) {
 		c := NewCorrelator(p)
-		store := &memStore{}
 		c.Resolver = store
 		got := map[string]Recipient{}
 		for i, path := range paths {
@@ -258,7 +261,7 @@ func TestExchangeLateRowsRestored(t *testing.T) {
 				return true
 			})
 		}
-		return got, store
+		return got, c.Stats()
 	}
 	for _, tt := range []struct {
 		name  string
@@ -270,8 +273,9 @@ func TestExchangeLateRowsRestored(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			files := append(slices.Clone(tt.files), lateLog)
-			want, _ := run(false, files)
-			got, store := run(true, files)
+			want, _ := run(&memStore{}, false, files)
+			store := &memStore{}
+			got, _ := run(store, true, files)
 			if store.loads == 0 {
 				t.Fatal("no message was let go of and brought back")
 			}
@@ -288,4 +292,13 @@ func TestExchangeLateRowsRestored(t *testing.T) {
 			}
 		})
 	}
+	t.Run("another run's", func(t *testing.T) {
+		// Read by two runs, the logs are judged each on its own, as
+		// before: the late rows are not joined to what the first stored.
+		store := &memStore{}
+		run(store, true, []string{exchangeRecv, exchangeMsgtrk, exchangeMD})
+		if _, st := run(store, true, []string{lateLog}); st.Orphans != sends {
+			t.Errorf("%d rows not joined, want all %d", st.Orphans, sends)
+		}
+	})
 }
