@@ -61,6 +61,13 @@ type Writer struct {
 	s    *Store
 	src  Source
 	args []any // bind arguments, reused across statements
+
+	// tx is the open transaction holding batches not yet committed (see
+	// Hold), held how many, since when; next is src once it commits.
+	tx    *sql.Tx
+	held  int
+	began time.Time
+	next  Source
 }
 
 // NewWriter returns a Writer for src.
@@ -312,15 +319,40 @@ func (w *Writer) Commit(ctx context.Context, events []parsers.Event, rs []analys
 // holds all of a batch or none of it, and the progress says where to
 // resume.
 func (w *Writer) CommitBatch(ctx context.Context, b *Batch, p Progress) error {
+	if err := w.Hold(ctx, b, p); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// Hold writes b and the progress p in the Writer's open transaction,
+// beginning one if none is open; Flush commits it. A transaction holding
+// several batches is as safe (the progress is in it too: after a crash the
+// batches are read again) and much cheaper on a big database: each commit
+// writes every page its batches changed, and the random inserts of the
+// recipients' indexes change most of their pages in each batch. On an
+// error the open transaction is rolled back, its batches lost.
+func (w *Writer) Hold(ctx context.Context, b *Batch, p Progress) error {
+	err := w.hold(ctx, b, p)
+	if err != nil {
+		w.Abort()
+	}
+	return err
+}
+
+func (w *Writer) hold(ctx context.Context, b *Batch, p Progress) error {
 	stmts, err := w.s.writeStmts(ctx)
 	if err != nil {
 		return err
 	}
-	tx, err := w.s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return wrapBusy(err)
+	if w.tx == nil {
+		if w.tx, err = w.s.db.BeginTx(ctx, nil); err != nil {
+			w.tx = nil
+			return wrapBusy(err)
+		}
+		w.held, w.began, w.next = 0, time.Now(), w.src
 	}
-	defer tx.Rollback()
+	tx := w.tx
 	events := b.events
 	var firstTs, lastTs sql.NullInt64
 	if len(events) > 0 {
@@ -351,11 +383,41 @@ func (w *Writer) CommitBatch(ctx context.Context, b *Batch, p Progress) error {
 	if err != nil {
 		return fmt.Errorf("update source %s: %w", w.src.Path, wrapBusy(err))
 	}
+	w.held++
+	w.next.Offset, w.next.Lines, w.next.Complete = p.Offset, p.Lines, p.Complete
+	return nil
+}
+
+// Held returns how many batches the open transaction holds and how long
+// it has been open.
+func (w *Writer) Held() (int, time.Duration) {
+	if w.tx == nil {
+		return 0, 0
+	}
+	return w.held, time.Since(w.began)
+}
+
+// Flush commits the open transaction, if any.
+func (w *Writer) Flush() error {
+	if w.tx == nil {
+		return nil
+	}
+	tx := w.tx
+	w.tx = nil
 	if err := tx.Commit(); err != nil {
+		tx.Rollback()
 		return wrapBusy(err)
 	}
-	w.src.Offset, w.src.Lines, w.src.Complete = p.Offset, p.Lines, p.Complete
+	w.src = w.next
 	return nil
+}
+
+// Abort rolls back the open transaction, if any.
+func (w *Writer) Abort() {
+	if w.tx != nil {
+		w.tx.Rollback()
+		w.tx = nil
+	}
 }
 
 // writeEvents stores b's event blocks, their keys and the sparse events.

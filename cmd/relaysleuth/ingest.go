@@ -367,6 +367,7 @@ type pendingCommit struct {
 	ms     []analysis.Message
 	b      *schema.Batch // events, rs and ms encoded, on the reader's goroutine
 	p      schema.Progress
+	keys   []string // rs's and ms's queue ids and message keys (see track)
 	// synced, if not nil, makes this a barrier: it is closed once every
 	// batch sent before it is committed.
 	synced chan struct{}
@@ -412,24 +413,54 @@ func startCommitter(ctx context.Context, w *schema.Writer, path string) *committ
 // run commits batches until ch is closed or a commit fails.
 func (c *committer) run(ctx context.Context) {
 	defer close(c.done)
+	var held [][]string // the keys of the batches written, not yet committed
+	flush := func() bool {
+		if err := c.w.Flush(); err != nil {
+			c.err = storeError{fmt.Errorf("%s: %w", c.path, err)}
+			return false
+		}
+		for _, keys := range held {
+			c.track(keys, -1)
+			c.inFlight.Add(-1)
+		}
+		held = held[:0]
+		return true
+	}
+	defer c.w.Abort() // after a failure or a cancel: nothing half-written
 	for pc := range c.ch {
 		if pc.synced != nil {
+			if !flush() {
+				return
+			}
 			close(pc.synced)
 			continue
 		}
-		if err := c.w.CommitBatch(ctx, pc.b, pc.p); err != nil {
+		if err := c.w.Hold(ctx, pc.b, pc.p); err != nil {
 			c.err = storeError{fmt.Errorf("%s: %w", c.path, err)}
 			return
 		}
-		c.track(pc, -1)
-		c.inFlight.Add(-1)
+		held = append(held, pc.keys)
 		clear(pc.events) // let the lines go before the slice is reused
 		select {
 		case c.free <- pc.events[:0]:
 		default:
 		}
+		if n, open := c.w.Held(); n >= holdBatches || open >= holdTime {
+			if !flush() {
+				return
+			}
+		}
 	}
+	flush()
 }
+
+// One transaction holds up to holdBatches batches, or the batches of
+// holdTime (see schema.Writer.Hold): on a 1M-line log a commit per batch
+// rewrote most index pages a hundred times.
+const (
+	holdBatches = 10
+	holdTime    = 3 * time.Second
+)
 
 // newBatch returns an empty event slice, reusing a stored batch's.
 func (c *committer) newBatch() []parsers.Event {
@@ -441,24 +472,29 @@ func (c *committer) newBatch() []parsers.Event {
 	}
 }
 
-// track adds d to the pending counts of pc's queue ids and message keys.
-func (c *committer) track(pc pendingCommit, d int) {
+// pendingKeys returns the queue ids ("q" + id) and message keys ("k" +
+// key) of pc's recipients and messages.
+func pendingKeys(pc pendingCommit) []string {
+	keys := make([]string, 0, 2*(len(pc.ms)+len(pc.rs)))
+	for i := range pc.ms {
+		keys = append(keys, "q"+pc.ms[i].QueueID, "k"+pc.ms[i].Key)
+	}
+	for i := range pc.rs {
+		keys = append(keys, "q"+pc.rs[i].QueueID, "k"+pc.rs[i].MessageKey)
+	}
+	return keys
+}
+
+// track adds d to the pending counts of keys (see pendingKeys).
+func (c *committer) track(keys []string, d int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	add := func(k string) {
+	for _, k := range keys {
 		if n := c.pending[k] + d; n > 0 {
 			c.pending[k] = n
 		} else {
 			delete(c.pending, k)
 		}
-	}
-	for i := range pc.ms {
-		add("q" + pc.ms[i].QueueID)
-		add("k" + pc.ms[i].Key)
-	}
-	for i := range pc.rs {
-		add("q" + pc.rs[i].QueueID)
-		add("k" + pc.rs[i].MessageKey)
 	}
 }
 
@@ -474,7 +510,8 @@ func (c *committer) isPending(k string) bool {
 func (c *committer) send(ctx context.Context, pc pendingCommit) error {
 	if pc.synced == nil {
 		c.inFlight.Add(1)
-		c.track(pc, 1)
+		pc.keys = pendingKeys(pc)
+		c.track(pc.keys, 1)
 	}
 	var err error
 	select {
@@ -486,7 +523,7 @@ func (c *committer) send(ctx context.Context, pc pendingCommit) error {
 		err = ctx.Err()
 	}
 	if pc.synced == nil {
-		c.track(pc, -1)
+		c.track(pc.keys, -1)
 		c.inFlight.Add(-1)
 	}
 	return err
