@@ -10,10 +10,20 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
+// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets one: the
+// garbage collector works harder near it instead of letting garbage grow
+// to twice the live heap (issue 8: under 150 MB of RSS on a 5M-line log,
+// SQLite's page caches included). Soft: a run that needs more gets more.
+const memoryLimit = 96 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
