@@ -19,6 +19,7 @@ targets=(
 	"./analysis FuzzComplaint"
 	"./probe FuzzReadReply"
 	"./analysis FuzzCorrelate"
+	"./schema FuzzBlocks"
 )
 status=0
 for t in "${targets[@]}"; do
