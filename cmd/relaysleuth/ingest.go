@@ -427,7 +427,28 @@ func (c *committer) run(ctx context.Context) {
 		return true
 	}
 	defer c.w.Abort() // after a failure or a cancel: nothing half-written
-	for pc := range c.ch {
+	for {
+		// A slow input (a pipe) must not keep a transaction open, and its
+		// batches uncommitted, while it waits for its next batch.
+		var due <-chan time.Time
+		if _, open := c.w.Held(); len(held) > 0 {
+			due = time.After(holdTime - open)
+		}
+		var (
+			pc pendingCommit
+			ok bool
+		)
+		select {
+		case pc, ok = <-c.ch:
+		case <-due:
+			if !flush() {
+				return
+			}
+			continue
+		}
+		if !ok {
+			break
+		}
 		if pc.synced != nil {
 			if !flush() {
 				return

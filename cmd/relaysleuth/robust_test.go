@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/schema"
@@ -167,5 +169,43 @@ func TestSameFileTwoWriters(t *testing.T) {
 	}
 	if got.recipients != want.recipients {
 		t.Error("recipients differ from one ingest's")
+	}
+}
+
+// TestSlowInputCommits feeds ingest a pipe that sends a batch and a half of
+// lines and then stalls: the batch is committed while the pipe is quiet
+// (holdTime), not held in an open transaction until more input comes.
+func TestSlowInputCommits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for holdTime")
+	}
+	run := writeGenerated(t, "postfix", batchEvents*3/2, 1)
+	data, err := os.ReadFile(filepath.Join(run.dir, run.logs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "rs.db")
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runWithStdin(t.Context(), []string{"ingest", "--db", db, "--config", filepath.Join(run.dir, "config.json"),
+			"--timezone", "UTC", "--progress", "never", "-"}, pr, io.Discard, io.Discard)
+	}()
+	if _, err := pw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	committed := func() int {
+		return countRows(t, openDB(t, db), `SELECT coalesce(max(lines), 0) FROM sources`)
+	}
+	deadline := time.Now().Add(holdTime + 5*time.Second)
+	for committed() < batchEvents && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := committed(); n < batchEvents {
+		t.Errorf("%d lines committed %v after the input stalled, want the first batch (%d)", n, holdTime+5*time.Second, batchEvents)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
