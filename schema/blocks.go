@@ -51,7 +51,8 @@ func appendEvent(b, scratch []byte, ev *parsers.Event) (_, _ []byte) {
 
 var errBlock = errors.New("malformed event block")
 
-// nextField splits b into its first field and the rest.
+// nextField splits b into its first field (length, ':', bytes) and the
+// rest; blocks, their records and detail values are all such fields.
 func nextField(b []byte) (field, rest []byte, err error) {
 	colon := bytes.IndexByte(b, ':')
 	if colon <= 0 || colon > 19 {

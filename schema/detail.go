@@ -1,8 +1,6 @@
 package schema
 
 import (
-	"bytes"
-	"errors"
 	"net/netip"
 	"strconv"
 
@@ -42,22 +40,15 @@ func appendNumField(b []byte, n int64) []byte {
 	return append(b, v...)
 }
 
-var errDetail = errors.New("malformed event detail")
-
 // decodeDetail sets ev's detail fields from b.
 func decodeDetail(b []byte, ev *parsers.Event) error {
 	var f [14]string
 	for i := 0; i < len(f) && len(b) > 0; i++ {
-		colon := bytes.IndexByte(b, ':')
-		if colon < 0 {
-			return errDetail
+		v, rest, err := nextField(b)
+		if err != nil {
+			return err
 		}
-		n, err := strconv.Atoi(string(b[:colon]))
-		if err != nil || n < 0 || n > len(b)-colon-1 {
-			return errDetail
-		}
-		f[i] = string(b[colon+1 : colon+1+n])
-		b = b[colon+1+n:]
+		f[i], b = string(v), rest
 	}
 	ev.Session, ev.Helo, ev.Proto, ev.From, ev.Rcpt, ev.OrigRcpt, ev.Relay = f[0], f[1], f[2], f[3], f[4], f[5], f[6]
 	ev.Status, ev.DSN, ev.Reason = f[7], f[8], f[9]

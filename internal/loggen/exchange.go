@@ -649,23 +649,12 @@ func (e *exchange) sendOut(mm *exMsg, rs []rcpt, atMs int64) {
 	host, ip := mx(domainOf(to[0]))
 	total := float64(atMs-mm.recvMs) / 1000
 	e.track(exTrk, atMs, &trk{clientIP: exIP, clientHost: exHost, serverIP: ip, serverHost: host,
-		sourceContext: ";" + e.remoteReply() + ";ClientSubmitTime:", connector: "To Internet", source: "SMTP", event: "SEND",
+		sourceContext: ";" + e.g.remoteReply("250 2.0.0 Message accepted for delivery") + ";ClientSubmitTime:", connector: "To Internet", source: "SMTP", event: "SEND",
 		msg: mm, rcpts: to, statuses: ok,
 		info: fmt.Sprintf("%s;LSRV=%s:TOTAL-HUB=%.3f%s", stampMs(mm.recvMs), exFQDN, total, exLatency),
 		custom: fmt.Sprintf("S:E2ELatency=%.3f;S:ExternalSendLatency=0.402;S:ToEntity=Internet%s;S:MsgRecipCount=%d;S:IncludeInSla=True;"+
 			"S:Microsoft.Exchange.Transport.MailRecipient.RequiredTlsAuthLevel=Opportunistic;S:IsSmtpResponseFromExternalServer=True%s",
 			total, fromEntity(mm.fromNet), len(to), exForest)})
-}
-
-func (e *exchange) remoteReply() string {
-	g := e.g
-	switch g.rng.IntN(3) {
-	case 0:
-		return fmt.Sprintf("250 2.0.0 Ok: queued as 4Z%08x%04x", g.rng.Uint32(), g.rng.IntN(1<<16))
-	case 1:
-		return fmt.Sprintf("250 2.0.0 OK  %d %x - gsmtp", 1772000000+g.rng.IntN(1e6), g.rng.Uint64())
-	}
-	return "250 2.0.0 Message accepted for delivery"
 }
 
 // deferred writes a DEFER (the remote host did not answer) and the SEND

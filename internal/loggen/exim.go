@@ -188,19 +188,8 @@ func (e *exim) remote(atMs int64, id, to, orig string, hosts map[string]bool) in
 	if orig != "" {
 		o = " <" + orig + ">"
 	}
-	e.add(atMs, `%s %s %s%s R=dnslookup T=remote_smtp H=%s [%s] %s C="%s"`, id, flag, to, o, host, ip, eximTLS, e.remoteReply())
+	e.add(atMs, `%s %s %s%s R=dnslookup T=remote_smtp H=%s [%s] %s C="%s"`, id, flag, to, o, host, ip, eximTLS, e.g.remoteReply("250 Message accepted for delivery"))
 	return atMs
-}
-
-func (e *exim) remoteReply() string {
-	g := e.g
-	switch g.rng.IntN(3) {
-	case 0:
-		return fmt.Sprintf("250 2.0.0 Ok: queued as 4Z%08x%04x", g.rng.Uint32(), g.rng.IntN(1<<16))
-	case 1:
-		return fmt.Sprintf("250 2.0.0 OK  %d %x - gsmtp", 1772000000+g.rng.IntN(1e6), g.rng.Uint64())
-	}
-	return "250 Message accepted for delivery"
 }
 
 // notify writes the bounce message Exim sends to sender about r.

@@ -97,17 +97,17 @@ func (p *postfix) queueID() string {
 	return fmt.Sprintf("%010X", n)
 }
 
-// remoteQueueID is the id an outside server answers with: another shape
-// than ours, so that it is never taken for one of ours.
-func (p *postfix) remoteReply() string {
-	g := p.g
+// remoteReply is what an outside server answers to a message: its queue
+// id has another shape than ours, so that it is never taken for one of
+// ours. accepted is the reply of a server that names no queue id.
+func (g *gen) remoteReply(accepted string) string {
 	switch g.rng.IntN(3) {
 	case 0:
 		return fmt.Sprintf("250 2.0.0 Ok: queued as 4Z%08x%04x", g.rng.Uint32(), g.rng.IntN(1<<16))
 	case 1:
 		return fmt.Sprintf("250 2.0.0 OK  %d %x - gsmtp", 1772000000+g.rng.IntN(1e6), g.rng.Uint64())
 	}
-	return "250 Message accepted for delivery"
+	return accepted
 }
 
 func (p *postfix) open(atMs int64, c client, tls bool) *sess {
@@ -337,7 +337,7 @@ func (p *postfix) remote(atMs int64, qid, to, orig string, f fate) int64 {
 		return atMs + d
 	}
 	p.add(atMs+d, "smtp", smtp, "%s: to=<%s>, %srelay=%s[%s]:25, delay=%s, delays=0.01/0/%s/%s, dsn=2.0.0, status=sent (%s)",
-		qid, to, o, host, ip, secs(d), secs(d/2), secs(d-d/2-10), p.remoteReply())
+		qid, to, o, host, ip, secs(d), secs(d/2), secs(d-d/2-10), p.g.remoteReply("250 Message accepted for delivery"))
 	return atMs + d
 }
 
