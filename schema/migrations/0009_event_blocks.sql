@@ -57,27 +57,21 @@ SELECT source_id, min(byte_offset), min(ts_ms), max(ts_ms), count(*),
 FROM events_to_blocks GROUP BY source_id, blk ORDER BY source_id, blk;
 
 -- A block starts at its first event's offset: that joins a block back to
--- its events.
+-- its events. "placed" is materialized once for the three kinds of key
+-- (evaluated three times, the conversion took 75% longer).
 CREATE INDEX events_to_blocks_blk ON events_to_blocks (source_id, blk);
 INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms)
+WITH starts AS (
+    SELECT source_id, blk, min(byte_offset) AS first_offset FROM events_to_blocks GROUP BY source_id, blk
+), placed AS MATERIALIZED (
+    SELECT b.id, e.ts_ms, e.queue_id, e.next_queue_id, e.message_id FROM events_to_blocks e
+    JOIN starts g ON g.source_id = e.source_id AND g.blk = e.blk
+    JOIN event_blocks b ON b.source_id = g.source_id AND b.first_offset = g.first_offset
+)
 SELECT k, id, min(ts_ms), max(ts_ms) FROM (
-    SELECT 'q' || e.queue_id AS k, b.id, e.ts_ms FROM events_to_blocks e
-      JOIN (SELECT source_id, blk, min(byte_offset) AS fo FROM events_to_blocks GROUP BY source_id, blk) g
-        ON g.source_id = e.source_id AND g.blk = e.blk
-      JOIN event_blocks b ON b.source_id = g.source_id AND b.first_offset = g.fo
-      WHERE e.queue_id <> ''
-    UNION ALL
-    SELECT 'n' || e.next_queue_id, b.id, e.ts_ms FROM events_to_blocks e
-      JOIN (SELECT source_id, blk, min(byte_offset) AS fo FROM events_to_blocks GROUP BY source_id, blk) g
-        ON g.source_id = e.source_id AND g.blk = e.blk
-      JOIN event_blocks b ON b.source_id = g.source_id AND b.first_offset = g.fo
-      WHERE e.next_queue_id <> ''
-    UNION ALL
-    SELECT 'm' || e.message_id, b.id, e.ts_ms FROM events_to_blocks e
-      JOIN (SELECT source_id, blk, min(byte_offset) AS fo FROM events_to_blocks GROUP BY source_id, blk) g
-        ON g.source_id = e.source_id AND g.blk = e.blk
-      JOIN event_blocks b ON b.source_id = g.source_id AND b.first_offset = g.fo
-      WHERE e.message_id <> '')
+    SELECT 'q' || queue_id AS k, id, ts_ms FROM placed WHERE queue_id <> ''
+    UNION ALL SELECT 'n' || next_queue_id, id, ts_ms FROM placed WHERE next_queue_id <> ''
+    UNION ALL SELECT 'm' || message_id, id, ts_ms FROM placed WHERE message_id <> '')
 GROUP BY k, id;
 DROP TABLE events_to_blocks;
 
