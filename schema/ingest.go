@@ -240,9 +240,10 @@ const sourceUpdate = `UPDATE sources SET byte_offset = max(byte_offset, ?1),
  malformed = malformed + ?5, complete = CASE WHEN ?1 >= byte_offset THEN ?6 ELSE complete END,
  first_ts_ms = coalesce(first_ts_ms, ?7), last_ts_ms = coalesce(?8, last_ts_ms), ingested_ms = ?9 WHERE id = ?10`
 
-// A Batch is one transaction's rows, encoded for the store: its events'
-// detail values, its recipients and messages in key order (rows in key
-// order touch each page of those tables once) with their JSON columns.
+// A Batch is one batch's rows, encoded for the store: its events in
+// compressed blocks (and the detail values of those also kept in a row of
+// their own), its recipients and messages in key order (rows in key order
+// touch each page of those tables once) with their JSON columns.
 // Prepare builds it; a caller that stores on another goroutine prepares on
 // its own, so that the goroutine holding the database only binds and
 // steps.
@@ -257,8 +258,8 @@ type Batch struct {
 	mText   []string              // client address, evidence of ms[i] at 2i, 2i+1
 }
 
-// Prepare encodes events, rs and ms for Commit. A key given twice is
-// written in the order given: the last one stays.
+// Prepare encodes events, rs and ms for Hold or CommitBatch. A key given
+// twice is written in the order given: the last one stays.
 func Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message) *Batch {
 	b := &Batch{events: events}
 	b.encodeEvents()
