@@ -45,9 +45,15 @@ const (
 
 // The kinds of complaint, as Complaint.Kind names them.
 const (
-	ComplaintARF     = "arf"     // an RFC 5965 feedback report
-	ComplaintMessage = "message" // a raw message (.eml)
-	ComplaintHeaders = "headers" // only the headers of a message
+	ComplaintARF       = "arf"       // an RFC 5965 feedback report
+	ComplaintMessage   = "message"   // a raw message (.eml)
+	ComplaintHeaders   = "headers"   // only the headers of a message
+	ComplaintSpamCop   = "spamcop"   // SpamCop's text report: the offending message's headers in the body
+	ComplaintForward   = "forward"   // a forward with the message inline ("Forwarded message", "> " quotes)
+	ComplaintXARF      = "x-arf"     // an X-ARF report (YAML fields in a report.txt part)
+	ComplaintJMRP      = "jmrp"      // Microsoft's JMRP: the message attached, the IP in the subject
+	ComplaintBlocklist = "blocklist" // a blocklist notice: addresses, not a message
+	ComplaintText      = "text"      // a complaint in words to an abuse desk, no message in it
 )
 
 // ErrNotComplaint reports input that holds no message header at all.
@@ -56,8 +62,17 @@ var ErrNotComplaint = errors.New("no message headers found (want an ARF report, 
 // Complaint is what an abuse report or a saved spam sample says about one
 // message: the keys an investigation looks the message up by.
 type Complaint struct {
-	Kind         string `json:"kind"`                    // ComplaintARF, ComplaintMessage, ComplaintHeaders
-	FeedbackType string `json:"feedback_type,omitempty"` // "abuse", "fraud", ... (ARF)
+	Kind         string `json:"kind"`                    // ComplaintARF, ComplaintSpamCop, ... ComplaintHeaders
+	FeedbackType string `json:"feedback_type,omitempty"` // "abuse", "fraud", ... (ARF); X-ARF's Report-Type
+
+	// Notes say what kind of report this is when that matters for what
+	// it can find: not a spam complaint (auth-failure, DMARC), no message
+	// in it, a blocklist's addresses to look up with `report` instead.
+	Notes []string `json:"notes,omitempty"`
+	// Listed holds the addresses or ranges a blocklist notice lists, or a
+	// report about something else than mail is about: they name a host,
+	// not a message, and are not searched as a client.
+	Listed []netip.Prefix `json:"listed,omitempty"`
 
 	MessageID  string    `json:"message_id,omitempty"` // without angle brackets
 	Subject    string    `json:"subject,omitempty"`
@@ -71,7 +86,13 @@ type Complaint struct {
 	OriginalRcptTo   []string   `json:"original_rcpt_to,omitempty"`
 	ArrivalDate      time.Time  `json:"arrival_date"`
 	SourceIP         netip.Addr `json:"source_ip"`
-	ReportedDomain   string     `json:"reported_domain,omitempty"`
+	// SourceIPFrom says where SourceIP was read: "Source-IP",
+	// "X-SpamCop-sourceip", "X-ARF Source", "Subject", "report text".
+	SourceIPFrom   string `json:"source_ip_from,omitempty"`
+	ReportedDomain string `json:"reported_domain,omitempty"`
+	// RcptFrom says where OriginalRcptTo was read when not from the
+	// feedback report: JMRP's X-HmXmrOriginalRecipient.
+	RcptFrom string `json:"rcpt_from,omitempty"`
 
 	// Received holds the message's Received headers, newest (topmost) first.
 	Received []Received `json:"received,omitempty"`
@@ -88,9 +109,15 @@ type Received struct {
 	By         string     `json:"by,omitempty"`
 	With       string     `json:"with,omitempty"`
 	ID         string     `json:"id,omitempty"` // the receiving server's queue id
-	For        string     `json:"for,omitempty"`
+	For        []string   `json:"for,omitempty"` // "for <a>, <b>"
 	AuthUser   string     `json:"auth_user,omitempty"` // Postfix "(Authenticated sender: alice)"
 	Time       time.Time  `json:"time"`
+	// Own is set by Investigate: the hop was written by one of your
+	// servers (its queue id is stored, or its host is one of the logs'),
+	// so its client and queue id are searched; the others are shown only.
+	Own bool `json:"own"`
+
+	literal string // the "from" word was an address: the client's, unless a comment names another
 }
 
 // ReadComplaint reads an ARF feedback report (also one forwarded as an
@@ -120,16 +147,29 @@ func ReadComplaint(r io.Reader) (*Complaint, error) {
 	}
 	rd := &complaintReader{c: c}
 	rd.message(h, body, 0)
-	orig := rd.original
-	if orig == nil {
-		orig = &found{h: h, headersOnly: len(bytes.TrimSpace(body)) == 0}
-	}
 	if rd.report {
 		c.Kind = ComplaintARF
-	} else if orig.headersOnly {
-		c.Kind = ComplaintHeaders
 	}
-	c.fromHeader(orig.h)
+	orig := rd.original
+	if orig == nil {
+		// A report in words: the offending message's headers pasted in
+		// the body (SpamCop, a forward, a quote), or no message at all.
+		if ih, kind, ok := inlineMessage(rd.texts, h); ok {
+			orig = &found{h: ih, headersOnly: true}
+			c.Kind = kind
+		}
+	}
+	ownHeaders := rd.classify(h, orig != nil)
+	if orig == nil && ownHeaders {
+		orig = &found{h: h, headersOnly: len(bytes.TrimSpace(body)) == 0}
+		if orig.headersOnly && c.Kind == ComplaintMessage {
+			c.Kind = ComplaintHeaders
+		}
+	}
+	if orig != nil {
+		c.fromHeader(orig.h)
+	}
+	rd.afterHeader(orig)
 	return c, nil
 }
 
@@ -237,6 +277,31 @@ type complaintReader struct {
 	report   bool   // a message/feedback-report part was seen
 	original *found // the innermost message: the one complained about
 	depth    int    // the depth original was found at
+	inside   int    // how many attached messages the walk is in
+	texts    []text // the report's own text parts, not those of attached messages
+	textLen  int
+}
+
+// text is a text part of the report itself, decoded.
+type text struct {
+	name string // the part's file name ("report.txt" in X-ARF)
+	body string
+}
+
+// maxTextBytes bounds the report text kept to look for pasted headers
+// and report fields in.
+const maxTextBytes = 1 << 20
+
+// addText keeps a text part of the report (not of an attached message).
+func (rd *complaintReader) addText(name string, body []byte) {
+	if rd.inside > 0 || rd.textLen >= maxTextBytes {
+		return
+	}
+	if len(body) > maxTextBytes-rd.textLen {
+		body = body[:maxTextBytes-rd.textLen]
+	}
+	rd.textLen += len(body)
+	rd.texts = append(rd.texts, text{name: name, body: strings.ToValidUTF8(string(body), "\uFFFD")})
 }
 
 // message walks one message (header h, raw body): a report's parts, an
@@ -248,6 +313,7 @@ func (rd *complaintReader) message(h mail.Header, body []byte, depth int) {
 	}
 	ct := h.Get("Content-Type")
 	if ct == "" {
+		rd.addText("", decodeBody(h.Get("Content-Transfer-Encoding"), body))
 		return
 	}
 	mt, params, err := mime.ParseMediaType(ct)
@@ -256,6 +322,8 @@ func (rd *complaintReader) message(h mail.Header, body []byte, depth int) {
 		return
 	}
 	switch {
+	case mt == "text/plain":
+		rd.addText(params["name"], decodeBody(h.Get("Content-Transfer-Encoding"), body))
 	case strings.HasPrefix(mt, "multipart/"):
 		rd.multipart(params["boundary"], decodeBody(h.Get("Content-Transfer-Encoding"), body), depth)
 	case mt == "message/rfc822" || mt == "text/rfc822-headers":
@@ -279,17 +347,24 @@ func (rd *complaintReader) multipart(boundary string, body []byte, depth int) {
 			return
 		}
 		if err != nil {
-			rd.c.warnf("bad MIME part: %v", err)
+			rd.badPart(n, err)
 			return
 		}
 		data, err := io.ReadAll(p)
 		if err != nil {
-			rd.c.warnf("bad MIME part: %v", err)
+			rd.badPart(n, err)
 		}
 		ph := mail.Header(p.Header)
 		data = decodeBody(ph.Get("Content-Transfer-Encoding"), data)
 		mt, params, _ := mime.ParseMediaType(ph.Get("Content-Type"))
 		switch {
+		case mt == "text/plain" || mt == "" && ph.Get("Content-Type") == "":
+			name := params["name"]
+			if name == "" {
+				_, dp, _ := mime.ParseMediaType(ph.Get("Content-Disposition"))
+				name = dp["filename"]
+			}
+			rd.addText(name, data)
 		case mt == "message/feedback-report":
 			rd.report = true
 			rd.feedback(data)
@@ -313,7 +388,20 @@ func (rd *complaintReader) attached(mt string, data []byte, depth int) {
 		rd.original = &found{h: h, headersOnly: mt == "text/rfc822-headers" || len(bytes.TrimSpace(body)) == 0}
 		rd.depth = depth + 1
 	}
+	rd.inside++
 	rd.message(h, body, depth+1)
+	rd.inside--
+}
+
+// badPart notes a MIME part that could not be read. A body that ends
+// inside a part after others were read was cut short on its way (some
+// providers cut reports at a size): one calm warning, not the parser's.
+func (rd *complaintReader) badPart(n int, err error) {
+	if (n > 0 || rd.inside > 0) && (errors.Is(err, io.ErrUnexpectedEOF) || strings.HasSuffix(err.Error(), "EOF")) {
+		rd.c.warnf("bad MIME part: the complaint ends inside a part (cut short on its way?); what came before is read")
+		return
+	}
+	rd.c.warnf("bad MIME part: %v", err)
 }
 
 // decodeBody undoes a base64 or quoted-printable transfer encoding; on
@@ -349,8 +437,11 @@ func (rd *complaintReader) feedback(data []byte) {
 		c.OriginalMailFrom = bareAddress(v)
 	}
 	for _, v := range h.Values("Original-Rcpt-To") {
-		if a := bareAddress(v); a != "" {
-			c.OriginalRcptTo = append(c.OriginalRcptTo, a)
+		// One address per field says RFC 5965; some put a list in one.
+		for _, a := range strings.Split(v, ",") {
+			if a := bareAddress(a); a != "" && !slices.Contains(c.OriginalRcptTo, a) {
+				c.OriginalRcptTo = append(c.OriginalRcptTo, a)
+			}
 		}
 	}
 	date := get("Arrival-Date")
@@ -358,20 +449,31 @@ func (rd *complaintReader) feedback(data []byte) {
 		date = get("Received-Date") // the draft's name, still sent by some
 	}
 	if date != "" {
-		if t, err := mail.ParseDate(date); err == nil {
-			c.ArrivalDate = t.UTC()
-		} else {
+		switch t, err := parseDate(date); {
+		case err == nil:
+			c.ArrivalDate = t
+		case errors.Is(err, errUnknownZone):
+			c.ArrivalDate = t
+			c.warnf("Arrival-Date %q: %v", date, err)
+		default:
 			c.warnf("bad Arrival-Date %q", date)
 		}
 	}
-	if v := get("Source-IP"); v != "" {
+	if v := get("Source-IP"); v != "" && !redacted(v) {
 		if a, ok := parseIP(v); ok {
-			c.SourceIP = a
+			c.SourceIP, c.SourceIPFrom = a, "Source-IP"
 		} else {
 			c.warnf("bad Source-IP %q", v)
 		}
 	}
 	c.ReportedDomain = strings.ToLower(get("Reported-Domain"))
+}
+
+// redacted reports whether a feedback field's value was blanked out by
+// the reporter ("x.x.x.x", "redacted"): nothing to read, nothing wrong.
+func redacted(v string) bool {
+	v = strings.ToLower(strings.Trim(strings.TrimSpace(v), "[]<>"))
+	return strings.Contains(v, "redacted") || strings.Trim(v, "x.:") == "" || v == "unknown"
 }
 
 // fromHeader takes the keys from the header of the message complained about.
@@ -382,8 +484,8 @@ func (c *Complaint) fromHeader(h mail.Header) {
 	c.To = append(addresses(h, "To"), addresses(h, "Cc")...)
 	c.ReturnPath = bareAddress(h.Get("Return-Path"))
 	if d := h.Get("Date"); d != "" {
-		if t, err := mail.ParseDate(d); err == nil {
-			c.Date = t.UTC()
+		if t, err := parseDate(d); err == nil || errors.Is(err, errUnknownZone) {
+			c.Date = t
 		}
 	}
 	for i, v := range h["Received"] {
@@ -404,12 +506,15 @@ func decodeWords(s string) string {
 }
 
 // messageID returns the first <...> of a Message-ID header, without the
-// brackets, as the logs store it.
+// brackets, as the logs store it. Inside brackets it keeps spaces (Hotmail
+// passes on ids like "<vr, 11 okt 2019 12:04:05 +0200T12:04:05.115@x>",
+// folding whitespace made one space); without brackets the first word.
 func messageID(v string) string {
 	v = strings.TrimSpace(v)
 	if i := strings.IndexByte(v, '<'); i >= 0 {
 		if j := strings.IndexByte(v[i:], '>'); j > 0 {
-			v = v[i+1 : i+j]
+			id := strings.Join(strings.Fields(v[i+1:i+j]), " ")
+			return strings.NewReplacer("<", "", ">", "").Replace(id)
 		}
 	}
 	if f := strings.Fields(v); len(f) > 0 {
@@ -480,8 +585,8 @@ func ParseReceived(v string) Received {
 	var r Received
 	v = strings.Join(strings.Fields(v), " ")
 	if i := strings.LastIndexByte(v, ';'); i >= 0 {
-		if t, err := mail.ParseDate(strings.TrimSpace(v[i+1:])); err == nil {
-			r.Time = t.UTC()
+		if t, err := parseDate(v[i+1:]); err == nil || errors.Is(err, errUnknownZone) {
+			r.Time = t
 		}
 		v = v[:i]
 	}
@@ -502,8 +607,12 @@ func ParseReceived(v string) Received {
 			if comment {
 				r.fromComment(tok)
 			} else if isFirst {
-				if a, ok := parseIP(tok); ok && strings.HasPrefix(tok, "[") {
-					r.ClientIP = a // Exim: "from [192.0.2.9]"
+				// Exim's "from [192.0.2.9] (helo=x)", Yahoo's "from
+				// 192.0.2.9 (EHLO x)": the client's address, unless a
+				// comment names another; then it was the HELO, as in
+				// Postfix's "from [192.168.1.10] (unknown [203.0.113.7])".
+				if a, ok := parseIP(tok); ok {
+					r.ClientIP, r.literal = a, tok
 				} else {
 					r.Helo = tok
 				}
@@ -524,8 +633,12 @@ func ParseReceived(v string) Received {
 				r.ID = strings.Trim(tok, "<>")
 			}
 		case "for":
-			if !comment && isFirst {
-				r.For = bareAddress(tok)
+			if !comment {
+				for _, a := range strings.Split(tok, ",") {
+					if a := bareAddress(a); a != "" && len(r.For) < maxKeys && !slices.Contains(r.For, a) {
+						r.For = append(r.For, a)
+					}
+				}
 			}
 		}
 	}
@@ -539,6 +652,7 @@ func ParseReceived(v string) Received {
 	case "mapi":
 		r.ID = ""
 	}
+	r.literal = ""
 	return r
 }
 
@@ -550,11 +664,20 @@ func (r *Received) fromComment(c string) {
 		r.AuthUser = strings.TrimSpace(u)
 		return
 	}
-	for _, f := range strings.Fields(c) {
+	fs := strings.Fields(c)
+	if len(fs) == 2 && (strings.EqualFold(fs[0], "HELO") || strings.EqualFold(fs[0], "EHLO")) {
+		// qmail, IronPort, Yahoo: "from rdns.example (HELO name) (192.0.2.9)".
+		if r.Helo != "" && r.ClientName == "" {
+			r.ClientName = r.Helo
+		}
+		r.Helo = fs[1]
+		return
+	}
+	for _, f := range fs {
 		switch {
 		case strings.HasPrefix(f, "["):
-			if a, ok := parseIP(f); ok && !r.ClientIP.IsValid() {
-				r.ClientIP = a
+			if a, ok := parseIP(f); ok && (!r.ClientIP.IsValid() || r.literal != "") {
+				r.takeClient(a)
 			}
 		case strings.HasPrefix(strings.ToLower(f), "helo="):
 			// Exim: "from rdns.example ([192.0.2.9] helo=name)" puts the
@@ -564,13 +687,22 @@ func (r *Received) fromComment(c string) {
 			}
 			r.Helo = f[5:]
 		default:
-			if a, ok := parseIP(f); ok && !r.ClientIP.IsValid() {
-				r.ClientIP = a
+			if a, ok := parseIP(f); ok && (!r.ClientIP.IsValid() || r.literal != "") {
+				r.takeClient(a)
 			} else if !ok && r.ClientName == "" && !r.ClientIP.IsValid() && strings.Contains(f, ".") {
 				r.ClientName = f
 			}
 		}
 	}
+}
+
+// takeClient sets the client address named in a comment: an address
+// the "from" word gave was the HELO.
+func (r *Received) takeClient(a netip.Addr) {
+	if r.literal != "" && r.Helo == "" {
+		r.Helo = r.literal
+	}
+	r.ClientIP, r.literal = a, ""
 }
 
 // receivedTokens yields the words of a Received header outside comments

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -225,7 +226,7 @@ func TestParseReceived(t *testing.T) {
 		{
 			"from helo.example (rdns.example [192.0.2.9]) by mail.corp.example (Postfix) with ESMTP id 4B49DBC34B for <U@corp.example>; Fri, 27 Nov 2026 19:27:54 +0000 (UTC)",
 			Received{Helo: "helo.example", ClientName: "rdns.example", ClientIP: netip.MustParseAddr("192.0.2.9"), By: "mail.corp.example",
-				With: "ESMTP", ID: "4B49DBC34B", For: "u@corp.example", Time: time.Date(2026, 11, 27, 19, 27, 54, 0, time.UTC)},
+				With: "ESMTP", ID: "4B49DBC34B", For: []string{"u@corp.example"}, Time: time.Date(2026, 11, 27, 19, 27, 54, 0, time.UTC)},
 		},
 		{
 			"from x (unknown [192.0.2.7]) (Authenticated sender: alice) by mail.corp.example (Postfix) with ESMTPSA id 1A2B3C",
@@ -245,7 +246,7 @@ func TestParseReceived(t *testing.T) {
 			// Exim with a reverse name, TLS, and the HELO in the comment.
 			"from mail.outside.example ([127.3.180.178] helo=desktop-7a37)\n\tby mail.corp.example with esmtpsa  (TLS1.3) tls TLS_AES_256_GCM_SHA384\n\t(Exim 4.96)\n\t(envelope-from <dave@corp.example>)\n\tid 1xX1kT-0007kZ-2x\n\tfor kofi.smith@victim.example;\n\tFri, 27 Nov 2026 19:36:45 +0000",
 			Received{Helo: "desktop-7a37", ClientName: "mail.outside.example", ClientIP: netip.MustParseAddr("127.3.180.178"), By: "mail.corp.example",
-				With: "esmtpsa", ID: "1xX1kT-0007kZ-2x", For: "kofi.smith@victim.example", Time: time.Date(2026, 11, 27, 19, 36, 45, 0, time.UTC)},
+				With: "esmtpsa", ID: "1xX1kT-0007kZ-2x", For: []string{"kofi.smith@victim.example"}, Time: time.Date(2026, 11, 27, 19, 36, 45, 0, time.UTC)},
 		},
 		{
 			// Exchange Front End, TLS, local time zone.
@@ -262,7 +263,7 @@ func TestParseReceived(t *testing.T) {
 		{"", Received{}},
 	}
 	for _, tt := range tests {
-		if got := ParseReceived(tt.in); got != tt.want {
+		if got := ParseReceived(tt.in); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("ParseReceived(%q)\n = %+v\nwant %+v", tt.in, got, tt.want)
 		}
 	}

@@ -84,6 +84,13 @@ type Query struct {
 	// Window is the time around the message searched for the sender's
 	// other mail, half before and half after. Zero means DefaultWindow.
 	Window time.Duration
+	// Hosts are the names of your mail servers and LocalDomains the
+	// policy's local domains: a complaint's Received header written by a
+	// host of these names (or under these domains) is one of yours, and
+	// its client and queue id are searched. Hosts named in the logs and
+	// hops whose queue id is stored are yours without them.
+	Hosts        []string
+	LocalDomains []string
 }
 
 // Limits of one investigation: what a terminal can show, and a bound on the
@@ -253,12 +260,22 @@ func Investigate(ctx context.Context, st InvestigationStore, q Query) (*Investig
 	if q.Window <= 0 {
 		q.Window = DefaultWindow
 	}
-	inv := &Investigation{Complaint: q.Complaint, Keys: keysOf(q), Incidents: []Incident{}, Radius: []Radius{}, Candidates: []Recipient{}}
-	if len(inv.Keys) == 0 {
-		return nil, ErrNoKeys
-	}
 	user := TimeRange{From: q.Since, To: q.Until}
 	anchor := anchorTime(q)
+	if err := markOwnHops(ctx, st, q, user); err != nil {
+		return nil, err
+	}
+	inv := &Investigation{Complaint: q.Complaint, Keys: keysOf(q), Incidents: []Incident{}, Radius: []Radius{}, Candidates: []Recipient{}}
+	if len(inv.Keys) == 0 {
+		if c := q.Complaint; c != nil && len(c.Notes) > 0 {
+			// A report that holds no message (a blocklist notice, an
+			// X-ARF report about a web attack): its notes say what to do
+			// instead; nothing is found.
+			inv.Keys = []KeyResult{}
+			return inv, nil
+		}
+		return nil, ErrNoKeys
+	}
 	weak := user
 	if weak.From.IsZero() && weak.To.IsZero() && !anchor.IsZero() {
 		weak = TimeRange{From: anchor.Add(-q.Window / 2), To: anchor.Add(q.Window / 2)}
@@ -399,34 +416,50 @@ func keysOf(q Query) []KeyResult {
 	add(KeySender, q.Sender, "--sender", true)
 	add(KeyRecipient, q.Recipient, "--recipient", true)
 	if c := q.Complaint; c != nil {
+		// Only hops your servers wrote name your client and queue id: the
+		// sender's own "from localhost by mail.shop.example" hop, or the
+		// recipient's MX, would find unrelated local mail.
 		add(KeyMessageID, c.MessageID, "Message-ID header", false)
 		for i, r := range c.Received {
-			add(KeyQueueID, r.ID, receivedSource(i, r), false)
+			if r.Own {
+				add(KeyQueueID, r.ID, receivedSource(i, r), false)
+			}
 		}
 		for i, r := range c.Received {
-			add(KeyAuthUser, r.AuthUser, receivedSource(i, r), false)
+			if r.Own {
+				add(KeyAuthUser, r.AuthUser, receivedSource(i, r), false)
+			}
 		}
 		if c.SourceIP.IsValid() {
-			add(KeyClientIP, c.SourceIP.String(), "Source-IP", false)
+			add(KeyClientIP, c.SourceIP.String(), orWord(c.SourceIPFrom, "Source-IP"), false)
 		}
 		for i, r := range c.Received {
-			if r.ClientIP.IsValid() {
+			// A loopback client is a content filter or a local
+			// submission: it names every message that took that way.
+			if r.Own && r.ClientIP.IsValid() && !r.ClientIP.IsLoopback() {
 				add(KeyClientIP, r.ClientIP.String(), receivedSource(i, r), false)
 			}
 		}
-		add(KeySender, c.OriginalMailFrom, "Original-Mail-From", false)
-		add(KeySender, c.ReturnPath, "Return-Path header", false)
+		addr := func(k Key, a, src string) {
+			if !placeholder(a) {
+				add(k, a, src, false)
+			}
+		}
+		addr(KeySender, c.OriginalMailFrom, "Original-Mail-From")
+		addr(KeySender, c.ReturnPath, "Return-Path header")
 		for _, a := range c.OriginalRcptTo {
-			add(KeyRecipient, a, "Original-Rcpt-To", false)
+			addr(KeyRecipient, a, orWord(c.RcptFrom, "Original-Rcpt-To"))
 		}
 		for i, r := range c.Received {
-			add(KeyRecipient, r.For, receivedSource(i, r), false)
+			for _, a := range r.For {
+				addr(KeyRecipient, a, receivedSource(i, r))
+			}
 		}
 		for _, a := range c.To {
-			add(KeyRecipient, a, "To/Cc header", false)
+			addr(KeyRecipient, a, "To/Cc header")
 		}
 		for _, a := range c.From {
-			add(KeySender, a, "From header", false)
+			addr(KeySender, a, "From header")
 		}
 	}
 	if len(ks) == 0 && (!q.Since.IsZero() || !q.Until.IsZero()) {
