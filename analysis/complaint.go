@@ -108,8 +108,8 @@ type Received struct {
 	ClientIP   netip.Addr `json:"client_ip"`
 	By         string     `json:"by,omitempty"`
 	With       string     `json:"with,omitempty"`
-	ID         string     `json:"id,omitempty"` // the receiving server's queue id
-	For        []string   `json:"for,omitempty"` // "for <a>, <b>"
+	ID         string     `json:"id,omitempty"`        // the receiving server's queue id
+	For        []string   `json:"for,omitempty"`       // "for <a>, <b>"
 	AuthUser   string     `json:"auth_user,omitempty"` // Postfix "(Authenticated sender: alice)"
 	Time       time.Time  `json:"time"`
 	// Own is set by Investigate: the hop was written by one of your
