@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/pipeline"
 )
 
 // commonFlags are the flags every command that reads or reports shares.
@@ -48,7 +49,7 @@ func (c *commonFlags) policyFlags(fs *flag.FlagSet) {
 func (c *commonFlags) inputFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.year, "year", 0, "`year` of the first line of logs whose stamps have none (default: from the file's modification time)")
 	fs.StringVar(&c.timezone, "timezone", "Local", "time `zone` of log stamps that carry none (IANA name, e.g. Europe/Berlin, or UTC)")
-	fs.StringVar(&c.inputFormat, "input-format", "auto", "log `format`: auto, "+strings.Join(formatNames(), ", "))
+	fs.StringVar(&c.inputFormat, "input-format", "auto", "log `format`: auto, "+strings.Join(pipeline.FormatNames(), ", "))
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar on standard error: auto (when it is a terminal), always, never")
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/pipeline"
 )
 
 // verdictCounts runs `report recipients --format json` and counts the
@@ -160,8 +161,8 @@ func TestInputFormatMismatch(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, out)
 		}
 	}
-	if n := strings.Count(out, ": exim: "); n != maxShownErrors {
-		t.Errorf("%d malformed lines shown, want %d", n, maxShownErrors)
+	if n := strings.Count(out, ": exim: "); n != pipeline.MaxShownErrors {
+		t.Errorf("%d malformed lines shown, want %d", n, pipeline.MaxShownErrors)
 	}
 	if s := summaryOf(t, db); s.Malformed != 739 || s.Events != 0 {
 		t.Errorf("summary: %d malformed, %d events; want 739, 0", s.Malformed, s.Events)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/parsers"
+	"github.com/relaysleuth/relaysleuth/pipeline"
 	"github.com/relaysleuth/relaysleuth/probe"
 	"github.com/relaysleuth/relaysleuth/schema"
 )
@@ -131,42 +131,28 @@ func (lr *probeLogReader) read(ctx context.Context, q probe.LogQuery) ([]probe.L
 // alike once canonicalised), and no queue file without a recipient, as for
 // a client that never sent DATA.
 func (lr *probeLogReader) lines(ctx context.Context, c *commonFlags, q probe.LogQuery) ([]probe.LogRecord, error) {
-	files, _ := expandPaths(q.Paths) // ingest has reported what is missing
-	ins, _ := prepare(ctx, files, c, strings.NewReader(""))
-	loc, err := c.location()
+	opts, err := c.options()
 	if err != nil {
 		return nil, err
 	}
 	var recs []probe.LogRecord
-	for _, in := range ins {
-		rc, err := openInput(in)
-		if err != nil {
-			continue
-		}
-		p := in.format.new(parserOptions{path: in.path, modTime: in.modTime, year: c.year, location: loc})
-		emit := func(ev parsers.Event) error {
-			opened := ev.Kind == parsers.KindClient && ev.QueueID != ""
-			refused := ev.Kind == parsers.KindReject && ev.Rcpt != ""
-			if !opened && !refused || ev.Time.Before(q.Since) || !ev.Time.Before(q.Until) || !slices.Contains(q.ClientIPs, ev.ClientIP.Unmap()) {
-				return nil
-			}
-			r := probe.LogRecord{Time: ev.Time.UTC(), ClientIP: ev.ClientIP.Unmap(), QueueID: ev.QueueID, Evidence: []string{ev.Pos.String()}}
-			if refused {
-				r.Sender, r.Recipient, r.Status = ev.From, ev.Rcpt, analysis.StatusRejected
-				r.Reply = strings.TrimSpace(ev.DSN + " " + ev.Reason)
-				r.Verdict = string(analysis.RelayAttemptRejected)
-			}
-			recs = append(recs, r)
+	err = pipeline.Events(ctx, q.Paths, opts, lr.stderr, func(ev parsers.Event) error {
+		opened := ev.Kind == parsers.KindClient && ev.QueueID != ""
+		refused := ev.Kind == parsers.KindReject && ev.Rcpt != ""
+		if !opened && !refused || ev.Time.Before(q.Since) || !ev.Time.Before(q.Until) || !slices.Contains(q.ClientIPs, ev.ClientIP.Unmap()) {
 			return nil
 		}
-		_, err = parsers.Scan(ctx, rc, in.path, parsers.Start{}, p, emit, nil)
-		rc.Close()
-		if err != nil && ctx.Err() != nil {
-			return nil, err
+		r := probe.LogRecord{Time: ev.Time.UTC(), ClientIP: ev.ClientIP.Unmap(), QueueID: ev.QueueID, Evidence: []string{ev.Pos.String()}}
+		if refused {
+			r.Sender, r.Recipient, r.Status = ev.From, ev.Rcpt, analysis.StatusRejected
+			r.Reply = strings.TrimSpace(ev.DSN + " " + ev.Reason)
+			r.Verdict = string(analysis.RelayAttemptRejected)
 		}
-		if err != nil {
-			fmt.Fprintf(lr.stderr, "relaysleuth: %s: %v\n", in.path, err)
-		}
+		recs = append(recs, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return recs, nil
 }

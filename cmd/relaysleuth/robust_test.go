@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/pipeline"
 	"github.com/relaysleuth/relaysleuth/schema"
 )
 
@@ -174,12 +175,12 @@ func TestSameFileTwoWriters(t *testing.T) {
 
 // TestSlowInputCommits feeds ingest a pipe that sends a batch and a half of
 // lines and then stalls: the batch is committed while the pipe is quiet
-// (holdTime), not held in an open transaction until more input comes.
+// (pipeline.HoldTime), not held in an open transaction until more input comes.
 func TestSlowInputCommits(t *testing.T) {
 	if testing.Short() {
-		t.Skip("waits for holdTime")
+		t.Skip("waits for pipeline.HoldTime")
 	}
-	run := writeGenerated(t, "postfix", batchEvents*3/2, 1)
+	run := writeGenerated(t, "postfix", pipeline.BatchEvents*3/2, 1)
 	data, err := os.ReadFile(filepath.Join(run.dir, run.logs[0]))
 	if err != nil {
 		t.Fatal(err)
@@ -197,12 +198,12 @@ func TestSlowInputCommits(t *testing.T) {
 	committed := func() int {
 		return countRows(t, openDB(t, db), `SELECT coalesce(max(lines), 0) FROM sources`)
 	}
-	deadline := time.Now().Add(holdTime + 5*time.Second)
-	for committed() < batchEvents && time.Now().Before(deadline) {
+	deadline := time.Now().Add(pipeline.HoldTime + 5*time.Second)
+	for committed() < pipeline.BatchEvents && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if n := committed(); n < batchEvents {
-		t.Errorf("%d lines committed %v after the input stalled, want the first batch (%d)", n, holdTime+5*time.Second, batchEvents)
+	if n := committed(); n < pipeline.BatchEvents {
+		t.Errorf("%d lines committed %v after the input stalled, want the first batch (%d)", n, pipeline.HoldTime+5*time.Second, pipeline.BatchEvents)
 	}
 	pw.Close()
 	if err := <-done; err != nil {

@@ -19,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/pipeline"
 )
 
 const devLog = "../../testdata/postfix/dev/postfix.log"
@@ -180,11 +183,11 @@ func alertKeys(t *testing.T, out string) map[string]int {
 	t.Helper()
 	keys := make(map[string]int)
 	for line := range strings.Lines(out) {
-		var a alert
+		var a analysis.Alert
 		if err := json.Unmarshal([]byte(line), &a); err != nil {
 			t.Fatalf("alert %q: %v", line, err)
 		}
-		if a.Kind == alertRelayAbuse && !a.Summary {
+		if a.Kind == analysis.AlertRelayAbuse && !a.Summary {
 			keys[a.Key]++
 		}
 	}
@@ -494,11 +497,11 @@ func TestTailCrashPoints(t *testing.T) {
 	lines := devLines(t)
 	for _, tt := range []struct {
 		name  string
-		point tailPoint
+		point pipeline.CrashPoint
 	}{
-		{"queued, lines not committed", afterQueue},
-		{"committed, not sent", afterCommit},
-		{"sent, not marked", afterSend},
+		{"queued, lines not committed", pipeline.AfterQueue},
+		{"committed, not sent", pipeline.AfterCommit},
+		{"sent, not marked", pipeline.AfterSend},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -511,7 +514,7 @@ func TestTailCrashPoints(t *testing.T) {
 				crashed bool
 				at      []string // relay_abuse recipients the crash point saw
 			)
-			crash := func(p tailPoint, as []alert) error {
+			crash := func(p pipeline.CrashPoint, as []analysis.Alert) error {
 				mu.Lock()
 				defer mu.Unlock()
 				if crashed {
@@ -521,7 +524,7 @@ func TestTailCrashPoints(t *testing.T) {
 					return nil
 				}
 				for _, a := range as {
-					if a.Kind == alertRelayAbuse && !a.Summary {
+					if a.Kind == analysis.AlertRelayAbuse && !a.Summary {
 						at = append(at, a.Key)
 					}
 				}
@@ -557,7 +560,7 @@ func TestTailCrashPoints(t *testing.T) {
 			}
 			before := alertKeys(t, out1.String())
 			for _, k := range at {
-				if before[k] != 0 && tt.point != afterSend {
+				if before[k] != 0 && tt.point != pipeline.AfterSend {
 					t.Errorf("%s alerted before the crash", k)
 				}
 			}
@@ -572,7 +575,7 @@ func TestTailCrashPoints(t *testing.T) {
 			waitFor(t, "every event", func() bool { return events() >= ref })
 			r2.stop(t)
 			repeat := make(map[string]bool)
-			if tt.point == afterSend {
+			if tt.point == pipeline.AfterSend {
 				repeat[at[0]] = true
 				if n := alertKeys(t, out1.String()+r2.stdout.String())[at[0]]; n != 2 {
 					t.Errorf("%s, sent and not marked at the crash: alerted %d times, want 2", at[0], n)
@@ -620,7 +623,7 @@ func TestTailExecAndMetrics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var a alert
+		var a analysis.Alert
 		if err := json.Unmarshal(data, &a); err != nil || a.Kind == "" {
 			t.Errorf("--exec got %q: %v", data, err)
 		}
@@ -659,8 +662,8 @@ func TestTailBurstCommits(t *testing.T) {
 		mu      sync.Mutex
 		commits int
 	)
-	count := func(p tailPoint, _ []alert) error {
-		if p == afterCommit {
+	count := func(p pipeline.CrashPoint, _ []analysis.Alert) error {
+		if p == pipeline.AfterCommit {
 			mu.Lock()
 			commits++
 			mu.Unlock()
@@ -739,51 +742,6 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return b.String()
-}
-
-func TestBurstRuleAndQuietGate(t *testing.T) {
-	t0 := time.Date(2026, 11, 27, 19, 0, 0, 0, time.UTC)
-	r := newAlertRules(3, time.Minute, 0, time.Minute, time.Hour)
-	var got []alert
-	hitAt := func(d time.Duration) {
-		a := alert{Kind: alertRelayAttempt, Client: "192.0.2.9"}
-		if hs := r.attempts.add(a.Client, t0.Add(d), "mail.log:1"); hs != nil {
-			got = append(got, r.gated(burstAlert(alertRelayAttempt, a.Client, hs, time.Minute, "burst"))...)
-		}
-		r.now = t0.Add(d)
-		got = append(got, r.due()...)
-	}
-	hitAt(0)
-	hitAt(30 * time.Second)
-	hitAt(2 * time.Minute) // the first two fell out of the window
-	if len(got) != 0 {
-		t.Fatalf("alerts before a burst: %+v", got)
-	}
-	hitAt(2*time.Minute + 10*time.Second)
-	hitAt(2*time.Minute + 20*time.Second)
-	if len(got) != 1 || got[0].Count != 3 || got[0].Summary {
-		t.Fatalf("after a burst of 3 = %+v, want one alert of 3", got)
-	}
-	for i := range 6 { // two more bursts within the quiet hour
-		hitAt(10*time.Minute + time.Duration(i)*time.Second)
-	}
-	if len(got) != 1 {
-		t.Fatalf("repeats within --quiet alerted: %+v", got[1:])
-	}
-	hitAt(2*time.Minute + 20*time.Second + time.Hour)
-	if len(got) != 2 || !got[1].Summary || got[1].Count != 6 {
-		t.Fatalf("after the quiet hour = %+v, want a summary of 6", got)
-	}
-	if !strings.Contains(humanAlert(got[1]), "6 more refused relay attempts from 192.0.2.9") {
-		t.Errorf("summary reads %q", humanAlert(got[1]))
-	}
-}
-
-func TestHumanAlertEscapes(t *testing.T) {
-	a := alert{Kind: alertRelayAbuse, Client: "192.0.2.1", Text: "relayed: \x1b[31mevil\x1b[0m", Evidence: []string{"mail.log:1"}}
-	if s := humanAlert(a); strings.ContainsRune(s, 0x1b) || !strings.Contains(s, `\x1b[31mevil`) {
-		t.Errorf("humanAlert = %q, control characters not escaped", s)
-	}
 }
 
 // BenchmarkTailFollow reports the lines per second the command stores

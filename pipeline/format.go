@@ -1,4 +1,8 @@
-package main
+// Package pipeline is relaysleuth's engine: sources of lines (files, .gz,
+// standard input, a file followed across rotation) feed one pipeline that
+// parses, correlates, judges and stores them through one committer. The
+// commands ingest, scan, tail and rejudge all run it.
+package pipeline
 
 import (
 	"errors"
@@ -12,68 +16,92 @@ import (
 	"github.com/relaysleuth/relaysleuth/parsers/postfix"
 )
 
-// parserOptions is what a format needs to know about the file it parses.
-type parserOptions struct {
-	path     string
-	modTime  time.Time
-	year     int
-	location *time.Location
+// Options says how to read the inputs of a run.
+type Options struct {
+	// Format is a name from FormatNames, or "auto" (or "") to tell each
+	// input's format from its first lines.
+	Format string
+	// Year is the year of the first line of logs whose stamps have none;
+	// 0: from the file's modification time.
+	Year int
+	// Location is the time zone of stamps that carry none; nil: Local.
+	Location *time.Location
 }
 
-// logFormat is one supported log format.
-type logFormat struct {
-	name  string
+func (o Options) location() *time.Location {
+	if o.Location == nil {
+		return time.Local
+	}
+	return o.Location
+}
+
+func (o Options) auto() bool { return o.Format == "" || o.Format == "auto" }
+
+// ParserOptions is what a format needs to know about the file it parses.
+type ParserOptions struct {
+	Path     string
+	ModTime  time.Time
+	Year     int
+	Location *time.Location
+}
+
+// A Format is one supported log format.
+type Format struct {
+	Name  string
 	sniff func(line []byte) bool
-	new   func(parserOptions) parsers.Parser
+	// New returns a parser for one file (or one series of rotated files).
+	New func(ParserOptions) parsers.Parser
 }
 
-var logFormats = []logFormat{
+var logFormats = []Format{
 	{
-		name:  "postfix",
+		Name:  "postfix",
 		sniff: postfix.Sniff,
-		new: func(o parserOptions) parsers.Parser {
-			return postfix.NewParser(postfix.Options{Year: o.year, ModTime: o.modTime, Location: o.location})
+		New: func(o ParserOptions) parsers.Parser {
+			return postfix.NewParser(postfix.Options{Year: o.Year, ModTime: o.ModTime, Location: o.Location})
 		},
 	},
 	{
-		name:  "exim",
+		Name:  "exim",
 		sniff: exim.Sniff,
-		new: func(o parserOptions) parsers.Parser {
+		New: func(o ParserOptions) parsers.Parser {
 			// Exim writes its rejectlog beside the mainlog; a reject in both is
 			// one refusal (see analysis/exim.go).
-			return exim.NewParser(exim.Options{Location: o.location, Rejectlog: strings.Contains(filepath.Base(o.path), "reject")})
+			return exim.NewParser(exim.Options{Location: o.Location, Rejectlog: strings.Contains(filepath.Base(o.Path), "reject")})
 		},
 	},
 	{
-		name:  "exchange",
+		Name:  "exchange",
 		sniff: exchange.Sniff,
-		new: func(o parserOptions) parsers.Parser {
+		New: func(o ParserOptions) parsers.Parser {
 			// The file name tells the log type when a copy lost its header.
-			return exchange.NewParser(exchange.Options{Log: exchange.LogTypeOf(o.path)})
+			return exchange.NewParser(exchange.Options{Log: exchange.LogTypeOf(o.Path)})
 		},
 	},
 }
 
-func formatNames() []string {
+// FormatNames returns the names of the formats, for --input-format.
+func FormatNames() []string {
 	var names []string
 	for _, f := range logFormats {
-		names = append(names, f.name)
+		names = append(names, f.Name)
 	}
 	return names
 }
 
-func formatByName(name string) (logFormat, bool) {
+// FormatByName returns the format called name.
+func FormatByName(name string) (Format, bool) {
 	for _, f := range logFormats {
-		if f.name == name {
+		if f.Name == name {
 			return f, true
 		}
 	}
-	return logFormat{}, false
+	return Format{}, false
 }
 
 // detectFormat returns the format most of the first lines look like.
-func detectFormat(lines [][]byte) (logFormat, bool) {
-	best, bestN := logFormat{}, 0
+func detectFormat(lines [][]byte) (Format, bool) {
+	best, bestN := Format{}, 0
 	for _, f := range logFormats {
 		n := 0
 		for _, l := range lines {
@@ -95,18 +123,18 @@ func detectFormat(lines [][]byte) (logFormat, bool) {
 // keeps its sender, its authentication and the commands still waiting for a
 // reply. With a parser per file, a session authenticated in one file and
 // queued in the next looked anonymous, a false relay_abuse.
-func shareRotated(ins []*input) {
+func shareRotated(ins []*Input) {
 	parsersOf := map[string]parsers.Parser{}
 	for _, in := range ins {
-		if in.format.name != "exchange" || in.stdin != nil {
+		if in.Format.Name != "exchange" || in.stdin != nil {
 			continue
 		}
-		key, ok := exchangeSeries(in.path)
+		key, ok := exchangeSeries(in.Path)
 		if !ok {
 			continue
 		}
-		newParser := in.format.new
-		in.format.new = func(o parserOptions) parsers.Parser {
+		newParser := in.Format.New
+		in.Format.New = func(o ParserOptions) parsers.Parser {
 			p, ok := parsersOf[key]
 			if !ok {
 				p = newParser(o)
@@ -137,12 +165,12 @@ func exchangeSeries(path string) (string, bool) {
 // its logs, when its first lines read as rows of that log with the
 // documented default columns. Content alone cannot tell such rows from
 // other CSV.
-func detectHeaderless(path string, lines [][]byte) (logFormat, bool) {
+func detectHeaderless(path string, lines [][]byte) (Format, bool) {
 	log := exchange.LogTypeOf(path)
 	if log == exchange.LogUnknown {
-		return logFormat{}, false
+		return Format{}, false
 	}
-	f, _ := formatByName("exchange")
+	f, _ := FormatByName("exchange")
 	p := exchange.NewParser(exchange.Options{Log: log})
 	good, bad := 0, 0
 	for i, l := range lines {

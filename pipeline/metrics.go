@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"context"
@@ -16,10 +16,10 @@ import (
 	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
-// tailMetrics are what 'tail --metrics' serves, on a registry of its own
+// Metrics are what 'tail --metrics' serves, on a registry of its own
 // (never the global one, so that tests and other commands share nothing).
-// A nil *tailMetrics counts nothing.
-type tailMetrics struct {
+// A nil *Metrics counts nothing.
+type Metrics struct {
 	reg         *prometheus.Registry
 	lines       *prometheus.CounterVec
 	events      *prometheus.CounterVec
@@ -32,8 +32,9 @@ type tailMetrics struct {
 	lag         prometheus.Gauge
 }
 
-func newTailMetrics() *tailMetrics {
-	m := &tailMetrics{
+// NewMetrics returns the metrics on a registry of their own.
+func NewMetrics() *Metrics {
+	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		lines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relaysleuth_tail_lines_read_total", Help: "Log lines read, per followed file (counted as each batch goes to the store).",
@@ -70,7 +71,7 @@ func newTailMetrics() *tailMetrics {
 
 // read counts the lines and events of a batch read from file in format
 // mta: once per batch, since a look-up by labels hashes them under a lock.
-func (m *tailMetrics) read(file, mta string, st parsers.Stats) {
+func (m *Metrics) read(file, mta string, st parsers.Stats) {
 	if m == nil {
 		return
 	}
@@ -82,37 +83,37 @@ func (m *tailMetrics) read(file, mta string, st parsers.Stats) {
 	}
 }
 
-func (m *tailMetrics) parseError(file, reason string) {
+func (m *Metrics) parseError(file, reason string) {
 	if m != nil {
 		m.parseErrors.WithLabelValues(file, reason).Inc()
 	}
 }
 
-func (m *tailMetrics) verdict(verdict, mta string) {
+func (m *Metrics) verdict(verdict, mta string) {
 	if m != nil {
 		m.verdicts.WithLabelValues(verdict, mta).Inc()
 	}
 }
 
-func (m *tailMetrics) alert(kind string) {
+func (m *Metrics) alert(kind string) {
 	if m != nil {
 		m.alerts.WithLabelValues(kind).Inc()
 	}
 }
 
-func (m *tailMetrics) redecided(n int) {
+func (m *Metrics) redecided(n int) {
 	if m != nil && n > 0 {
 		m.repeats.Add(float64(n))
 	}
 }
 
-func (m *tailMetrics) execFailed() {
+func (m *Metrics) execFailed() {
 	if m != nil {
 		m.execFails.Inc()
 	}
 }
 
-func (m *tailMetrics) committed(newest, now time.Time) {
+func (m *Metrics) committed(newest, now time.Time) {
 	if m == nil {
 		return
 	}
@@ -122,9 +123,9 @@ func (m *tailMetrics) committed(newest, now time.Time) {
 	}
 }
 
-// serveMetrics listens on addr and serves m at /metrics until ctx is done.
+// ServeMetrics listens on addr and serves m at /metrics until ctx is done.
 // The address it listens on (addr may say port 0) is printed on stderr.
-func serveMetrics(ctx context.Context, addr string, m *tailMetrics, stderr io.Writer) (stop func(), err error) {
+func ServeMetrics(ctx context.Context, addr string, m *Metrics, stderr io.Writer) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics: %w", err)

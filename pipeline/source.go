@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"bufio"
@@ -23,25 +23,25 @@ import (
 // sniffLines is how many lines are read to tell a file's format and time.
 const sniffLines = 50
 
-// input is one log to read.
-type input struct {
-	path      string // as the user gave it ("-" for stdin)
-	size      int64  // on disk (compressed size for .gz); 0 for stdin
-	modTime   time.Time
+// An Input is one log to read, as Prepare found it.
+type Input struct {
+	Path      string // as the user gave it ("-" for stdin)
+	Size      int64  // on disk (compressed size for .gz); 0 for stdin
+	ModTime   time.Time
+	Format    Format
+	First     time.Time // time of the first line that has one, for ordering
 	gz        bool
-	format    logFormat
 	finger    string        // hash of the first line: the content's identity
-	first     time.Time     // time of the first line that has one, for ordering
 	stdin     *bufio.Reader // standard input or a FIFO: readable once
 	pipe      *os.File      // the FIFO behind stdin, if any
 	readSoFar atomic.Int64  // bytes of the file on disk read, for the progress bar
 }
 
-// expandPaths turns the command line into files: a directory stands for
+// Expand turns the command line into files: a directory stands for
 // the regular files under it, at any depth (an Exchange TransportRoles\Logs
 // folder keeps each log in its own subfolder), in name order, skipping dot
 // files and dot directories.
-func expandPaths(paths []string) ([]string, []error) {
+func Expand(paths []string) ([]string, []error) {
 	var out []string
 	var errs []error
 	for _, p := range paths {
@@ -81,17 +81,17 @@ func expandPaths(paths []string) ([]string, []error) {
 	return out, errs
 }
 
-// openInput opens path, undoing gzip (told by its magic bytes, not the
+// OpenInput opens path, undoing gzip (told by its magic bytes, not the
 // name), and returns a reader of the log text. The counter, if not nil,
 // counts bytes read from disk.
-func openInput(in *input) (io.ReadCloser, error) {
+func OpenInput(in *Input) (io.ReadCloser, error) {
 	if in.stdin != nil {
 		if in.pipe != nil {
 			return &readCloser{Reader: in.stdin, close: in.pipe.Close}, nil
 		}
 		return io.NopCloser(in.stdin), nil
 	}
-	f, err := os.Open(in.path)
+	f, err := os.Open(in.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func openInput(in *input) (io.ReadCloser, error) {
 	}
 	if !fi.Mode().IsRegular() && fi.Mode()&os.ModeNamedPipe == 0 {
 		f.Close()
-		return nil, fmt.Errorf("%s: not a regular file", in.path)
+		return nil, fmt.Errorf("%s: not a regular file", in.Path)
 	}
 	cr := &countingReader{r: f, n: &in.readSoFar}
 	br := bufio.NewReaderSize(cr, 64<<10)
@@ -112,7 +112,7 @@ func openInput(in *input) (io.ReadCloser, error) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("%s: bad gzip header: %w", in.path, err)
+			return nil, fmt.Errorf("%s: bad gzip header: %w", in.Path, err)
 		}
 		return &readCloser{Reader: zr, close: f.Close}, nil
 	}
@@ -121,12 +121,12 @@ func openInput(in *input) (io.ReadCloser, error) {
 
 // openInputAt opens a plain file positioned at offset (a seek, not a
 // read); other inputs are opened from the start and the caller skips.
-func openInputAt(in *input, offset int64) (rc io.ReadCloser, skipped bool, err error) {
+func openInputAt(in *Input, offset int64) (rc io.ReadCloser, skipped bool, err error) {
 	if offset == 0 || in.gz || in.stdin != nil {
-		rc, err := openInput(in)
+		rc, err := OpenInput(in)
 		return rc, false, err
 	}
-	f, err := os.Open(in.path)
+	f, err := os.Open(in.Path)
 	if err != nil {
 		return nil, false, err
 	}
@@ -157,28 +157,28 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// prepare opens each input once to read its first lines: its format, its
+// Prepare opens each input once to read its first lines: its format, its
 // fingerprint and the time of its first line. Inputs that cannot be read or
 // are not a known log come back as errors naming the file.
-func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reader) ([]*input, []error) {
-	var ins []*input
+func Prepare(ctx context.Context, paths []string, o Options, stdin io.Reader) ([]*Input, []error) {
+	var ins []*Input
 	var errs []error
-	loc, _ := c.location()
+	loc := o.location()
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			break
 		}
-		in := &input{path: p}
+		in := &Input{Path: p}
 		if p == "-" {
 			in.stdin = bufio.NewReaderSize(stdin, 1<<20)
-			in.modTime = time.Now()
+			in.ModTime = time.Now()
 		} else {
 			fi, err := os.Stat(p)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			in.size, in.modTime = fi.Size(), fi.ModTime()
+			in.Size, in.ModTime = fi.Size(), fi.ModTime()
 			switch {
 			case fi.Mode()&os.ModeNamedPipe != 0:
 				// A FIFO can be read once: keep the reader for ingest.
@@ -204,12 +204,12 @@ func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reade
 			continue
 		}
 		in.finger = fingerprint(lines)
-		if c.inputFormat != "auto" {
-			f, ok := formatByName(c.inputFormat)
+		if !o.auto() {
+			f, ok := FormatByName(o.Format)
 			if !ok {
-				return nil, []error{usagef("--input-format: unknown format %q", c.inputFormat)}
+				return nil, []error{fmt.Errorf("unknown format %q", o.Format)}
 			}
-			in.format = f
+			in.Format = f
 		} else {
 			f, ok := detectFormat(lines)
 			if !ok {
@@ -223,13 +223,13 @@ func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reade
 				errs = append(errs, fmt.Errorf("%s:1: %s (first lines not recognised), skipped", p, what))
 				continue
 			}
-			in.format = f
+			in.Format = f
 		}
-		parser := in.format.new(parserOptions{path: in.path, modTime: in.modTime, year: c.year, location: loc})
+		parser := in.Format.New(ParserOptions{Path: in.Path, ModTime: in.ModTime, Year: o.Year, Location: loc})
 		for i, l := range lines {
-			evs, _ := parser.Parse(nil, l, parsers.Pos{File: in.path, Line: i + 1})
+			evs, _ := parser.Parse(nil, l, parsers.Pos{File: in.Path, Line: i + 1})
 			if len(evs) > 0 {
-				in.first = evs[0].Time
+				in.First = evs[0].Time
 				break
 			}
 		}
@@ -242,7 +242,7 @@ func prepare(ctx context.Context, paths []string, c *commonFlags, stdin io.Reade
 		if a.stdin != nil || b.stdin != nil {
 			return false
 		}
-		return a.first.Before(b.first)
+		return a.First.Before(b.First)
 	})
 	shareRotated(ins)
 	return ins, errs
@@ -262,7 +262,7 @@ func fingerprint(lines [][]byte) string {
 }
 
 // headLines returns up to sniffLines complete lines from the start of in.
-func headLines(in *input) ([][]byte, error) {
+func headLines(in *Input) ([][]byte, error) {
 	var head []byte
 	if in.stdin != nil {
 		b, err := in.stdin.Peek(64 << 10)
@@ -271,7 +271,7 @@ func headLines(in *input) ([][]byte, error) {
 		}
 		head = b
 	} else {
-		rc, err := openInput(in)
+		rc, err := OpenInput(in)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,206 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
+)
+
+// headFingerprint identifies a file by its first lines as ingest does: the
+// first line, or a "#" header block and the line after it.
+func headFingerprint(lines [][]byte) string {
+	n := 1
+	for n < len(lines) && isHeader(lines[n-1]) {
+		n++
+	}
+	sum := sha256.Sum256(bytes.Join(lines[:n], []byte("\n")))
+	return hex.EncodeToString(sum[:16])
+}
+
+func isHeader(line []byte) bool {
+	return bytes.HasPrefix(bytes.TrimPrefix(line, []byte("\ufeff")), []byte("#"))
+}
+
+// readLines calls fn with every line of r, r being at byte offset start,
+// with the line's offsets; a line is passed without its line end. A final
+// line without a newline is passed too. A line over parsers.MaxLineBytes is
+// cut to MaxLineBytes+1 bytes (and found malformed).
+func readLines(r io.Reader, start int64, fn func(line []byte, start, end int64) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte
+	off := start
+	lineStart := start
+	for {
+		chunk, err := br.ReadSlice('\n')
+		off += int64(len(chunk))
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(long) <= parsers.MaxLineBytes {
+				long = append(long, chunk...)
+			}
+			continue
+		}
+		line := chunk
+		if len(long) > 0 {
+			if len(long) <= parsers.MaxLineBytes {
+				long = append(long, chunk...)
+			}
+			line = long
+		}
+		if len(line) > 0 {
+			line = bytes.TrimSuffix(line, []byte{'\n'})
+			if len(line) > parsers.MaxLineBytes+1 {
+				line = line[:parsers.MaxLineBytes+1]
+			}
+			if ferr := fn(line, lineStart, off); ferr != nil {
+				return ferr
+			}
+		}
+		long, lineStart = long[:0], off
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// trimLineEnd drops a CR and the NUL bytes a crashed syslog daemon leaves at
+// the start of a line, as parsers.Scan does.
+func trimLineEnd(line []byte) []byte {
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	return line[len(line)-len(bytes.TrimLeft(line, "\x00")):]
+}
+
+// findRotated returns the file beside path (path.1, path-20240101, ...;
+// not a compressed one) that has inode ino or, failing that, whose first
+// line has fingerprint fp; or "".
+func findRotated(path string, dev, ino uint64, fp string) string {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	var byPrint string
+	for _, e := range entries {
+		n := e.Name()
+		if n == base || !strings.HasPrefix(n, base) || !e.Type().IsRegular() {
+			continue
+		}
+		switch filepath.Ext(n) {
+		case ".gz", ".bz2", ".xz", ".zst", ".lz4":
+			continue
+		}
+		p := filepath.Join(dir, n)
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		d, i := fileID(fi)
+		if fp == "" {
+			if d == dev && i == ino {
+				return p
+			}
+			continue
+		}
+		if _, got, err := headPrint(p); err != nil || got != fp {
+			continue
+		}
+		if d == dev && i == ino {
+			return p
+		}
+		if byPrint == "" {
+			byPrint = p // a copytruncate copy: a new inode, the same lines
+		}
+	}
+	return byPrint
+}
+
+// headPrint returns the first complete lines of the file at path (up to
+// sniffLines) and the fingerprint ingest gives the file; "" while the file
+// has no complete line, or only a "#" header.
+func headPrint(path string) (head [][]byte, fp string, err error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer fh.Close()
+	buf := make([]byte, 64<<10)
+	n, err := io.ReadFull(fh, buf)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, "", err
+	}
+	rest := buf[:n]
+	for len(head) < sniffLines {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		if l := trimLineEnd(rest[:i]); len(l) > 0 {
+			head = append(head, l)
+		}
+		rest = rest[i+1:]
+	}
+	for _, l := range head {
+		if !isHeader(l) {
+			return head, headFingerprint(head), nil
+		}
+	}
+	return head, "", nil
+}
+
+// endOfLastLine returns the byte after the last complete line of the file
+// at path and the number of lines up to there.
+func endOfLastLine(path string) (offset, lines int64, err error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer fh.Close()
+	buf := make([]byte, 256<<10)
+	var pos int64
+	for {
+		n, err := fh.Read(buf)
+		for i := 0; i < n; {
+			j := bytes.IndexByte(buf[i:n], '\n')
+			if j < 0 {
+				break
+			}
+			lines++
+			offset = pos + int64(i+j+1)
+			i += j + 1
+		}
+		pos += int64(n)
+		if errors.Is(err, io.EOF) {
+			return offset, lines, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+}
+
+// fileID returns the device and inode of fi.
+func fileID(fi os.FileInfo) (dev, ino uint64) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Dev), st.Ino
+	}
+	return 0, 0
+}
+
+func sameFile(fi os.FileInfo, dev, ino uint64) bool {
+	d, i := fileID(fi)
+	return d == dev && i == ino
+}

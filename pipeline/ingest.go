@@ -1,0 +1,307 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/parsers"
+	"github.com/relaysleuth/relaysleuth/schema"
+)
+
+// MaxShownErrors is how many malformed lines of one file are printed; the
+// rest are counted.
+const MaxShownErrors = 10
+
+// ErrInputs reports inputs that could not be (fully) read; the rest of the
+// run went on.
+var ErrInputs = errors.New("some inputs could not be read")
+
+// A Progress shows how far an ingest is. Set is called with the bytes read
+// so far of total; Clear wipes it before a message is printed.
+type Progress interface {
+	Set(read int64)
+	Clear()
+	Finish()
+}
+
+// Ingest reads whole inputs into the store: parse, correlate, judge, and
+// store on the committer's goroutine. It is what 'ingest' and 'scan' run.
+type Ingest struct {
+	Store  *schema.Store
+	Policy analysis.Policy
+	Options
+	// Log receives a line per file read and the warnings of the run.
+	Log io.Writer
+	// Progress, if not nil, is moved as the inputs are read.
+	Progress Progress
+}
+
+// Result is what an ingest run did.
+type Result struct {
+	Stats parsers.Stats
+	Files int
+	// Failed counts inputs read only in part or not at all.
+	Failed int
+	// First and Last are the times of the oldest and newest event read
+	// by this run (zero when none was): the span a report on this run
+	// covers.
+	First, Last time.Time
+	Stale       int // messages that had no end in the log
+}
+
+// Run reads ins (from Prepare, in its order) from where the store says
+// each stopped. An input that cannot be read is reported on Log and
+// counted in Failed, and the run goes on: the error is then ErrInputs. A
+// failure of the store or ctx ends the run.
+func (ing *Ingest) Run(ctx context.Context, ins []*Input) (Result, error) {
+	var res Result
+	r := &ingestRun{Ingest: ing, corr: analysis.NewCorrelator(ing.Policy), res: &res}
+	r.cw = startCommitter(ctx)
+	r.corr.Resolver = &syncedResolver{r: ing.Store.Resolver(ctx), cw: r.cw, ctx: ctx}
+	ordered := inOrder(ins)
+	var runErr error
+	for i, in := range ins {
+		if ordered {
+			var next time.Time
+			if i+1 < len(ins) {
+				next = ins[i+1].First
+			}
+			r.corr.ReadingInput(next)
+		}
+		if err := r.file(ctx, in); err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, schema.ErrBusy) || IsStoreError(err) {
+				runErr = err
+				break
+			}
+			r.clearBar()
+			fmt.Fprintf(ing.Log, "relaysleuth: %s\n", parsers.Clean(err.Error()))
+			res.Failed++
+		}
+		res.Files++
+	}
+	if err := r.cw.close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if ing.Progress != nil {
+		ing.Progress.Finish()
+	}
+	if runErr != nil {
+		return res, runErr
+	}
+	if st := r.corr.Stats(); st.StaleMessages > 0 {
+		res.Stale = st.StaleMessages
+		fmt.Fprintf(ing.Log, "relaysleuth: %d messages had no end in the log (cut log or crashed MTA); judged on what was there\n", st.StaleMessages)
+	}
+	if res.Failed > 0 {
+		return res, ErrInputs
+	}
+	return res, nil
+}
+
+// inOrder reports whether Prepare could sort the inputs oldest first: each
+// is a file whose first line's time it read. The correlator is then told
+// where each next input begins (Correlator.ReadingInput).
+func inOrder(ins []*Input) bool {
+	for _, in := range ins {
+		if in.stdin != nil || in.First.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+// ingestRun is one Run's state.
+type ingestRun struct {
+	*Ingest
+	corr *analysis.Correlator
+	cw   *committer
+	res  *Result
+	done int64 // bytes of finished inputs, for the bar
+}
+
+func (r *ingestRun) clearBar() {
+	if r.Progress != nil {
+		r.Progress.Clear()
+	}
+}
+
+func (r *ingestRun) tick(in *Input) {
+	if r.Progress != nil {
+		r.Progress.Set(r.done + in.readSoFar.Load())
+	}
+}
+
+// file reads one input from where the store says it stopped.
+func (r *ingestRun) file(ctx context.Context, in *Input) error {
+	src, err := r.Store.Source(ctx, in.Path, in.finger, in.Format.Name, in.Size)
+	if err != nil {
+		return StoreError{err}
+	}
+	if src.Complete && (in.gz || in.stdin != nil || src.Offset >= in.Size) {
+		r.clearBar()
+		fmt.Fprintf(r.Log, "%s: already ingested (as %s), nothing new\n", parsers.Clean(in.Path), parsers.Clean(src.Path))
+		r.done += in.Size
+		return nil
+	}
+	if !in.gz && in.stdin == nil && src.Offset > in.Size {
+		// Same first line, less content: a shorter copy of a file read before.
+		r.clearBar()
+		fmt.Fprintf(r.Log, "%s: already ingested (a longer copy was read as %s), nothing new\n", parsers.Clean(in.Path), parsers.Clean(src.Path))
+		r.done += in.Size
+		return nil
+	}
+	rc, seeked, err := openInputAt(in, src.Offset)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	start := parsers.Start{}
+	if src.Offset > 0 {
+		if !seeked {
+			_, err = io.CopyN(io.Discard, rc, src.Offset)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			fmt.Fprintf(r.Log, "%s: already ingested (a longer copy was read as %s), nothing new\n", parsers.Clean(in.Path), parsers.Clean(src.Path))
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: resume at byte %d: %w", in.Path, src.Offset, err)
+		}
+		start = parsers.Start{Offset: src.Offset, Line: int(src.Lines)}
+		r.clearBar()
+		fmt.Fprintf(r.Log, "%s: resuming at line %d\n", parsers.Clean(in.Path), src.Lines+1)
+	}
+	p := in.Format.New(ParserOptions{Path: in.Path, ModTime: in.ModTime, Year: r.Year, Location: r.location()})
+	w := r.Store.NewWriter(src)
+	var (
+		batch    = r.cw.newBatch()
+		size     int // bytes of the lines in batch
+		shown    int
+		lastLine = -1
+		progress = schema.Progress{Offset: start.Offset, Lines: int64(start.Line)}
+		// committed counts what earlier commits of this file stored, so
+		// that the source's counts stay right across a crash.
+		committed parsers.Stats
+	)
+	send := func(final schema.Progress) error {
+		rs, ms := r.corr.Flush()
+		cm := commit{files: []fileCommit{newFileCommit(w, in.Path, batch, rs, ms, final)}, keys: commitKeys(rs, ms)}
+		if err := r.cw.send(ctx, cm); err != nil {
+			return err
+		}
+		batch, size = r.cw.newBatch(), 0
+		return nil
+	}
+	emit := func(ev parsers.Event) error {
+		if ev.Pos.Line != lastLine {
+			// A new line starts: every event of the lines before it is in
+			// the batch, so it can be committed with its position.
+			if len(batch) >= BatchEvents || size >= batchBytes {
+				progress.Offset, progress.Lines = ev.Pos.Offset, int64(ev.Pos.Line-1)
+				progress.Stats = parsers.Stats{Events: int64(len(batch)), Malformed: int64(shown) - committed.Malformed}
+				if err := send(progress); err != nil {
+					return err
+				}
+				committed.Events += progress.Stats.Events
+				committed.Malformed += progress.Stats.Malformed
+				r.tick(in)
+			}
+			lastLine = ev.Pos.Line
+			size += len(ev.Raw)
+		}
+		if r.res.First.IsZero() || ev.Time.Before(r.res.First) {
+			r.res.First = ev.Time
+		}
+		if ev.Time.After(r.res.Last) {
+			r.res.Last = ev.Time
+		}
+		batch = append(batch, ev)
+		r.corr.Feed(ev)
+		return nil
+	}
+	bad := func(err error) {
+		shown++
+		if shown <= MaxShownErrors {
+			r.clearBar()
+			fmt.Fprintf(r.Log, "relaysleuth: %s\n", parsers.Clean(err.Error()))
+		}
+	}
+	st, scanErr := parsers.Scan(ctx, rc, in.Path, start, p, emit, bad)
+	if shown > MaxShownErrors {
+		fmt.Fprintf(r.Log, "relaysleuth: %s: %d more malformed lines not shown\n", parsers.Clean(in.Path), shown-MaxShownErrors)
+	}
+	if IsStoreError(scanErr) || errors.Is(scanErr, context.Canceled) {
+		return scanErr
+	}
+	final := schema.Progress{
+		Offset: start.Offset + st.Bytes,
+		Lines:  int64(start.Line) + st.Lines,
+		Stats: parsers.Stats{
+			Events:      st.Events - committed.Events,
+			Malformed:   st.Malformed - committed.Malformed,
+			Unsupported: st.Unsupported,
+		},
+		Complete: scanErr == nil,
+	}
+	if err := send(final); err != nil {
+		return err
+	}
+	r.res.Stats.Add(st)
+	r.done += in.Size
+	r.tick(in)
+	r.clearBar()
+	fmt.Fprintf(r.Log, "%s: %d lines, %d events, %d unsupported, %d malformed\n",
+		parsers.Clean(in.Path), st.Lines, st.Events, st.Unsupported, st.Malformed)
+	if scanErr == nil && st.Lines > 0 && st.Events == 0 && st.Malformed*2 > st.Lines {
+		// Most lines are not this format at all: a wrong --input-format or
+		// a damaged file. Counted as an input that could not be read.
+		return fmt.Errorf("%s: no line could be read as %s (%d of %d malformed): wrong --input-format?", in.Path, in.Format.Name, st.Malformed, st.Lines)
+	}
+	if st.Lines > 0 && st.Events == 0 {
+		fmt.Fprintf(r.Log, "relaysleuth: %s: warning: no %s lines of interest found\n", parsers.Clean(in.Path), in.Format.Name)
+	}
+	if scanErr != nil {
+		if errors.Is(scanErr, io.ErrUnexpectedEOF) {
+			scanErr = fmt.Errorf("truncated (unexpected end of compressed data)")
+		}
+		return fmt.Errorf("%s:%d: read error after %d lines (kept): %w", in.Path, final.Lines, st.Lines, scanErr)
+	}
+	return nil
+}
+
+// syncedResolver is the correlator's view of the store during a run. A
+// look-up of a message that a commit on its way to the store holds first
+// waits for that commit, so that it sees what a reader that committed in
+// line would have seen: the correlator's verdicts do not depend on how far
+// the committer lags. Other look-ups do not wait (waiting on each would
+// stop the reader every time a line names a message it never saw, and
+// parsing would no longer overlap storing).
+type syncedResolver struct {
+	r   *schema.Resolver
+	cw  *committer
+	ctx context.Context
+}
+
+func (s *syncedResolver) sync(k string) {
+	if s.cw.isPending(k) {
+		// A failed commit ends the run at the next send; the look-up
+		// itself may still go ahead.
+		_ = s.cw.sync(s.ctx)
+	}
+}
+
+// MessageByQueueID implements analysis.Resolver.
+func (s *syncedResolver) MessageByQueueID(queueID string, since time.Time) (*analysis.Message, []*analysis.Recipient, error) {
+	s.sync("q" + queueID)
+	return s.r.MessageByQueueID(queueID, since)
+}
+
+// MessageByKey implements analysis.Resolver.
+func (s *syncedResolver) MessageByKey(key string) (*analysis.Message, []*analysis.Recipient, error) {
+	s.sync("k" + key)
+	return s.r.MessageByKey(key)
+}
