@@ -52,8 +52,8 @@ func (a *Alert) OutboxKey() string {
 	return strings.Join([]string{a.Kind, a.Client, ms(a.From), ms(a.Time), lastEvidence(a.Evidence)}, "|")
 }
 
-// maxListed bounds the recipients and evidence a summary carries.
-const maxListed = 20
+// maxAlertListed bounds the recipients and evidence a summary carries.
+const maxAlertListed = 20
 
 // burstRule finds bursts: at least Min hits from one client within Window.
 // Hits older than Window are forgotten.
@@ -140,11 +140,11 @@ func (g *quietGate) admit(a *Alert) bool {
 	}
 	h.count += max(a.Count, 1)
 	h.last = a.Time
-	if a.Recipient != nil && len(h.rcpts) < maxListed {
+	if a.Recipient != nil && len(h.rcpts) < maxAlertListed {
 		h.rcpts = append(h.rcpts, a.Recipient.Recipient)
 	}
 	for _, e := range a.Evidence {
-		if len(h.evidence) >= maxListed {
+		if len(h.evidence) >= maxAlertListed {
 			break
 		}
 		h.evidence = append(h.evidence, e)
@@ -283,7 +283,7 @@ func (r *AlertRules) gated(a Alert) []Alert {
 func burstAlert(kind, client string, hs []hit, window time.Duration, text string) Alert {
 	a := Alert{Kind: kind, Client: client, Time: hs[len(hs)-1].at, From: hs[0].at, Count: len(hs), Text: text}
 	for _, h := range hs {
-		if len(a.Evidence) < maxListed && h.pos != "" {
+		if len(a.Evidence) < maxAlertListed && h.pos != "" {
 			a.Evidence = append(a.Evidence, h.pos)
 		}
 	}
