@@ -25,8 +25,9 @@ import (
 // says so) when log_selector did not log who.
 const eximUnnamedUser = "(not logged)"
 
-// eximState is what the correlator remembers of Exim's files: for each
-// file, the refusals seen in its current second.
+// eximState is what the correlator remembers of Exim's logs: for each
+// file and log (mainlog, rejectlog), the refusals seen in its current
+// second.
 type eximState struct {
 	files map[string]*eximSecond
 }
@@ -72,18 +73,21 @@ func eximRefused(m *Message, ev parsers.Event) {
 // mainlog and to the rejectlog with one stamp, so the key holds only what
 // both copies share exactly: the second, the client, the recipient as
 // logged (cut short alike when long) and the reason. The sender is left out,
-// as lines without F= exist. Identical refusals in one second of one file
+// as lines without F= exist. Identical refusals in one second of one log
 // are numbered, so that a client repeating a refused RCPT counts each time
-// and the n-th copy in the rejectlog meets the n-th in the mainlog.
+// and the n-th copy in the rejectlog meets the n-th in the mainlog. A log
+// is a file and the log the line was written to (ev.Daemon): through
+// syslog, both copies are in one file (parsers/exim/syslog.go).
 func (c *Correlator) eximRejectKey(ev parsers.Event) string {
 	if c.exim.files == nil {
 		c.exim.files = make(map[string]*eximSecond)
 	}
 	sec := ev.Time.Unix()
-	f := c.exim.files[ev.Pos.File]
+	log := ev.Pos.File + "\x00" + ev.Daemon
+	f := c.exim.files[log]
 	if f == nil || f.unix != sec {
 		f = &eximSecond{unix: sec, seen: make(map[string]int)}
-		c.exim.files[ev.Pos.File] = f
+		c.exim.files[log] = f
 	}
 	key := strings.Join([]string{"reject", ev.Format, ev.Host, strconv.FormatInt(sec, 10),
 		ipString(ev), strings.ToLower(ev.Rcpt), ev.Reason}, "|")

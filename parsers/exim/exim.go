@@ -48,6 +48,15 @@ type Options struct {
 	// then carry Daemon "rejectlog" instead of "mainlog", so that a reject
 	// logged in both files can be counted once.
 	Rejectlog bool
+	// Year is the year of the first yearless syslog stamp ("Jun 29
+	// 16:04:19"), needed only for lines Exim sent to syslog without its own
+	// stamp (syslog_timestamp = false); later stamps that go back in month
+	// are in the next year. Zero means: infer the year from ModTime.
+	Year int
+	// ModTime is the modification time of the file: no line was written
+	// after it, so a yearless stamp whose month lies after ModTime's is from
+	// the year before. Zero means now.
+	ModTime time.Time
 }
 
 // Parser parses one Exim log file. It remembers the last reject line so that
@@ -67,6 +76,9 @@ type Parser struct {
 	lastReject parsers.Event
 	haveReject bool
 	envelope   bool
+
+	// What lines sent through syslog need: see syslog.go.
+	sys syslogState
 }
 
 // NewParser returns a Parser for one file.
@@ -74,41 +86,62 @@ func NewParser(opt Options) *Parser {
 	if opt.Location == nil {
 		opt.Location = time.Local
 	}
+	if opt.ModTime.IsZero() {
+		opt.ModTime = time.Now()
+	}
 	p := &Parser{opt: opt, daemon: "mainlog"}
 	if opt.Rejectlog {
 		p.daemon = "rejectlog"
 	}
+	mod := opt.ModTime.In(opt.Location)
+	p.sys.year, p.sys.modYear, p.sys.modMonth = opt.Year, mod.Year(), mod.Month()
 	return p
 }
 
 // Parse appends the events of one line to dst. A well-formed line of no
 // interest (queue runs, daemon start, header dumps) returns ErrUnsupported.
+//
+// A line Exim sent through syslog (log_file_path = syslog), as a syslog
+// daemon or journald wrote it, is read too: see syslog.go.
 func (p *Parser) Parse(dst []parsers.Event, line []byte, pos parsers.Pos) ([]parsers.Event, error) {
 	raw := string(line)
+	if h, msg, ok, err := p.syslogHeader(line); ok {
+		if err != nil {
+			return dst, &parsers.ParseError{Pos: pos, Format: format, Err: err}
+		}
+		return p.syslog(dst, h, msg, raw, pos)
+	}
 	st, ok := splitStamp(raw)
 	if !ok {
 		if st.badStamp {
 			return dst, &parsers.ParseError{Pos: pos, Format: format, Err: errBadStamp}
 		}
-		return p.dump(dst, raw, pos)
+		return p.dump(dst, raw, raw, pos)
 	}
 	ts, err := p.stamp(st)
 	if err != nil {
 		return dst, &parsers.ParseError{Pos: pos, Format: format, Err: err}
 	}
-	p.envelope = false
 	ev := parsers.Event{
 		Pos: pos, Time: ts, Format: format, Host: p.opt.Host, Daemon: p.daemon,
 		QueueID: st.id, Raw: raw,
 	}
+	return p.body(dst, ev, st.pid, st.body)
+}
+
+// body appends the events of one line whose stamp has been read into ev:
+// pid is the process id (+pid), ev.QueueID the message id if any.
+func (p *Parser) body(dst []parsers.Event, ev parsers.Event, pid, body string) ([]parsers.Event, error) {
+	p.envelope = false
 	n := len(dst)
-	if st.id != "" {
-		dst, err = p.message(dst, ev, st.pid, st.body)
+	var err error
+	if ev.QueueID != "" {
+		dst, err = p.message(dst, ev, pid, body)
 	} else {
-		dst, err = p.session(dst, ev, st.pid, st.body)
+		dst, err = p.session(dst, ev, pid, body)
 	}
 	if err != nil {
-		return dst[:n], &parsers.ParseError{Pos: pos, Format: format, Err: err}
+		return dst[:n], &parsers.ParseError{Pos: ev.Pos, Format: format, Err: err}
 	}
 	if len(dst) == n {
 		return dst, parsers.ErrUnsupported
@@ -120,7 +153,13 @@ func (p *Parser) Parse(dst []parsers.Event, line []byte, pos parsers.Pos) ([]par
 // rejectlog: an Exim stamp ("2026-11-27 19:36:39", not RFC 3339) that is not
 // followed by a syslog host and tag, which would make it a Postfix or other
 // syslog line written with a custom template.
+//
+// A line Exim sent through syslog is an Exim line when its syslog tag is
+// Exim's ("exim", Debian's "exim4"); another program's syslog line is not.
 func Sniff(line []byte) bool {
+	if h, _, ok, err := (&Parser{}).syslogHeader(line); ok {
+		return err == nil && isEximTag(h.tag)
+	}
 	st, ok := splitStamp(string(line))
 	if !ok {
 		return false

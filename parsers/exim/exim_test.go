@@ -167,7 +167,8 @@ var parseTests = []struct {
 	{"header dump: continuation", "\tby mail.corp.example with esmtp (Exim 4.96)", nil, parsers.ErrUnsupported},
 	{"header dump: plain header", "  Subject: 2024-03-01 10:00:00 hello", nil, parsers.ErrUnsupported},
 	{"header dump: removed header", "* X-Spam: yes", nil, parsers.ErrUnsupported},
-	{"not exim", "Nov 27 19:27:54 mail postfix/smtpd[18120]: connect from unknown[127.249.101.59]", nil, errNoStamp},
+	{"another program through syslog", "Nov 27 19:27:54 mail postfix/smtpd[18120]: connect from unknown[127.249.101.59]", nil, parsers.ErrUnsupported},
+	{"not exim", "connect from unknown[127.249.101.59]", nil, errNoStamp},
 	{"impossible date", "2024-13-01 10:00:00 Completed", nil, errBadStamp},
 	{"empty arrival", "2024-03-01 10:00:00 1rAbcD-000123-AB <= ", nil, errBadLine},
 }

@@ -125,20 +125,23 @@ func bracketed(s string) (addr, text string) {
 // (up to five) are those of a message refused after DATA: each becomes a
 // KindReject like the reject line before them, since nothing was accepted
 // for them. Other lines of the dump return ErrUnsupported.
-func (p *Parser) dump(dst []parsers.Event, raw string, pos parsers.Pos) ([]parsers.Event, error) {
+//
+// line is the text of the line, raw the line as read (they differ for a
+// line that came through syslog: see syslog.go).
+func (p *Parser) dump(dst []parsers.Event, line, raw string, pos parsers.Pos) ([]parsers.Event, error) {
 	switch {
-	case raw == "":
+	case line == "":
 		return dst, parsers.ErrUnsupported
-	case strings.HasPrefix(raw, "Envelope-to: "):
+	case strings.HasPrefix(line, "Envelope-to: "):
 		p.envelope = true
-		return p.envelopeRcpt(dst, raw[len("Envelope-to: "):], raw, pos)
-	case p.envelope && strings.HasPrefix(raw, "    <"):
-		return p.envelopeRcpt(dst, raw[4:], raw, pos)
-	case strings.HasPrefix(raw, "Envelope-from: "), raw == "*** truncated ***":
+		return p.envelopeRcpt(dst, line[len("Envelope-to: "):], raw, pos)
+	case p.envelope && strings.HasPrefix(line, "    <"):
+		return p.envelopeRcpt(dst, line[4:], raw, pos)
+	case strings.HasPrefix(line, "Envelope-from: "), line == "*** truncated ***":
 		return dst, parsers.ErrUnsupported
-	case raw[0] == ' ' || raw[0] == '\t':
+	case line[0] == ' ' || line[0] == '\t':
 		return dst, parsers.ErrUnsupported
-	case len(raw) >= 2 && raw[1] == ' ' && strings.IndexByte("BCFIPRST*", raw[0]) >= 0:
+	case len(line) >= 2 && line[1] == ' ' && strings.IndexByte("BCFIPRST*", line[0]) >= 0:
 		p.envelope = false
 		return dst, parsers.ErrUnsupported
 	}

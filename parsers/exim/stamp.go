@@ -74,7 +74,15 @@ func splitStamp(line string) (st stamped, ok bool) {
 	if rest[0] != ' ' {
 		return st, false
 	}
-	rest = rest[1:]
+	st.pid, st.id, st.body = splitBody(rest[1:])
+	return st, true
+}
+
+// splitBody splits what follows the stamp: the process id in brackets
+// (log_selector +pid), the message id when the line is about a message, and
+// the rest. Exim writes the same without the stamp to syslog when
+// syslog_timestamp is false.
+func splitBody(rest string) (pid, id, body string) {
 	// "[29631] " (log_selector +pid)
 	if len(rest) > 2 && rest[0] == '[' {
 		i := 1
@@ -82,16 +90,15 @@ func splitStamp(line string) (st stamped, ok bool) {
 			i++
 		}
 		if i > 1 && i < len(rest) && rest[i] == ']' && (i+1 == len(rest) || rest[i+1] == ' ') {
-			st.pid = rest[1:i]
+			pid = rest[1:i]
 			rest = rest[min(i+2, len(rest)):]
 		}
 	}
 	if n := idLen(rest); n > 0 && (n == len(rest) || rest[n] == ' ') {
-		st.id = rest[:n]
+		id = rest[:n]
 		rest = rest[min(n+1, len(rest)):]
 	}
-	st.body = rest
-	return st, true
+	return pid, id, rest
 }
 
 // idLen returns the length of the Exim message id s starts with, or 0. The
