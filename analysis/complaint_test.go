@@ -273,6 +273,9 @@ func FuzzComplaint(f *testing.F) {
 	for _, tt := range complaintTests {
 		f.Add([]byte(tt.in))
 	}
+	for _, tt := range kindTests {
+		f.Add([]byte(tt.in))
+	}
 	files, _ := filepath.Glob("../testdata/investigate/*")
 	more, _ := filepath.Glob("../testdata/investigate/*/*")
 	files = append(files, more...)

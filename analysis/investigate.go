@@ -337,6 +337,7 @@ func Investigate(ctx context.Context, st InvestigationStore, q Query) (*Investig
 			}
 		}
 	}
+	roots = sameMessageID(inv.Keys, roots)
 	if failed || len(roots) == 0 {
 		cands, err := candidates(ctx, st, inv.Keys, anchor)
 		if err != nil {
@@ -383,6 +384,42 @@ func Investigate(ctx context.Context, st InvestigationStore, q Query) (*Investig
 	}
 	inv.Radius = rad
 	return inv, nil
+}
+
+// localhost4 and localhost6 are the clients of an MTA's own hops.
+var (
+	localhost4 = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	localhost6 = netip.IPv6Loopback()
+)
+
+// sameMessageID drops the messages the weak keys found that have another
+// Message-ID than the complaint's, when that Message-ID matched nothing:
+// the complaint is about a message that is not in the logs, and the same
+// recipient or sender's other mail around that time is not it.
+func sameMessageID(keys []KeyResult, roots map[string]root) map[string]root {
+	var k *KeyResult
+	for i := range keys {
+		if keys[i].Key == KeyMessageID && !keys[i].strict {
+			k = &keys[i]
+			break
+		}
+	}
+	if k == nil || k.Matched > 0 || len(roots) == 0 {
+		return roots
+	}
+	kept := map[string]root{}
+	for m, r := range roots {
+		if r.messageID == "" || strings.EqualFold(r.messageID, k.Value) {
+			kept[m] = r
+		}
+	}
+	if n := len(roots) - len(kept); n > 0 {
+		k.Note = fmt.Sprintf("no message matched, and the %d message(s) the other keys found have another Message-ID: not the one complained about", n)
+		for i := range keys {
+			keys[i].Used = keys[i].Used && len(kept) > 0
+		}
+	}
+	return kept
 }
 
 // ErrNoKeys reports a query with nothing to look up: no flag, and a
@@ -434,9 +471,9 @@ func keysOf(q Query) []KeyResult {
 			add(KeyClientIP, c.SourceIP.String(), orWord(c.SourceIPFrom, "Source-IP"), false)
 		}
 		for i, r := range c.Received {
-			// A loopback client is a content filter or a local
-			// submission: it names every message that took that way.
-			if r.Own && r.ClientIP.IsValid() && !r.ClientIP.IsLoopback() {
+			// 127.0.0.1 and ::1 are a content filter or a local
+			// submission: they name every message that took that way.
+			if r.Own && r.ClientIP.IsValid() && r.ClientIP != localhost4 && r.ClientIP != localhost6 {
 				add(KeyClientIP, r.ClientIP.String(), receivedSource(i, r), false)
 			}
 		}
