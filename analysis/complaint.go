@@ -384,6 +384,9 @@ func (rd *complaintReader) attached(mt string, data []byte, depth int) {
 		rd.c.warnf("%s part holds no headers", mt)
 		return
 	}
+	if len(h["Message-Id"]) == 0 {
+		h, body = rd.c.splitHeader(h, body)
+	}
 	if rd.original == nil || depth+1 >= rd.depth {
 		rd.original = &found{h: h, headersOnly: mt == "text/rfc822-headers" || len(bytes.TrimSpace(body)) == 0}
 		rd.depth = depth + 1
@@ -391,6 +394,38 @@ func (rd *complaintReader) attached(mt string, data []byte, depth int) {
 	rd.inside++
 	rd.message(h, body, depth+1)
 	rd.inside--
+}
+
+// splitHeader reads on past a blank line inside an attached message's
+// header: RFC 5965's own example (appendix B.2) has one after the
+// Received field, which puts To, Subject and Message-ID in the body. The
+// body is taken as more header when it starts with a block of header
+// fields that names the message (Message-ID) and the header has no
+// Content-Type yet.
+func (c *Complaint) splitHeader(h mail.Header, body []byte) (mail.Header, []byte) {
+	if len(h["Content-Type"]) > 0 {
+		return h, body
+	}
+	rest := bytes.TrimLeft(body, "\r\n")
+	more, tail := lenientHeader(rest)
+	if len(more["Message-Id"]) == 0 {
+		return h, body
+	}
+	for _, line := range strings.SplitN(string(rest[:len(rest)-len(tail)]), "\n", 1001) {
+		name, _, ok := strings.Cut(strings.TrimRight(line, "\r"), ":")
+		if strings.TrimSpace(line) != "" && line[0] != ' ' && line[0] != '\t' && (!ok || !headerName(name)) {
+			return h, body // not all header lines: a body that mentions one
+		}
+	}
+	merged := mail.Header{}
+	for k, v := range h {
+		merged[k] = v
+	}
+	for k, v := range more {
+		merged[k] = append(merged[k], v...)
+	}
+	c.warnf("a blank line inside the attached message's header (as in RFC 5965's example): the fields after it read as header too")
+	return merged, tail
 }
 
 // badPart notes a MIME part that could not be read. A body that ends

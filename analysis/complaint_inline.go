@@ -25,6 +25,10 @@ var inlineMarkers = []struct{ marker, kind string }{
 // starts with (the "show original" text a user pastes into a complaint).
 var inlineStarts = []string{"received:", "return-path:", "message-id:", "delivered-to:", "x-originating-ip:"}
 
+// maxInlineTries bounds the marker lines a header block is looked for
+// after.
+const maxInlineTries = 32
+
 // quoteRE is the quoting of a reply: "> ", ">> ", "> > ".
 var quoteRE = regexp.MustCompile(`^(?:> ?)+`)
 
@@ -34,6 +38,7 @@ var quoteRE = regexp.MustCompile(`^(?:> ?)+`)
 // starting with Received, Return-Path or Message-ID. It returns the
 // headers and the kind of complaint that carries them.
 func inlineMessage(texts []text, h mail.Header) (mail.Header, string, bool) {
+	tries := 0 // a hostile text with a marker on every line reads in linear time
 	for _, t := range texts {
 		lines := strings.Split(t.body, "\n")
 		for i, line := range lines {
@@ -42,6 +47,9 @@ func inlineMessage(texts []text, h mail.Header) (mail.Header, string, bool) {
 				j := strings.Index(low, m.marker)
 				if j < 0 {
 					continue
+				}
+				if tries++; tries > maxInlineTries {
+					return nil, "", false
 				}
 				// Yahoo puts the first header after the marker's dashes.
 				rest := strings.TrimLeft(line[j+len(m.marker):], "-: \t")

@@ -215,6 +215,20 @@ var kindTests = []struct {
 		kind: ComplaintARF, messageID: "cut@x", warning: "cut short on its way",
 	},
 	{
+		// RFC 5965 appendix B.2 as printed: a blank line after Received.
+		name: "blank line inside the attached header",
+		in: arfWith("Feedback-Type: abuse\n", "--b\nContent-Type: message/rfc822\n\nFrom: <s@x.example>\nReceived: from m (m [192.0.2.1]) by example.com with ESMTP id M63d;\n"+
+			"    Thu, 08 Mar 2005 14:00:00 -0400\n\nTo: <Undisclosed Recipients>\nSubject: Earn money\nMessage-ID: 8787KJ.mail@example.net\n\nSpam Spam\n"),
+		kind: ComplaintARF, messageID: "8787KJ.mail@example.net", warning: "blank line inside the attached message's header",
+	},
+	{
+		// An attached message whose body mentions a Message-ID is not
+		// read as header.
+		name: "attached body mentioning a Message-ID",
+		in:   arfWith("Feedback-Type: abuse\n", "--b\nContent-Type: message/rfc822\n\nFrom: <s@x.example>\n\nHello,\nMessage-ID: <not@header>\n"),
+		kind: ComplaintARF,
+	},
+	{
 		// A spam sample whose own body quotes headers is still the spam.
 		name: "spam sample quoting headers",
 		in:   "From: s@outside.example\nTo: v@victim.example\nSubject: read this\nMessage-ID: <sample@outside.example>\n\nReceived: from a by b id C\nMessage-ID: <other@x>\n",
@@ -259,10 +273,23 @@ func TestReadComplaintKinds(t *testing.T) {
 			if tt.warning == "" && warnings != "" || !strings.Contains(warnings, tt.warning) {
 				t.Errorf("warnings %q, want one with %q", c.Warnings, tt.warning)
 			}
-			if tt.messageID == "" && (len(c.Received) > 0 || len(c.From) > 0 || len(c.To) > 0) {
+			if tt.messageID == "" && tt.kind != ComplaintARF && (len(c.Received) > 0 || len(c.From) > 0 || len(c.To) > 0) {
 				t.Errorf("a complaint without a message took the report's own headers: %+v", c)
 			}
 		})
+	}
+}
+
+// TestInlineHostile: a text with a marker and a header on every line is
+// read in linear time, and gives nothing.
+func TestInlineHostile(t *testing.T) {
+	body := strings.Repeat("X-Junk: forwarded message\n", 40000)
+	c, err := ReadComplaint(strings.NewReader("From: a@x.example\nTo: abuse@corp.example\nSubject: Fwd: x\n\n" + body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Kind != ComplaintText || c.MessageID != "" {
+		t.Errorf("kind %q message-id %q, want a complaint in words without a message", c.Kind, c.MessageID)
 	}
 }
 
@@ -290,6 +317,7 @@ func TestRealComplaints(t *testing.T) {
 		{"jmrp-hotmail.eml", ComplaintJMRP, "vr, 11 okt 2019 12:04:05 +0200T12:04:05.115@sonderkamp.info", "213.75.39.8"},
 		{"jmrp-sisimai.eml", ComplaintJMRP, "0000000000fffffffff0000000000000@example.com", "192.0.2.222"},
 		{"rfc5965-B1-minimal.eml", ComplaintARF, "8787KJKJ3K4J3K4J3K4J3.mail@example.net", "192.0.2.1"},
+		{"rfc5965-B2-verbatim.eml", ComplaintARF, "8787KJKJ3K4J3K4J3K4J3.mail@example.net", "192.0.2.1"},
 		{"spamcop-2003-mailabuse.eml", ComplaintSpamCop, "MJNA_____________________________etam@iol.it", "10.0.0.1"},
 		{"spamcop-inline-v483.eml", ComplaintSpamCop, "6cad3b0c911d9d3f713d88131918e962@ecton.org", "178.200.164.219"},
 		{"spamcop-inline-v490.eml", ComplaintSpamCop, "3836______________3747@vps1695546", "62.141.38.211"},
