@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 var (
@@ -95,15 +96,7 @@ func (rd *complaintReader) classify(h mail.Header, haveMessage bool) bool {
 	case blocklistNotice(h, subject):
 		c.Kind = ComplaintBlocklist
 		rd.listed(subject)
-		what := "no address"
-		if len(c.Listed) > 0 {
-			var ps []string
-			for _, p := range c.Listed {
-				ps = append(ps, p.String())
-			}
-			what = strings.Join(ps, ", ")
-		}
-		c.Notes = append(c.Notes, fmt.Sprintf("a blocklist notice listing %s, not a message: a listed address of yours is normally your server's outbound address, so look at what relayed through it with `relaysleuth report relay` for the days before the notice", what))
+		c.Notes = append(c.Notes, blocklistNote(c.Listed, h.Get("Date")))
 		return false
 	case abuseDesk(h) != "":
 		c.Kind = ComplaintText
@@ -111,6 +104,30 @@ func (rd *complaintReader) classify(h mail.Header, haveMessage bool) bool {
 		return false
 	}
 	return true
+}
+
+// blocklistNote says what a blocklist notice leads to: not a message
+// search, but `report` over the week before the notice, for what relayed
+// through your server (a listed address of yours is normally its
+// outbound one) or what the listed client sent.
+func blocklistNote(listed []netip.Prefix, date string) string {
+	var ps []string
+	for _, p := range listed {
+		ps = append(ps, p.String())
+	}
+	what := "no address it could be read from"
+	if len(ps) > 0 {
+		what = strings.Join(ps, ", ")
+	}
+	when := ""
+	if t, err := parseDate(date); err == nil || errors.Is(err, errUnknownZone) {
+		when = fmt.Sprintf(" --since %s --until %s", t.AddDate(0, 0, -7).Format(time.DateOnly), t.AddDate(0, 0, 1).Format(time.DateOnly))
+	}
+	note := fmt.Sprintf("a blocklist notice listing %s, not a message: nothing to search for. If the address is your server's, see what relayed through it: relaysleuth report relay%s", what, when)
+	if len(listed) > 0 && listed[0].IsSingleIP() {
+		note += fmt.Sprintf("; if it is a client's, what it sent: relaysleuth report recipients --client-ip %s%s", listed[0].Addr(), when)
+	}
+	return note
 }
 
 // afterHeader takes what a kind of report keeps in the message's own
