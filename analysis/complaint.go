@@ -347,12 +347,12 @@ func (rd *complaintReader) multipart(boundary string, body []byte, depth int) {
 			return
 		}
 		if err != nil {
-			rd.badPart(n, err)
+			rd.badPart(err)
 			return
 		}
 		data, err := io.ReadAll(p)
 		if err != nil {
-			rd.badPart(n, err)
+			rd.badPart(err)
 		}
 		ph := mail.Header(p.Header)
 		data = decodeBody(ph.Get("Content-Transfer-Encoding"), data)
@@ -429,10 +429,10 @@ func (c *Complaint) splitHeader(h mail.Header, body []byte) (mail.Header, []byte
 }
 
 // badPart notes a MIME part that could not be read. A body that ends
-// inside a part after others were read was cut short on its way (some
-// providers cut reports at a size): one calm warning, not the parser's.
-func (rd *complaintReader) badPart(n int, err error) {
-	if (n > 0 || rd.inside > 0) && (errors.Is(err, io.ErrUnexpectedEOF) || strings.HasSuffix(err.Error(), "EOF")) {
+// inside a part was cut short on its way (some providers cut reports at a
+// size): one calm warning, not the parser's.
+func (rd *complaintReader) badPart(err error) {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.HasSuffix(err.Error(), "EOF") {
 		rd.c.warnf("bad MIME part: the complaint ends inside a part (cut short on its way?); what came before is read")
 		return
 	}

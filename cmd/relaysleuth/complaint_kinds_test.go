@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,6 +74,7 @@ func TestComplaintKinds(t *testing.T) {
 		never   []string // values no key may have
 		note    string   // a phrase of a note
 		listed  []string
+		warning string // a phrase of a warning
 	}{
 		{
 			// The report's own delivery (4B49DBC34B, its Message-ID) is in
@@ -148,7 +151,7 @@ func TestComplaintKinds(t *testing.T) {
 			file: "arf-lists.eml", kind: analysis.ComplaintARF, found: "BE9DFBC341", cause: analysis.CauseOpenRelay, client: "127.198.128.166",
 			keys: []key{{analysis.KeyRecipient, "zoe7022@outside.example", "Original-Rcpt-To"},
 				{analysis.KeyRecipient, "sven.kim@outside.example", "Original-Rcpt-To"}},
-			never: []string{"redacted", "[redacted]", "x.x.x.x"},
+			never: []string{"redacted", "[redacted]", "x.x.x.x"}, warning: "cut short on its way",
 		},
 	}
 	for _, tt := range tests {
@@ -192,7 +195,72 @@ func TestComplaintKinds(t *testing.T) {
 			if !slices.Equal(listed, tt.listed) {
 				t.Errorf("listed %q, want %q", listed, tt.listed)
 			}
+			warnings := strings.Join(c.Warnings, "\n")
+			if !strings.Contains(warnings, tt.warning) || tt.warning == "" && warnings != "" ||
+				strings.Contains(warnings, "NextPart") || strings.Contains(warnings, "unexpected EOF") {
+				t.Errorf("warnings %q, want one with %q and no MIME parser's error", c.Warnings, tt.warning)
+			}
+			if tt.found != "" {
+				absent(t, db, filepath.Join(kindsDir, tt.file), inv)
+			}
 		})
+	}
+}
+
+// absent investigates the complaint again with everything that names the
+// message it found changed to what no stored message has (Message-ID,
+// queue ids, addresses, client, account): the same complaint about a
+// message not in the logs must find nothing, not something unrelated.
+func absent(t *testing.T, db, path string, found *analysis.Investigation) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := found.Incidents[0]
+	var old []string
+	add := func(s string) {
+		if s != "" && !slices.Contains(old, s) {
+			old = append(old, s)
+		}
+	}
+	add(inc.MessageID)
+	for _, id := range inc.QueueIDs {
+		add(id)
+	}
+	for _, r := range inc.Recipients {
+		add(r.Recipient)
+		add(r.Sender)
+	}
+	add(inc.Cause.ClientIP)
+	add(inc.Cause.AuthUser)
+	slices.SortFunc(old, func(a, b string) int { return len(b) - len(a) }) // the longest first: a@b before a
+	var pairs []string
+	for i, s := range old {
+		repl := fmt.Sprintf("absent%d.example", i)
+		switch {
+		case strings.Contains(s, "@"):
+			repl = fmt.Sprintf("absent%d@nowhere.example", i)
+		case net.ParseIP(s) != nil:
+			repl = fmt.Sprintf("198.18.0.%d", i+1)
+		case s == inc.Cause.AuthUser:
+			repl = fmt.Sprintf("nobody%d", i)
+		case slices.Contains(inc.QueueIDs, s):
+			repl = fmt.Sprintf("ZZ%08d", i)
+		}
+		pairs = append(pairs, s, repl)
+	}
+	mutated := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(mutated, []byte(strings.NewReplacer(pairs...).Replace(string(data))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := investigateKind(t, db, mutated)
+	if err == nil || inv.Found || len(inv.Incidents) > 0 {
+		var qs []string
+		for _, i := range inv.Incidents {
+			qs = append(qs, i.Cause.QueueID)
+		}
+		t.Errorf("the complaint about an absent message (%q replaced) found %v, err %v: want nothing; keys %+v", old, qs, err, inv.Keys)
 	}
 }
 
@@ -210,6 +278,7 @@ func TestComplaintZoneName(t *testing.T) {
 	if c := inv.Incidents[0].Cause; c.Kind != analysis.CauseOpenRelay || c.ClientIP != "127.86.168.29" {
 		t.Errorf("cause %s from %s, want open_relay from 127.86.168.29", c.Kind, c.ClientIP)
 	}
+	absent(t, db, filepath.Join(kindsDir, "arf-pst.eml"), inv)
 }
 
 // TestComplaintMessageIDWithSpaces: Hotmail passes on Message-IDs such as
@@ -244,5 +313,8 @@ func TestComplaintMessageIDWithSpaces(t *testing.T) {
 	}
 	if k := keyOf(inv, analysis.KeyMessageID, id); k == nil || k.Matched != 1 {
 		t.Errorf("Message-ID key %+v, want %q matching 1", k, id)
+	}
+	if c := inv.Incidents[0].Cause; c.Kind != analysis.CauseOpenRelay || c.ClientIP != "127.198.128.166" {
+		t.Errorf("cause %s from %s, want open_relay from 127.198.128.166", c.Kind, c.ClientIP)
 	}
 }
