@@ -29,6 +29,12 @@ type Correlator struct {
 	RemovedGrace time.Duration
 	// StaleAfter drops a message that has had no line for this long.
 	StaleAfter time.Duration
+	// DeferredStaleAfter is StaleAfter for a message with a deferred
+	// recipient: the MTA retries it for days (Postfix's
+	// maximal_queue_lifetime is 5d, Exim's default retry rule 4d), and a
+	// retry after a silence is still the same queue file, not a message of
+	// its own that arrived who knows how (issue 14).
+	DeferredStaleAfter time.Duration
 
 	msgs     map[string]*Message // by queue id: the current message
 	sessions map[string]*session // by host and session id
@@ -40,7 +46,7 @@ type Correlator struct {
 	swept    time.Time
 	seq      int
 	stats    CorrelatorStats
-	exim     eximState // see exim.go
+	seconds  map[string]*logSecond // see numberedKey
 	input    inputOrder
 }
 
@@ -82,12 +88,13 @@ type pendingLink struct {
 // NewCorrelator returns a Correlator judging by policy.
 func NewCorrelator(policy Policy) *Correlator {
 	return &Correlator{
-		Policy:       policy,
-		RemovedGrace: 10 * time.Minute,
-		StaleAfter:   6 * time.Hour,
-		msgs:         make(map[string]*Message),
-		sessions:     make(map[string]*session),
-		pending:      make(map[string]pendingLink),
+		Policy:             policy,
+		RemovedGrace:       10 * time.Minute,
+		StaleAfter:         6 * time.Hour,
+		DeferredStaleAfter: 6 * 24 * time.Hour,
+		msgs:               make(map[string]*Message),
+		sessions:           make(map[string]*session),
+		pending:            make(map[string]pendingLink),
 	}
 }
 
@@ -438,15 +445,16 @@ func (c *Correlator) reject(ev parsers.Event) {
 	}
 	messageLevel := ev.Rcpt == "" || ev.Daemon == "cleanup" ||
 		strings.HasPrefix(ev.Reason, "DATA") || strings.HasPrefix(ev.Reason, "END-OF-MESSAGE")
+	by := refuserOf(ev, s)
 	if m != nil && messageLevel {
 		m.Rejected = reason
 		for _, r := range m.rcpts {
-			r.rejected = reason
+			r.rejected, r.refusedBy = reason, by
 			r.Pos = appendPos(r.Pos, ev.Pos)
 		}
 		if ev.Rcpt != "" {
 			r := c.recipient(m, ev.Rcpt)
-			r.rejected = reason
+			r.rejected, r.refusedBy = reason, by
 			r.Pos = appendPos(r.Pos, ev.Pos)
 		}
 		c.touch(m)
@@ -457,7 +465,7 @@ func (c *Correlator) reject(ev parsers.Event) {
 	}
 	if m != nil {
 		r := c.recipient(m, ev.Rcpt)
-		r.rejected = reason
+		r.rejected, r.refusedBy = reason, by
 		r.Pos = appendPos(r.Pos, ev.Pos)
 		c.touch(m)
 		return
@@ -487,14 +495,18 @@ func (c *Correlator) reject(ev parsers.Event) {
 		msg.AuthUser, msg.AuthMethod = ev.SASLUser, ev.SASLMethod // Exim's A=
 	}
 	r := &Recipient{
-		Key: strings.Join([]string{"reject", ev.Format, ev.Host, strconv.FormatInt(ev.Time.Unix(), 10),
-			ipString(ev), strings.ToLower(ev.From), strings.ToLower(ev.Rcpt)}, "|"),
 		Recipient: ev.Rcpt,
 		rejected:  reason,
 		Pos:       []parsers.Pos{ev.Pos},
 	}
 	if ev.Format == "exim" {
 		r.Key = c.eximRejectKey(ev)
+	} else {
+		// The session (Postfix's smtpd pid) and the reason are in the key:
+		// two smtpd processes refusing the same sender and recipient from
+		// one client in one second are two refusals (issue 14).
+		r.Key = c.numberedKey(ev, strings.Join([]string{"reject", ev.Format, ev.Host, strconv.FormatInt(ev.Time.Unix(), 10),
+			ipString(ev), strings.ToLower(ev.From), strings.ToLower(ev.Rcpt), ev.Session, reason}, "|"))
 	}
 	c.judge(msg, r)
 	c.changed = append(c.changed, r)
@@ -607,7 +619,7 @@ func (c *Correlator) sweep() {
 	for qid, m := range c.msgs {
 		switch {
 		case m.Removed && c.now.Sub(m.removed) > c.RemovedGrace:
-		case !m.Removed && c.now.Sub(m.lastSeen) > c.StaleAfter:
+		case !m.Removed && c.now.Sub(m.lastSeen) > c.StaleAfter && (c.now.Sub(m.lastSeen) > c.DeferredStaleAfter || !deferred(m)):
 			c.stats.StaleMessages++
 		default:
 			continue
@@ -642,4 +654,74 @@ func sameHostHop(relay string) bool {
 	}
 	ip, err := netip.ParseAddr(relay[open+1 : end])
 	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// logSecond is the refusals one log gave in its current second.
+type logSecond struct {
+	unix int64
+	seen map[string]int
+}
+
+// numberedKey returns key, numbered ("|2", "|3") when the same key was
+// given before in ev's second of ev's log (its file and ev.Daemon): each of
+// identical refusals in one second is a recipient of its own, while the
+// n-th copy of a refusal in Exim's rejectlog meets the n-th in the mainlog.
+func (c *Correlator) numberedKey(ev parsers.Event, key string) string {
+	if c.seconds == nil {
+		c.seconds = make(map[string]*logSecond)
+	}
+	sec := ev.Time.Unix()
+	log := ev.Pos.File + "\x00" + ev.Daemon
+	f := c.seconds[log]
+	if f == nil || f.unix != sec {
+		f = &logSecond{unix: sec, seen: make(map[string]int)}
+		c.seconds[log] = f
+	}
+	f.seen[key]++
+	if n := f.seen[key]; n > 1 {
+		key += "|" + strconv.Itoa(n)
+	}
+	return key
+}
+
+// refuser is the client a refusal line names ("00ADB3C0899: reject: RCPT
+// from example.com[192.0.2.1]: ..."). A refused recipient of a message
+// whose arrival is not in the log is judged by it (see judge): the line
+// says who was refused. It is not taken as the message's client, which
+// would judge the recipients accepted before the cut too, without the
+// authentication the missing arrival line may have named.
+type refuser struct {
+	ip         netip.Addr
+	name, helo string
+	authUser   string
+	authMethod string
+}
+
+// refuserOf returns the client of a refusal, with the authentication its
+// SMTP session is known to have, or nil when the line names no client.
+func refuserOf(ev parsers.Event, s *session) *refuser {
+	if !ev.ClientIP.IsValid() {
+		return nil
+	}
+	by := &refuser{ip: ev.ClientIP, name: ev.ClientName, helo: ev.Helo, authUser: ev.SASLUser, authMethod: ev.SASLMethod}
+	if s != nil && by.authUser == "" {
+		by.authUser, by.authMethod = s.authUser, s.authMethod
+	}
+	if s != nil && by.helo == "" {
+		by.helo = s.helo
+	}
+	return by
+}
+
+// deferred reports whether a recipient of m waits in the queue for another
+// delivery attempt.
+func deferred(m *Message) bool {
+	for _, r := range m.rcpts {
+		for _, d := range r.Deliveries {
+			if d.Status == StatusDeferred {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -365,8 +365,15 @@ func (c *Correlator) exTracking(ev parsers.Event) {
 			m = c.exRestore(ev.Host, ev.QueueID, 0)
 		}
 		if m == nil {
+			// A SEND, DELIVER, FAIL... whose RECEIVE is not in the log:
+			// the message is judged as one whose arrival is unknown
+			// (UnknownOrigin for an outside recipient), and its RECEIVE, if
+			// read later, still says how it came.
+			// It is not indexed by Message-ID: a message of unknown
+			// arrival must not become the parent that another server's
+			// copy of the mail is judged by.
 			c.stats.Orphans++
-			return
+			m = c.exNew(ev, ev.Host, ev.QueueID)
 		}
 		c.exDeliver(m, ev)
 	case parsers.KindBounce:

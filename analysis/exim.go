@@ -25,18 +25,6 @@ import (
 // says so) when log_selector did not log who.
 const eximUnnamedUser = "(not logged)"
 
-// eximState is what the correlator remembers of Exim's logs: for each
-// file and log (mainlog, rejectlog), the refusals seen in its current
-// second.
-type eximState struct {
-	files map[string]*eximSecond
-}
-
-type eximSecond struct {
-	unix int64
-	seen map[string]int
-}
-
 // eximEvent normalises an Exim event before it is correlated.
 func eximEvent(ev parsers.Event) parsers.Event {
 	if ev.Kind == parsers.KindClient && ev.SASLUser == "" && eximAuthProto(ev.Proto) {
@@ -79,21 +67,6 @@ func eximRefused(m *Message, ev parsers.Event) {
 // is a file and the log the line was written to (ev.Daemon): through
 // syslog, both copies are in one file (parsers/exim/syslog.go).
 func (c *Correlator) eximRejectKey(ev parsers.Event) string {
-	if c.exim.files == nil {
-		c.exim.files = make(map[string]*eximSecond)
-	}
-	sec := ev.Time.Unix()
-	log := ev.Pos.File + "\x00" + ev.Daemon
-	f := c.exim.files[log]
-	if f == nil || f.unix != sec {
-		f = &eximSecond{unix: sec, seen: make(map[string]int)}
-		c.exim.files[log] = f
-	}
-	key := strings.Join([]string{"reject", ev.Format, ev.Host, strconv.FormatInt(sec, 10),
-		ipString(ev), strings.ToLower(ev.Rcpt), ev.Reason}, "|")
-	f.seen[key]++
-	if n := f.seen[key]; n > 1 {
-		key += "|" + strconv.Itoa(n)
-	}
-	return key
+	return c.numberedKey(ev, strings.Join([]string{"reject", ev.Format, ev.Host, strconv.FormatInt(ev.Time.Unix(), 10),
+		ipString(ev), strings.ToLower(ev.Rcpt), ev.Reason}, "|"))
 }

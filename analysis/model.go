@@ -31,10 +31,15 @@ const (
 	Forwarded Verdict = "forwarded"
 	// SystemBounce: a delivery status notification the server generated.
 	SystemBounce Verdict = "system_bounce"
+	// UnknownOrigin: accepted for an external recipient, but how the
+	// message arrived is not in the log (it starts after the arrival, the
+	// lines are in a file not read): no client to judge, so no claim about
+	// one either way.
+	UnknownOrigin Verdict = "unknown_origin"
 )
 
 // Verdicts lists every verdict in report order.
-var Verdicts = []Verdict{RelayAbuse, RelayAttemptRejected, Inbound, InternalOutbound, AuthenticatedOutbound, Forwarded, SystemBounce}
+var Verdicts = []Verdict{RelayAbuse, RelayAttemptRejected, Inbound, InternalOutbound, AuthenticatedOutbound, Forwarded, SystemBounce, UnknownOrigin}
 
 // Recipient statuses, as report recipients prints them.
 const (
@@ -133,6 +138,7 @@ type Recipient struct {
 	Pos           []parsers.Pos `json:"-"` // the recipient's own lines
 
 	rejected     string      // the refusal, "" if accepted
+	refusedBy    *refuser    // the client the refusal line names, if any
 	forwardedOut string      // an external address it went on to, via a child
 	ev           evidenceRef // what Evidence is to be (see Flush)
 	dirty        bool

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +87,11 @@ func RestoreRecipient(r *Recipient, msgEvidence []parsers.Pos) {
 		r.rejected = between(r.Reason, "refused (", ") for")
 		if r.rejected == "" {
 			r.rejected = "refused"
+		}
+		if ip, err := netip.ParseAddr(r.ClientIP); err == nil {
+			// As judged: by the client the refusal named, should the
+			// message's arrival still be unknown.
+			r.refusedBy = &refuser{ip: ip, name: r.ClientName, helo: r.Helo, authUser: r.AuthUser}
 		}
 	}
 	if r.Verdict == Forwarded {

@@ -39,6 +39,16 @@ func externalDelivery(p Policy, r *Recipient) string {
 // message and that message's origin.
 func (c *Correlator) judge(m *Message, r *Recipient) {
 	o, hop := origin(m)
+	orig := o
+	if by := r.refusedBy; by != nil && r.rejected != "" && o.Origin == OriginUnknown && !o.ClientIP.IsValid() {
+		// The arrival is not in the log, the refusal names the client.
+		cp := *o
+		cp.Origin, cp.ClientIP, cp.ClientName, cp.Helo = OriginSMTP, by.ip, by.name, by.helo
+		if cp.AuthUser == "" {
+			cp.AuthUser, cp.AuthMethod = by.authUser, by.authMethod
+		}
+		o = &cp
+	}
 	r.Time = m.Time
 	r.MTA = m.Format
 	r.Host = m.Host
@@ -55,8 +65,8 @@ func (c *Correlator) judge(m *Message, r *Recipient) {
 	r.Sender = m.Sender
 	r.Hop = hop
 	r.OriginQueueID = ""
-	if o != m {
-		r.OriginQueueID = o.QueueID
+	if orig != m {
+		r.OriginQueueID = orig.QueueID
 	}
 	r.Status = recipientStatus(r)
 	r.Verdict, r.Reason = c.verdict(m, o, r)
@@ -64,8 +74,8 @@ func (c *Correlator) judge(m *Message, r *Recipient) {
 		r.Reason += exchangeNote(o, r.Verdict)
 	}
 	r.ev = evidenceRef{m: m, nm: len(m.Evidence), np: len(r.Pos)}
-	if o != m {
-		r.ev.o, r.ev.no = o, len(o.Evidence)
+	if orig != m {
+		r.ev.o, r.ev.no = orig, len(orig.Evidence)
 	}
 }
 
@@ -169,7 +179,7 @@ func (c *Correlator) verdict(m, o *Message, r *Recipient) (Verdict, string) {
 		return InternalOutbound, fmt.Sprintf("accepted for %s from %s", target(r.Recipient), client)
 	case o.Origin == OriginUnknown && !o.ClientIP.IsValid():
 		// The arrival is not in the log: we cannot say who sent it.
-		return InternalOutbound, fmt.Sprintf("accepted for %s; how the message arrived is not in the log", target(r.Recipient))
+		return UnknownOrigin, fmt.Sprintf("accepted for %s; how the message arrived is not in the log", target(r.Recipient))
 	}
 	return RelayAbuse, fmt.Sprintf("accepted for %s from %s", target(r.Recipient), client)
 }

@@ -54,6 +54,7 @@ func cleanup(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event 
 //	4B49DBC34B: from=<pedro@outside.example>, size=615, nrcpt=1 (queue active)
 //	4B49DBC34B: removed
 //	4B49DBC34B: from=<pedro@outside.example>, status=expired, returned to sender
+//	4B49DBC34B: from=<pedro@outside.example>, status=force-expired, returned to sender
 //	4B49DBC34B: to=<x@y>, relay=none, delay=0, delays=0/0/0/0, dsn=4.3.2, status=deferred (delivery temporarily suspended)
 func qmgr(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event {
 	qid, rest, ok := queueID(msg)
@@ -78,7 +79,9 @@ func qmgr(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event {
 			case "nrcpt":
 				ev.NRcpt, _ = strconv.Atoi(v)
 			case "status":
-				if v == "expired" {
+				// "force-expired": postsuper -e (Postfix 3.x) ended the
+				// message's life early; it is returned as an expired one.
+				if v == "expired" || v == "force-expired" {
 					ev.Kind = parsers.KindExpired
 					ev.Status = parsers.StatusExpired
 				}
