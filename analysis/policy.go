@@ -17,8 +17,12 @@ import (
 // Policy is what the user says their network is.
 type Policy struct {
 	// LocalDomains are the domains the server receives mail for. A subdomain
-	// of a local domain is local too.
+	// of a local domain is local too, unless excluded.
 	LocalDomains []string `json:"local_domains"`
+	// NotLocal are subdomains of local domains that are not local (hosted
+	// elsewhere): "!hosted.corp.example" in local_domains. Their own
+	// subdomains are not local either, unless a longer local domain says so.
+	NotLocal []string `json:"-"`
 	// TrustedNetworks are the client networks allowed to relay without
 	// authentication: the organisation's own hosts.
 	TrustedNetworks []netip.Prefix `json:"-"`
@@ -50,18 +54,28 @@ func LoadPolicy(path string) (Policy, error) {
 	return p, nil
 }
 
-// AddDomains adds local domains, lower-cased and without a trailing dot.
+// AddDomains adds local domains, lower-cased and without a trailing dot. A
+// domain written "!hosted.corp.example" is an exclusion: a subdomain of a
+// local domain that is not local (see NotLocal).
 func (p *Policy) AddDomains(domains ...string) error {
 	for _, d := range domains {
 		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
-		d = strings.TrimPrefix(d, "@")
+		not := strings.HasPrefix(d, "!")
+		d = strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(d, "!")), "@")
 		if d == "" {
+			if not {
+				return fmt.Errorf("bad local domain exclusion %q", "!")
+			}
 			continue
 		}
-		if strings.ContainsAny(d, " @,/") {
+		if strings.ContainsAny(d, " @,/!") {
 			return fmt.Errorf("bad local domain %q", d)
 		}
-		p.LocalDomains = append(p.LocalDomains, d)
+		if not {
+			p.NotLocal = append(p.NotLocal, d)
+		} else {
+			p.LocalDomains = append(p.LocalDomains, d)
+		}
 	}
 	return nil
 }
@@ -118,15 +132,21 @@ func Domain(address string) string {
 }
 
 // LocalDomain reports whether a domain is one of the local domains or a
-// subdomain of one.
+// subdomain of one. The longest local domain or exclusion that domain is,
+// or is under, decides: with "corp.example" and "!hosted.corp.example",
+// a.hosted.corp.example is not local; with "mx.hosted.corp.example" too,
+// mx.hosted.corp.example is again.
 func (p Policy) LocalDomain(domain string) bool {
 	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
-	for _, d := range p.LocalDomains {
-		if domain == d || strings.HasSuffix(domain, "."+d) {
-			return true
+	best, local := -1, false
+	for i, list := range [...][]string{p.LocalDomains, p.NotLocal} {
+		for _, d := range list {
+			if len(d) > best && (domain == d || strings.HasSuffix(domain, "."+d)) {
+				best, local = len(d), i == 0
+			}
 		}
 	}
-	return false
+	return local
 }
 
 // External reports whether mail to address leaves the organisation: its
