@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,50 +9,54 @@ import (
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/pipeline"
+	"github.com/spf13/cobra"
 )
 
-// commonFlags are the flags every command that reads or reports shares.
+// commonFlags are the flags the commands share: the global ones (on the
+// root command, accepted anywhere on the line) and those of commands that
+// read logs.
 type commonFlags struct {
 	db           string
 	config       string
 	localDomains string
 	trustedNets  string
+	outputFormat string
+	verbose      bool
 	year         int
 	timezone     string
 	inputFormat  string
 	progress     string
-	outputFormat string
+	stdin        io.Reader
 }
 
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "%s\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
+// flagSet is what the flag and pflag packages' flag sets have in common:
+// the probe parses its own flags with package flag, the rest with cobra.
+type flagSet interface {
+	StringVar(p *string, name, value, usage string)
+	IntVar(p *int, name string, value int, usage string)
 }
 
-func (c *commonFlags) dbFlag(fs *flag.FlagSet) {
+// persistentFlags registers the global flags on root.
+func (c *commonFlags) persistentFlags(root *cobra.Command) {
+	fs := root.PersistentFlags()
 	fs.StringVar(&c.db, "db", "relaysleuth.db", "SQLite database `file`")
+	c.policyFlags(fs)
+	fs.StringVar(&c.outputFormat, "format", "table", "output `format`: table, json, csv (tail: text or json)")
+	fs.BoolVarP(&c.verbose, "verbose", "v", false, "say more: the policy in force and where it came from, each input's format")
 }
 
-func (c *commonFlags) policyFlags(fs *flag.FlagSet) {
+func (c *commonFlags) policyFlags(fs flagSet) {
 	fs.StringVar(&c.config, "config", "", "policy `file`: {\"local_domains\": [...], \"trusted_networks\": [...]} (default relaysleuth.json if present)")
 	fs.StringVar(&c.localDomains, "local-domains", "", "comma-separated `domains` your server receives mail for (subdomains count too)")
 	fs.StringVar(&c.trustedNets, "trusted-networks", "", "comma-separated `CIDRs` of your own hosts, allowed to relay without authentication")
 }
 
-func (c *commonFlags) inputFlags(fs *flag.FlagSet) {
+// inputFlags registers the flags of commands that read logs.
+func (c *commonFlags) inputFlags(fs flagSet) {
 	fs.IntVar(&c.year, "year", 0, "`year` of the first line of logs whose stamps have none (default: from the file's modification time)")
 	fs.StringVar(&c.timezone, "timezone", "Local", "time `zone` of log stamps that carry none (IANA name, e.g. Europe/Berlin, or UTC)")
 	fs.StringVar(&c.inputFormat, "input-format", "auto", "log `format`: auto, "+strings.Join(pipeline.FormatNames(), ", "))
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar on standard error: auto (when it is a terminal), always, never")
-}
-
-func (c *commonFlags) outputFlag(fs *flag.FlagSet) {
-	fs.StringVar(&c.outputFormat, "format", "table", "output `format`: table, json, csv")
 }
 
 // policy builds the user's policy from --config and the flags.
@@ -103,17 +105,6 @@ func (c *commonFlags) checkOutput() error {
 
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
-}
-
-// parseFlags parses args, turning flag errors into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	return nil
 }
 
 // parseTime accepts RFC 3339, a date, or a duration back from now ("24h").

@@ -45,7 +45,7 @@ func TestGoldenMTAReports(t *testing.T) {
 			} {
 				t.Run(r.name, func(t *testing.T) {
 					var out bytes.Buffer
-					if err := runCLI(t, []string{"report", "--db", db, "--format", r.format, r.kind}, &out, nil); err != nil {
+					if err := runCLI(t, []string{"report", "--db", db, "--format", r.format, r.kind}, &out, nil); err != nil && !(r.kind == "relay" && errors.Is(err, errRelayFound)) {
 						t.Fatalf("report %s: %v", r.kind, err)
 					}
 					checkGolden(t, tc.mta+"/"+r.name, out.Bytes())

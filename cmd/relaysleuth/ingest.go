@@ -9,33 +9,31 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/relaysleuth/relaysleuth/pipeline"
 	"github.com/relaysleuth/relaysleuth/schema"
 )
 
-const ingestSynopsis = `Usage: relaysleuth ingest [flags] PATH...
-
-Reads Postfix, Exim or Exchange logs (plain or .gz, any order, - for stdin)
+const ingestLong = `Reads Postfix, Exim or Exchange logs (plain or .gz, any order, - for stdin)
 into the database, joins their lines into messages and recipients, and gives
 each recipient a verdict. Reading a file again adds nothing; a file that
 grew is read from where the last run stopped.`
 
-func runIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var c commonFlags
-	fs := newFlagSet("ingest", ingestSynopsis, stderr)
-	c.dbFlag(fs)
-	c.policyFlags(fs)
-	c.inputFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newIngestCmd(c *commonFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ingest [flags] PATH...",
+		Short: "Read logs into the database",
+		Long:  ingestLong,
+		Args:  nArgs(1, -1, "PATH"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := ingest(cmd.Context(), c, args, c.stdin, cmd.ErrOrStderr())
+			return err
+		},
 	}
-	if fs.NArg() == 0 {
-		return usagef("ingest: no PATH given")
-	}
-	_, err := ingest(ctx, &c, fs.Args(), stdin, stderr)
-	return err
+	c.inputFlags(cmd.Flags())
+	return cmd
 }
 
 // errInputs reports inputs that could not be (fully) read; the rest of the

@@ -14,11 +14,10 @@ import (
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/schema"
+	"github.com/spf13/cobra"
 )
 
-const investigateSynopsis = `Usage: relaysleuth investigate [flags] [FILE]
-
-Follows an abuse complaint back to the client that sent the mail. FILE is an
+const investigateLong = `Follows an abuse complaint back to the client that sent the mail. FILE is an
 ARF feedback report (RFC 5965, also one forwarded as an attachment), a saved
 message (.eml) or just its headers, or - for standard input. From it come the
 Message-ID, the queue id and client in your server's Received header,
@@ -48,7 +47,7 @@ Exit status: 0 the message was found, 1 nothing matched (or an error),
 2 usage error.`
 
 type investigateFlags struct {
-	commonFlags
+	*commonFlags
 	messageID, queueID, recipient, sender, clientIP, authUser string
 	since, until                                              string
 	window                                                    time.Duration
@@ -57,11 +56,18 @@ type investigateFlags struct {
 // errNoMatch is returned when no stored message matched: exit status 1.
 var errNoMatch = errors.New("investigate: no stored message matched (see the keys tried above)")
 
-func runInvestigate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var f investigateFlags
-	fs := newFlagSet("investigate", investigateSynopsis, stderr)
-	f.dbFlag(fs)
-	fs.StringVar(&f.outputFormat, "format", "table", "output `format`: table, json")
+func newInvestigateCmd(c *commonFlags) *cobra.Command {
+	f := &investigateFlags{commonFlags: c}
+	cmd := &cobra.Command{
+		Use:   "investigate [flags] [FILE]",
+		Short: "Follow an abuse report (ARF, .eml, text) back to the client that sent it",
+		Long:  investigateLong,
+		Args:  nArgs(0, 1, "FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd.Context(), args, c.stdin, cmd.OutOrStdout())
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&f.messageID, "message-id", "", "the message's Message-ID `header` (angle brackets optional)")
 	fs.StringVar(&f.queueID, "queue-id", "", "a queue `id` of the message on your server")
 	fs.StringVar(&f.recipient, "recipient", "", "a recipient `address`")
@@ -71,14 +77,12 @@ func runInvestigate(ctx context.Context, args []string, stdin io.Reader, stdout,
 	fs.StringVar(&f.since, "since", "", "only from this `time` on (RFC 3339, YYYY-MM-DD, or a duration back from now like 24h)")
 	fs.StringVar(&f.until, "until", "", "only before this `time`")
 	fs.DurationVar(&f.window, "window", analysis.DefaultWindow, "`duration` around the message searched for what else its sender sent (half before, half after)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+	return cmd
+}
+
+func (f *investigateFlags) run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	if f.outputFormat != "table" && f.outputFormat != "json" {
 		return usagef("--format must be table or json, not %q", f.outputFormat)
-	}
-	if fs.NArg() > 1 {
-		return usagef("investigate: want at most one FILE")
 	}
 	if f.window <= 0 {
 		return usagef("--window must be positive")
@@ -93,8 +97,8 @@ func runInvestigate(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if q.Until, err = parseTime(f.until, now); err != nil {
 		return usagef("--until: %v", err)
 	}
-	if fs.NArg() == 1 {
-		c, err := readComplaint(fs.Arg(0), stdin)
+	if len(args) == 1 {
+		c, err := readComplaint(args[0], stdin)
 		if err != nil {
 			return err
 		}
@@ -116,9 +120,9 @@ func runInvestigate(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if errors.Is(err, analysis.ErrNoKeys) && q.Complaint != nil {
 		// Say why: what of the complaint could not be read.
 		if len(q.Complaint.Warnings) > 0 {
-			return fmt.Errorf("%s: %w (%s)", fs.Arg(0), err, strings.Join(q.Complaint.Warnings, "; "))
+			return fmt.Errorf("%s: %w (%s)", args[0], err, strings.Join(q.Complaint.Warnings, "; "))
 		}
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		return fmt.Errorf("%s: %w", args[0], err)
 	}
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -273,8 +272,8 @@ func TestInvestigateUsage(t *testing.T) {
 	db := scanDev(t)
 	var stdout, stderr bytes.Buffer
 	err := runCLI(t, []string{"investigate", "-h"}, &stdout, &stderr)
-	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "1 nothing matched") {
-		t.Errorf("investigate -h: %v\n%s", err, stderr.String())
+	if err != nil || !strings.Contains(stdout.String(), "1 nothing matched") {
+		t.Errorf("investigate -h: %v, help on stdout:\n%s", err, stdout.String())
 	}
 	for _, args := range [][]string{
 		{},                           // no key at all

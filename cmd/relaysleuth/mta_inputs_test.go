@@ -139,8 +139,11 @@ func merged(a, b map[string]int) map[string]bool {
 }
 
 // TestInputFormatMismatch: --input-format forces a parser; forcing the
-// wrong one is not silent: the lines are counted malformed, the first ones
-// shown by file:line, and the file is flagged as holding no such lines.
+// wrong one is not silent. Postfix's syslog lines read as Exim are
+// well-formed syslog lines of another program (Exim may log through
+// syslog): of no interest, and the file is flagged as holding no Exim line.
+// A file that is not syslog at all is malformed line by line, the first
+// ones shown by file:line.
 func TestInputFormatMismatch(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "rs.db")
 	var stdout, stderr bytes.Buffer
@@ -152,10 +155,33 @@ func TestInputFormatMismatch(t *testing.T) {
 	}
 	out := stderr.String()
 	for _, want := range []string{
-		sampleLog + ":1: exim: not an Exim log line",
-		sampleLog + ": 729 more malformed lines not shown",
-		sampleLog + ": 739 lines, 0 events, 0 unsupported, 739 malformed",
-		sampleLog + ": no line could be read as exim (739 of 739 malformed): wrong --input-format?",
+		sampleLog + ": 739 lines, 0 events, 739 unsupported, 0 malformed",
+		sampleLog + ": no line could be read as exim (0 of 739 malformed, 739 of no interest): wrong --input-format?",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, out)
+		}
+	}
+
+	notSyslog := filepath.Join(t.TempDir(), "app.log")
+	var lines []string
+	for i := range 30 {
+		lines = append(lines, fmt.Sprintf("level=info msg=\"request %d served\"", i))
+	}
+	if err := os.WriteFile(notSyslog, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	err = runCLI(t, []string{"scan", "--db", db, "--config", "../../testdata/postfix/dev/config.json",
+		"--timezone", "UTC", "--progress", "never", "--input-format", "exim", notSyslog}, &stdout, &stderr)
+	if !errors.Is(err, errInputs) {
+		t.Fatalf("scan: err = %v, want some inputs unreadable\n%s", err, stderr.String())
+	}
+	out = stderr.String()
+	for _, want := range []string{
+		notSyslog + ":1: exim: ",
+		notSyslog + ": 20 more malformed lines not shown",
+		notSyslog + ": 30 lines, 0 events, 0 unsupported, 30 malformed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, out)
@@ -164,8 +190,8 @@ func TestInputFormatMismatch(t *testing.T) {
 	if n := strings.Count(out, ": exim: "); n != pipeline.MaxShownErrors {
 		t.Errorf("%d malformed lines shown, want %d", n, pipeline.MaxShownErrors)
 	}
-	if s := summaryOf(t, db); s.Malformed != 739 || s.Events != 0 {
-		t.Errorf("summary: %d malformed, %d events; want 739, 0", s.Malformed, s.Events)
+	if s := summaryOf(t, db); s.Malformed != 30 || s.Events != 0 {
+		t.Errorf("summary: %d malformed, %d events; want 30, 0", s.Malformed, s.Events)
 	}
 }
 

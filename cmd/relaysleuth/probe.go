@@ -16,7 +16,21 @@ import (
 	"github.com/relaysleuth/relaysleuth/pipeline"
 	"github.com/relaysleuth/relaysleuth/probe"
 	"github.com/relaysleuth/relaysleuth/schema"
+	"github.com/spf13/cobra"
 )
+
+func newProbeCmd(c *commonFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "probe [flags] HOST[:PORT]",
+		Short: "Test a server you run for open relaying, over SMTP",
+		// The probe parses its own flags (package probe), anywhere on
+		// the line; 'relaysleuth probe -h' lists them.
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runProbe(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+}
 
 // runProbe runs the active open-relay test (package probe). An accepted
 // case exits 3, like relay abuse found by scan. With --verify-log the

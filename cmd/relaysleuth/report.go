@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,15 +14,14 @@ import (
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/schema"
+	"github.com/spf13/cobra"
 )
 
-const reportSynopsis = `Usage: relaysleuth report [flags] KIND
-
-Prints what the database holds. KIND is one of:
+const reportLong = `Prints what the database holds. KIND is one of:
   summary     counts per verdict, per host and MTA, time range, lines read,
               unsupported and malformed
   relay       the relay_abuse recipients, grouped by client: who relayed
-              through your server
+              through your server (exit status 3 when there are any)
   attempts    refused relay attempts, grouped by client: who is probing you
   auth        failed SASL logins, grouped by client
   recipients  every recipient with its verdict, reason and evidence
@@ -29,8 +29,11 @@ Prints what the database holds. KIND is one of:
 Counts are incidents: a message re-injected by a content filter or forwarded
 by an alias is counted once (add --hops to list every queue id).`
 
+// reportKinds are the KINDs of report.
+var reportKinds = []string{"summary", "relay", "attempts", "auth", "recipients"}
+
 type reportFlags struct {
-	commonFlags
+	*commonFlags
 	verdict string
 	client  string
 	since   string
@@ -38,39 +41,56 @@ type reportFlags struct {
 	hops    bool
 }
 
-func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f reportFlags
-	fs := newFlagSet("report", reportSynopsis, stderr)
-	f.dbFlag(fs)
-	f.outputFlag(fs)
+func newReportCmd(c *commonFlags) *cobra.Command {
+	f := &reportFlags{commonFlags: c}
+	cmd := &cobra.Command{
+		Use:       "report [flags] KIND",
+		Short:     "Print what the database holds: summary, relay, attempts, auth, recipients",
+		Long:      reportLong,
+		ValidArgs: reportKinds,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("report: want one KIND (%s)", strings.Join(reportKinds, ", "))
+			}
+			if !slices.Contains(reportKinds, args[0]) {
+				return usagef("report: unknown KIND %q (want %s)", args[0], strings.Join(reportKinds, ", "))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			filter, err := f.filter()
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(f.db); err != nil {
+				return fmt.Errorf("database %s: %w (run 'relaysleuth ingest' first)", f.db, err)
+			}
+			store, err := schema.Open(ctx, f.db)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			n, err := printReport(ctx, store, args[0], f.outputFormat, filter, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			if args[0] == "relay" && n > 0 {
+				return errRelayFound
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&f.verdict, "verdict", "", "recipients: only this `verdict`")
 	fs.StringVar(&f.client, "client-ip", "", "only recipients from this client `address`")
 	fs.StringVar(&f.since, "since", "", "only from this `time` on (RFC 3339, YYYY-MM-DD, or a duration back from now like 24h)")
 	fs.StringVar(&f.until, "until", "", "only before this `time`")
 	fs.BoolVar(&f.hops, "hops", false, "also list the later queue ids of a message (content filter, forward)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("report: want one KIND (summary, relay, attempts, auth, recipients)")
-	}
-	if err := f.checkOutput(); err != nil {
-		return err
-	}
-	filter, err := f.filter()
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(f.db); err != nil {
-		return fmt.Errorf("database %s: %w (run 'relaysleuth ingest' first)", f.db, err)
-	}
-	store, err := schema.Open(ctx, f.db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	_, err = report(ctx, store, fs.Arg(0), f.outputFormat, filter, stdout)
-	return err
+	return cmd
 }
 
 func (f *reportFlags) filter() (analysis.Filter, error) {
@@ -97,9 +117,9 @@ func (f *reportFlags) filter() (analysis.Filter, error) {
 	return filter, nil
 }
 
-// report prints one report and returns how many relay_abuse recipients
+// printReport prints one report and returns how many relay_abuse recipients
 // matched the filter.
-func report(ctx context.Context, store *schema.Store, kind, format string, filter analysis.Filter, w io.Writer) (int, error) {
+func printReport(ctx context.Context, store *schema.Store, kind, format string, filter analysis.Filter, w io.Writer) (int, error) {
 	switch kind {
 	case "summary":
 		sum, err := store.Summary(ctx, filter)

@@ -825,3 +825,13 @@ func BenchmarkTailFollow(b *testing.B) {
 func run1Tail(ctx context.Context, args []string, stderr io.Writer) error {
 	return runWithStdin(ctx, args, bytes.NewReader(nil), io.Discard, stderr)
 }
+
+// runTailCrashing runs 'relaysleuth tail args...' with a crash func for
+// the tailer.
+func runTailCrashing(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, crash func(pipeline.CrashPoint, []analysis.Alert) error) error {
+	root := buildRoot(stdin, crash)
+	root.SetArgs(append([]string{"tail"}, args...))
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
+}
