@@ -25,8 +25,8 @@ var inlineMarkers = []struct{ marker, kind string }{
 // starts with (the "show original" text a user pastes into a complaint).
 var inlineStarts = []string{"received:", "return-path:", "message-id:", "delivered-to:", "x-originating-ip:"}
 
-// maxInlineTries bounds the marker lines a header block is looked for
-// after.
+// maxInlineTries bounds the lines a header block is looked for at
+// (marker lines, and lines starting like pasted headers).
 const maxInlineTries = 32
 
 // quoteRE is the quoting of a reply: "> ", ">> ", "> > ".
@@ -71,10 +71,14 @@ func inlineMessage(texts []text, h mail.Header) (mail.Header, string, bool) {
 		for i, line := range lines {
 			low := strings.ToLower(strings.TrimSpace(quoteRE.ReplaceAllString(line, "")))
 			for _, s := range inlineStarts {
-				if strings.HasPrefix(low, s) {
-					if ih, ok := pastedHeader(lines[i:]); ok && (len(ih["Received"]) > 0 || len(ih["Message-Id"]) > 0) {
-						return ih, ComplaintForward, true
-					}
+				if !strings.HasPrefix(low, s) {
+					continue
+				}
+				if tries++; tries > maxInlineTries {
+					return nil, "", false
+				}
+				if ih, ok := pastedHeader(lines[i:]); ok && (len(ih["Received"]) > 0 || len(ih["Message-Id"]) > 0) {
+					return ih, ComplaintForward, true
 				}
 			}
 		}
