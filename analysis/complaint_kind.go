@@ -55,6 +55,9 @@ func (rd *complaintReader) classify(h mail.Header, haveMessage bool) bool {
 	}
 	if c.Kind == ComplaintARF {
 		rd.arfText()
+		if !haveMessage {
+			c.Notes = append(c.Notes, "an ARF report without the message or its headers: searched by its feedback fields only (its own headers are about its delivery to you)")
+		}
 		return false
 	}
 	subject := decodeWords(h.Get("Subject"))
@@ -85,10 +88,13 @@ func (rd *complaintReader) classify(h mail.Header, haveMessage bool) bool {
 		return false
 	case rd.xarf(h, haveMessage):
 		return false
-	case haveMessage && jmrpSubjectRE.MatchString(subject):
+	case jmrpSubjectRE.MatchString(subject):
 		c.Kind = ComplaintJMRP
 		if a, ok := parseIP(jmrpSubjectRE.FindStringSubmatch(subject)[jmrpSubjectRE.SubexpIndex("ip")]); ok {
 			c.SourceIP, c.SourceIPFrom = a, "Subject"
+		}
+		if !haveMessage {
+			c.Notes = append(c.Notes, "a JMRP report without the message: searched by the address in its subject only")
 		}
 		return false
 	case haveMessage:

@@ -229,6 +229,17 @@ var kindTests = []struct {
 		kind: ComplaintARF,
 	},
 	{
+		name: "ARF without the message",
+		in: "Message-ID: <own@fbl.example>\nReceived: from fbl (fbl [198.51.100.7]) by mail.corp.example (Postfix) with ESMTP id 4B49DBC34B\n" +
+			arfWith("Feedback-Type: abuse\nSource-IP: 192.0.2.25\n", ""),
+		kind: ComplaintARF, sourceIP: "192.0.2.25", sourceFrom: "Source-IP", note: "without the message",
+	},
+	{
+		name: "JMRP without the message",
+		in:   "From: staff@hotmail.example\nTo: postmaster@corp.example\nSubject: complaint about message from 192.0.2.25\nMessage-ID: <own@hotmail.example>\n\nsee attachment\n",
+		kind: ComplaintJMRP, sourceIP: "192.0.2.25", sourceFrom: "Subject", note: "without the message",
+	},
+	{
 		// A spam sample whose own body quotes headers is still the spam.
 		name: "spam sample quoting headers",
 		in:   "From: s@outside.example\nTo: v@victim.example\nSubject: read this\nMessage-ID: <sample@outside.example>\n\nReceived: from a by b id C\nMessage-ID: <other@x>\n",
@@ -273,7 +284,7 @@ func TestReadComplaintKinds(t *testing.T) {
 			if tt.warning == "" && warnings != "" || !strings.Contains(warnings, tt.warning) {
 				t.Errorf("warnings %q, want one with %q", c.Warnings, tt.warning)
 			}
-			if tt.messageID == "" && tt.kind != ComplaintARF && (len(c.Received) > 0 || len(c.From) > 0 || len(c.To) > 0) {
+			if tt.messageID == "" && tt.note != "" && (len(c.Received) > 0 || len(c.From) > 0 || len(c.To) > 0) {
 				t.Errorf("a complaint without a message took the report's own headers: %+v", c)
 			}
 		})
