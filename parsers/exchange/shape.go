@@ -64,9 +64,10 @@ var smtpVerbs = map[string]bool{
 //   - message tracking: 30 CSV fields, an ISO 8601 UTC date-time first and a
 //     known event-id ninth;
 //   - SMTP Receive and Send protocol logs: 9 CSV fields, date-time, a
-//     16-digit hexadecimal session-id, a sequence number and an event of
-//   - - < > *; a receive connector's name has the server before a
-//     backslash ("EXSRV2\Default Frontend EXSRV2"), a send connector's not;
+//     16-digit hexadecimal session-id, a sequence number and an event
+//     (one of "+-<>*"); a receive connector's name has the server before
+//     a backslash ("EXSRV2\Default Frontend EXSRV2"), a send connector's
+//     not;
 //   - IIS SMTP W3C: 21 space-separated fields, date and time, an IP address,
 //     an SMTP verb as cs-method and cs-version SMTP.
 //
