@@ -432,7 +432,7 @@ func (c *Complaint) splitHeader(h mail.Header, body []byte) (mail.Header, []byte
 // inside a part was cut short on its way (some providers cut reports at a
 // size): one calm warning, not the parser's.
 func (rd *complaintReader) badPart(err error) {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.HasSuffix(err.Error(), "EOF") {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		rd.c.warnf("bad MIME part: the complaint ends inside a part (cut short on its way?); what came before is read")
 		return
 	}
