@@ -395,13 +395,16 @@ var (
 // sameMessageID drops the messages the weak keys found that have another
 // Message-ID than the complaint's, when that Message-ID matched nothing:
 // the complaint is about a message that is not in the logs, and the same
-// recipient or sender's other mail around that time is not it.
+// recipient or sender's other mail around that time is not it. A queue id
+// your server wrote in the message's Received header outweighs it.
 func sameMessageID(keys []KeyResult, roots map[string]root) map[string]root {
 	var k *KeyResult
 	for i := range keys {
-		if keys[i].Key == KeyMessageID && !keys[i].strict {
+		if !keys[i].weak && keys[i].Used {
+			return roots
+		}
+		if keys[i].Key == KeyMessageID && !keys[i].strict && k == nil {
 			k = &keys[i]
-			break
 		}
 	}
 	if k == nil || k.Matched > 0 || len(roots) == 0 {

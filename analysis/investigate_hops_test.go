@@ -213,4 +213,9 @@ func TestSameMessageID(t *testing.T) {
 	if got := sameMessageID(keys, roots); len(got) != 2 {
 		t.Errorf("kept %d, want both when the Message-ID matched", len(got))
 	}
+	keys[0].Matched = 0
+	keys = append(keys, KeyResult{Key: KeyQueueID, Value: "A", Used: true, Matched: 1})
+	if got := sameMessageID(keys, roots); len(got) != 2 {
+		t.Errorf("kept %d, want both when a queue id of your server's Received header found them", len(got))
+	}
 }
