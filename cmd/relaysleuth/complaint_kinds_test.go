@@ -20,12 +20,18 @@ const kindsDir = "../../testdata/investigate/kinds"
 // database and returns its path.
 func kindsDB(t *testing.T, log string) string {
 	t.Helper()
+	return kindsDBOf(t, "../../testdata/postfix/dev/config.json", log)
+}
+
+// kindsDBOf scans logs with a policy into a new database.
+func kindsDBOf(t *testing.T, config string, logs ...string) string {
+	t.Helper()
 	db := filepath.Join(t.TempDir(), "rs.db")
 	var stdout, stderr bytes.Buffer
-	err := run(t.Context(), []string{"scan", "--db", db, "--config", "../../testdata/postfix/dev/config.json", "--timezone", "UTC",
-		"--year", "2026", "--progress", "never", log}, &stdout, &stderr)
+	err := run(t.Context(), append([]string{"scan", "--db", db, "--config", config, "--timezone", "UTC",
+		"--year", "2026", "--progress", "never"}, logs...), &stdout, &stderr)
 	if err != nil && !strings.Contains(err.Error(), "relay abuse") {
-		t.Fatalf("scan %s: %v\n%s", log, err, stderr.String())
+		t.Fatalf("scan %s: %v\n%s", logs, err, stderr.String())
 	}
 	return db
 }
@@ -316,5 +322,62 @@ func TestComplaintMessageIDWithSpaces(t *testing.T) {
 	}
 	if c := inv.Incidents[0].Cause; c.Kind != analysis.CauseOpenRelay || c.ClientIP != "127.198.128.166" {
 		t.Errorf("cause %s from %s, want open_relay from 127.198.128.166", c.Kind, c.ClientIP)
+	}
+}
+
+// TestComplaintKindsOtherMTAs: a SpamCop text report about a message of
+// the Exim dev corpus (Exim's own message id in our Received header), and
+// an Outlook forward about one of the Exchange dev set (Exchange names no
+// queue id: its hops are known as ours by the host the logs name beside
+// the Message-ID).
+func TestComplaintKindsOtherMTAs(t *testing.T) {
+	for _, tt := range []struct {
+		name, config string
+		logs         []string
+		file, kind   string
+		found        string
+		cause        analysis.CauseKind
+		client       string
+		key          string // the client key, from our own hop
+		keyFrom      string
+		never        []string
+	}{
+		{
+			name: "exim", config: "../../testdata/exim/dev/config.json",
+			logs: []string{"../../testdata/exim/dev/mainlog", "../../testdata/exim/dev/rejectlog"},
+			file: "exim-spamcop.eml", kind: analysis.ComplaintSpamCop, found: "1xX1kf-0007sg-2Q", cause: analysis.CauseOpenRelay,
+			client: "127.171.131.115", key: "127.171.131.115", keyFrom: "Received header 2 (by mail.corp.example)",
+			never: []string{"1xX1kZ-0000aa-00", "rid_7003@msgid.spamcop.example", "198.51.100.99", "4ZfR9z8Yx7"},
+		},
+		{
+			name: "exchange", config: "../../testdata/exchange/dev/config.json", logs: []string{"../../testdata/exchange/dev/EXSRV2"},
+			file: "exchange-forward.txt", kind: analysis.ComplaintForward, found: "30817263514542", cause: analysis.CauseOpenRelay,
+			client: "203.0.113.66", key: "203.0.113.66", keyFrom: "Received header 3 (by exsrv2.nwtraders.example)",
+			never: []string{"fw-0206@webmail-br.example", "Qx9Lm7Kc0", "abuse@nwtraders.example"},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db := kindsDBOf(t, tt.config, tt.logs...)
+			path := filepath.Join(kindsDir, tt.file)
+			inv, err := investigateKind(t, db, path)
+			if err != nil || len(inv.Incidents) != 1 {
+				t.Fatalf("err %v, %d incidents, want 1; keys %+v", err, len(inv.Incidents), inv.Keys)
+			}
+			if inv.Complaint.Kind != tt.kind {
+				t.Errorf("kind %s, want %s", inv.Complaint.Kind, tt.kind)
+			}
+			if c := inv.Incidents[0].Cause; c.QueueID != tt.found || c.Kind != tt.cause || c.ClientIP != tt.client {
+				t.Errorf("cause %s, entered as %s from %s; want %s, %s from %s", c.Kind, c.QueueID, c.ClientIP, tt.cause, tt.found, tt.client)
+			}
+			if k := keyOf(inv, analysis.KeyClientIP, tt.key); k == nil || k.Source != tt.keyFrom {
+				t.Errorf("client key %+v, want %s from %q", k, tt.key, tt.keyFrom)
+			}
+			for _, k := range inv.Keys {
+				if slices.Contains(tt.never, k.Value) {
+					t.Errorf("key %s=%s from %s tried: it is not the offending message's", k.Key, k.Value, k.Source)
+				}
+			}
+			absent(t, db, path, inv)
+		})
 	}
 }
