@@ -2,10 +2,13 @@
 # Runs `relaysleuth investigate` over the real complaints in
 # ../shared/corpus/complaints (other people's data: read in place, never
 # copied here) against a database of the Postfix dev corpus, and prints per
-# file the kind of complaint recognised, its notes, the keys taken (with the
-# header or line each came from and how many messages it matched) and
-# whether a message was found. None of these complaints is about a message
-# in our corpora: every one must end "found: no" (exit 1).
+# file the kind of complaint recognised, its notes (not a spam complaint, no
+# message in it, what to run instead), the addresses a blocklist notice
+# lists, which Received hops are yours (only those give client and queue id
+# keys), the keys taken (with the header or line each came from and how many
+# messages it matched) and whether a message was found. None of these
+# complaints is about a message in our corpora: every one must end
+# "found: no" (exit 1). Needs jq.
 #
 #   scripts/complaints.sh                 # ../shared/corpus/complaints
 #   scripts/complaints.sh DIR|FILE...     # other complaints
