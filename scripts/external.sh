@@ -11,8 +11,9 @@
 #   RELAYSLEUTH=/tmp/relaysleuth scripts/external.sh
 #   EXTERNAL=/path/to/external scripts/external.sh
 #
-# A file relaysleuth refuses is listed with format "-" and the reason. Needs
-# jq. Exit status 0 unless the build fails.
+# A file relaysleuth refuses is listed with format "-" and the reason;
+# SHOWWHY=1 adds the reason for each format chosen (--verbose). Needs jq.
+# Exit status 0 unless the build fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 EXTERNAL=${EXTERNAL:-../shared/corpus/external}
@@ -64,7 +65,16 @@ year() {
 
 printf '%-66s %-9s %6s %6s %6s %6s  %s\n' file format lines events unsup malf verdicts
 
-# row NAME CONFIG FILE...: ingest FILEs into a fresh database, print a row.
+# verbose is --verbose when the binary has it (it then names each input's
+# format and why).
+verbose=
+if "$bin" ingest --help 2>&1 | grep -q -- '--verbose'; then
+	verbose=--verbose
+fi
+
+# row NAME CONFIG FILE...: ingest FILEs into a fresh database, print a row:
+# the counts from the per-file lines ingest prints, the verdicts from the
+# database (none when nothing was read).
 row() {
 	local name=$1 cfg=$2
 	shift 2
@@ -74,20 +84,29 @@ row() {
 		printf '%-66s %-9s (no config)\n' "$name" -
 		return
 	fi
-	"$bin" ingest --db "$db" --config "$cfg" --timezone UTC --progress never $(year "$1") "$@" >/dev/null 2>"$err"
-	local sum
-	if ! sum=$("$bin" report --db "$db" --format json summary 2>/dev/null) || [ "$(jq '.files | length' <<<"$sum")" = 0 ]; then
+	"$bin" ingest $verbose --db "$db" --config "$cfg" --timezone UTC --progress never $(year "$1") "$@" >/dev/null 2>"$err"
+	local fmt lines events unsup malf verdicts=""
+	fmt=$(sed -n 's/^relaysleuth: .*: read as \([a-z-]*\).*/\1/p' "$err" | sort -u | paste -sd+ -)
+	read -r lines events unsup malf < <(grep -E '^[^ ].*: [0-9]+ lines, [0-9]+ events, [0-9]+ unsupported, [0-9]+ malformed$' "$err" |
+		sed -E 's/.*: ([0-9]+) lines, ([0-9]+) events, ([0-9]+) unsupported, ([0-9]+) malformed$/\1 \2 \3 \4/' |
+		awk '{ l += $1; e += $2; u += $3; m += $4; n++ } END { if (n) print l, e, u, m }')
+	if [ -f "$db" ] && sum=$("$bin" report --db "$db" --format json summary 2>/dev/null); then
+		[ -z "$fmt" ] && fmt=$(jq -r '[(.files // [])[].format] | unique | join("+")' <<<"$sum")
+		verdicts=$(jq -r '(.verdicts // {} | to_entries | map("\(.key)=\(.value)")) +
+			(if (.auth_failures // 0) > 0 then ["(failed logins \(.auth_failures))"] else [] end) | join(" ")' <<<"$sum")
+	fi
+	if [ -z "$lines" ]; then
 		local why
-		why=$(grep -m1 -v '^total:' "$err" | sed 's/^relaysleuth: //' | cut -c1-90)
+		why=$(grep -v '^total:' "$err" | grep -m1 -E 'skipped|not a |no mail|warning' | sed "s/^relaysleuth: //; s|$EXTERNAL/||g" | cut -c1-90)
 		printf '%-66s %-9s %6s %6s %6s %6s  skipped: %s\n' "$name" - - - - - "$why"
 		return
 	fi
-	jq -r --arg name "$name" '
-		([.files[].format] | unique | join("+")) as $fmt |
-		(.verdicts // {} | to_entries | map("\(.key)=\(.value)") | join(" ")) as $v |
-		"\($name)\t\($fmt)\t\(.lines)\t\(.events)\t\(.unsupported)\t\(.malformed)\t\($v)"' <<<"$sum" |
-		awk -F'\t' '{ printf "%-66s %-9s %6s %6s %6s %6s  %s\n", $1, $2, $3, $4, $5, $6, $7 }'
-	grep -v '^total:' "$err" | grep -E 'wrong --input-format|no .* lines of interest|not a Postfix|skipped|already ingested' | sed "s/^relaysleuth: /    ! /; s|$EXTERNAL/||g" | cut -c1-150
+	printf '%-66s %-9s %6s %6s %6s %6s  %s\n' "$name" "${fmt:--}" "$lines" "$events" "$unsup" "$malf" "$verdicts"
+	grep -v '^total:' "$err" | grep -E 'wrong --input-format|lines of interest|not a |no mail|skipped|already ingested|warning: [0-9]+ of|looks like|also in another file' |
+		sed "s/^relaysleuth: /    ! /; s|$EXTERNAL/||g" | cut -c1-150
+	if [ -n "$verbose" ] && [ -n "${SHOWWHY:-}" ]; then
+		sed -n "s|^relaysleuth: $EXTERNAL/\(.*: read as .*\)|    why: \1|p" "$err" | cut -c1-150
+	fi
 }
 
 while IFS= read -r f; do
