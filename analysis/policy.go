@@ -8,6 +8,7 @@ package analysis
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -42,16 +43,55 @@ func LoadPolicy(path string) (Policy, error) {
 	}
 	var f policyFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return Policy{}, fmt.Errorf("%s: %w", path, err)
+		return Policy{}, fmt.Errorf("%s: %w: %s", path, ErrBadPolicy, policyJSONError(err))
+	}
+	// A misspelt key must not pass for an empty list: "trusted_netwroks"
+	// would make every one of your own hosts an outside client.
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil {
+		return Policy{}, fmt.Errorf("%s: %w: %s", path, ErrBadPolicy, policyJSONError(err))
+	}
+	for k := range keys {
+		if k != "local_domains" && k != "trusted_networks" {
+			return Policy{}, fmt.Errorf("%s: %w: unknown key %q (known keys: local_domains, trusted_networks)", path, ErrBadPolicy, k)
+		}
 	}
 	var p Policy
 	if err := p.AddDomains(f.LocalDomains...); err != nil {
-		return Policy{}, fmt.Errorf("%s: %w", path, err)
+		return Policy{}, fmt.Errorf("%s: %w: local_domains: %v", path, ErrBadPolicy, err)
 	}
 	if err := p.AddNetworks(f.TrustedNetworks...); err != nil {
-		return Policy{}, fmt.Errorf("%s: %w", path, err)
+		return Policy{}, fmt.Errorf("%s: %w: trusted_networks: %v", path, ErrBadPolicy, err)
 	}
 	return p, nil
+}
+
+// ErrBadPolicy is wrapped by LoadPolicy's errors about the file's content.
+var ErrBadPolicy = errors.New("bad policy")
+
+// policyJSONError says what is wrong with a policy file in its own terms:
+// the key, and what was expected there.
+func policyJSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		want := "a list of strings"
+		if te.Field == "" {
+			want = `an object like {"local_domains": [...], "trusted_networks": [...]}`
+		}
+		field := te.Field
+		if i := strings.IndexByte(field, '.'); i >= 0 {
+			field = field[:i]
+		}
+		if field == "" {
+			return fmt.Sprintf("want %s, not a JSON %s", want, te.Value)
+		}
+		return fmt.Sprintf("key %q: want %s, not a JSON %s", field, want, te.Value)
+	case errors.As(err, &se):
+		return fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)
+	}
+	return err.Error()
 }
 
 // AddDomains adds local domains, lower-cased and without a trailing dot. A

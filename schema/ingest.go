@@ -23,9 +23,12 @@ type Source struct {
 	Offset      int64 // bytes read so far (of the uncompressed stream)
 	Lines       int64 // lines read so far
 	Complete    bool  // read to the end
+	// First and Last are the times of the oldest and newest event stored
+	// from it; zero when none is.
+	First, Last time.Time
 }
 
-const sourceGet = `SELECT id, path, format, byte_offset, lines, complete FROM sources WHERE fingerprint = ?`
+const sourceGet = `SELECT id, path, format, byte_offset, lines, complete, first_ts_ms, last_ts_ms FROM sources WHERE fingerprint = ?`
 
 const sourceAdd = `INSERT OR IGNORE INTO sources (path, fingerprint, format, size, ingested_ms) VALUES (?, ?, ?, ?, ?)`
 
@@ -40,9 +43,16 @@ func (s *Store) Source(ctx context.Context, path, fingerprint, format string, si
 	if _, err := s.db.ExecContext(ctx, sourceAdd, path, fingerprint, format, size, time.Now().UnixMilli()); err != nil {
 		return src, wrapBusy(err)
 	}
-	err := s.db.QueryRowContext(ctx, sourceGet, fingerprint).Scan(&src.ID, &src.Path, &src.Format, &src.Offset, &src.Lines, &src.Complete)
+	var first, last sql.NullInt64
+	err := s.db.QueryRowContext(ctx, sourceGet, fingerprint).Scan(&src.ID, &src.Path, &src.Format, &src.Offset, &src.Lines, &src.Complete, &first, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return src, fmt.Errorf("source %s vanished", path)
+	}
+	if first.Valid {
+		src.First = time.UnixMilli(first.Int64).UTC()
+	}
+	if last.Valid {
+		src.Last = time.UnixMilli(last.Int64).UTC()
 	}
 	return src, wrapBusy(err)
 }

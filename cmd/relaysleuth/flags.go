@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -71,6 +73,9 @@ func (c *commonFlags) policy() (analysis.Policy, error) {
 	if cfg != "" {
 		var err error
 		p, err = analysis.LoadPolicy(cfg)
+		if errors.Is(err, analysis.ErrBadPolicy) {
+			return p, usagef("config %v", err)
+		}
 		if err != nil {
 			return p, fmt.Errorf("config: %w", err)
 		}
@@ -85,6 +90,42 @@ func (c *commonFlags) policy() (analysis.Policy, error) {
 		return p, usagef("no local domains: say which domains are yours with --local-domains or --config (relaysleuth never trusts the server's own configuration)")
 	}
 	return p, nil
+}
+
+// policySource says where the policy in force comes from.
+func (c *commonFlags) policySource() string {
+	var from []string
+	switch {
+	case c.config != "":
+		from = append(from, "--config "+c.config)
+	default:
+		if _, err := os.Stat("relaysleuth.json"); err == nil {
+			abs, _ := filepath.Abs("relaysleuth.json")
+			from = append(from, abs+" (found in the working directory)")
+		}
+	}
+	if c.localDomains != "" {
+		from = append(from, "--local-domains "+c.localDomains)
+	}
+	if c.trustedNets != "" {
+		from = append(from, "--trusted-networks "+c.trustedNets)
+	}
+	if len(from) == 0 {
+		return "nowhere"
+	}
+	return strings.Join(from, " and ")
+}
+
+// describePolicy is the policy in force, in one line.
+func describePolicy(p analysis.Policy) string {
+	var nets []string
+	for _, n := range p.TrustedNetworks {
+		nets = append(nets, n.String())
+	}
+	if len(nets) == 0 {
+		nets = []string{"none"}
+	}
+	return fmt.Sprintf("local domains %s; trusted networks %s", strings.Join(p.LocalDomains, ", "), strings.Join(nets, ", "))
 }
 
 func (c *commonFlags) location() (*time.Location, error) {

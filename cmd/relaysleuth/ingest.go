@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -13,7 +14,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/relaysleuth/relaysleuth/pipeline"
-	"github.com/relaysleuth/relaysleuth/schema"
 )
 
 const ingestLong = `Reads Postfix, Exim or Exchange logs (plain or .gz, any order, - for stdin)
@@ -54,8 +54,13 @@ func (c *commonFlags) options() (pipeline.Options, error) {
 	return pipeline.Options{Format: c.inputFormat, Year: c.year, Location: loc}, nil
 }
 
+// errNothingRead is the error of a run that read no input as a mail log:
+// no all-clear is given for logs that were never read.
+var errNothingRead = errors.New("no input was read as a mail log; nothing to report")
+
 // ingest reads paths into the database named by c, printing what it read
-// on stderr.
+// on stderr. A run that reads nothing as a mail log is an error, and
+// creates no database.
 func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader, stderr io.Writer) (pipeline.Result, error) {
 	var res pipeline.Result
 	policy, err := c.policy()
@@ -66,21 +71,46 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 	if err != nil {
 		return res, err
 	}
+	if c.verbose {
+		fmt.Fprintf(stderr, "relaysleuth: policy from %s: %s\n", clean(c.policySource()), clean(describePolicy(policy)))
+	}
 	if len(policy.TrustedNetworks) == 0 {
 		fmt.Fprintln(stderr, "relaysleuth: warning: no trusted networks given: every unauthenticated client counts as outside")
 	}
 	files, errs := pipeline.Expand(paths)
 	ins, perrs := pipeline.Prepare(ctx, files, opts, stdin)
-	skipped := 0
-	for _, e := range append(errs, perrs...) {
+	failed := len(errs)
+	for _, e := range errs {
 		fmt.Fprintf(stderr, "relaysleuth: %s\n", clean(e.Error()))
-		skipped++
 	}
-	store, err := schema.Open(ctx, c.db)
+	for _, e := range perrs {
+		// An empty file (just rotated), or a file that is no mail log
+		// found in a directory given (a config.json beside the logs), is
+		// a note; a file named on the command line that cannot be read
+		// is an error.
+		note := errors.Is(e, pipeline.ErrEmpty) || errors.Is(e, pipeline.ErrNotMailLog) && !named(paths, e)
+		if note {
+			fmt.Fprintf(stderr, "relaysleuth: note: %s\n", clean(e.Error()))
+			continue
+		}
+		fmt.Fprintf(stderr, "relaysleuth: %s\n", clean(e.Error()))
+		failed++
+	}
+	if len(ins) == 0 {
+		return res, errNothingRead
+	}
+	_, statErr := os.Stat(c.db)
+	existed := statErr == nil
+	store, err := openStore(ctx, c.db)
 	if err != nil {
 		return res, err
 	}
 	defer store.Close()
+	for _, in := range ins {
+		if c.verbose {
+			fmt.Fprintf(stderr, "relaysleuth: %s: read as %s\n", clean(in.Path), in.Format.Name)
+		}
+	}
 	ing := &pipeline.Ingest{Store: store, Policy: policy, Options: opts, Log: stderr}
 	if bar := newProgress(c.progress, ins, stderr); bar != nil {
 		ing.Progress = bar
@@ -90,11 +120,28 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 		return res, err
 	}
 	fmt.Fprintf(stderr, "total: %d files, %d lines, %d events, %d unsupported, %d malformed, %d skipped\n",
-		len(ins), res.Stats.Lines, res.Stats.Events, res.Stats.Unsupported, res.Stats.Malformed, skipped+res.Failed)
-	if skipped+res.Failed > 0 {
+		len(ins), res.Stats.Lines, res.Stats.Events, res.Stats.Unsupported, res.Stats.Malformed, failed+res.Failed)
+	if res.Stats.Events == 0 && res.Unchanged == 0 {
+		if !existed {
+			// Nothing of a mail log was read: leave no database behind.
+			store.Close()
+			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+				os.Remove(c.db + suffix)
+			}
+		}
+		return res, errNothingRead
+	}
+	if failed+res.Failed > 0 {
 		return res, errInputs
 	}
 	return res, nil
+}
+
+// named reports whether the input a SkipError is about was named on the
+// command line (rather than found in a directory).
+func named(paths []string, err error) bool {
+	var se *pipeline.SkipError
+	return errors.As(err, &se) && slices.Contains(paths, se.Path)
 }
 
 // progressBar shows an ingest's progress over the inputs' sizes.

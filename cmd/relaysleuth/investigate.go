@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
-	"github.com/relaysleuth/relaysleuth/schema"
 	"github.com/spf13/cobra"
 )
 
@@ -108,10 +107,7 @@ func (f *investigateFlags) run(ctx context.Context, args []string, stdin io.Read
 		q.ClientIP == "" && q.AuthUser == "" && q.Since.IsZero() && q.Until.IsZero() {
 		return usagef("investigate: give a complaint FILE or at least one of --message-id, --queue-id, --recipient, --sender, --client-ip, --auth-user, --since, --until")
 	}
-	if _, err := os.Stat(f.db); err != nil {
-		return fmt.Errorf("database %s: %w (run 'relaysleuth ingest' first)", f.db, err)
-	}
-	store, err := schema.Open(ctx, f.db)
+	store, err := openForReading(ctx, f.db)
 	if err != nil {
 		return err
 	}

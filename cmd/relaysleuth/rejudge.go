@@ -8,7 +8,6 @@ import (
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/pipeline"
-	"github.com/relaysleuth/relaysleuth/schema"
 )
 
 const rejudgeLong = `Gives every stored recipient its verdict again, with the policy given now
@@ -36,7 +35,7 @@ func newRejudgeCmd(c *commonFlags) *cobra.Command {
 			if _, err := os.Stat(c.db); err != nil {
 				return fmt.Errorf("database %s: %w", c.db, err)
 			}
-			store, err := schema.Open(ctx, c.db)
+			store, err := openStore(ctx, c.db)
 			if err != nil {
 				return err
 			}

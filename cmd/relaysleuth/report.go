@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -66,10 +65,7 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(f.db); err != nil {
-				return fmt.Errorf("database %s: %w (run 'relaysleuth ingest' first)", f.db, err)
-			}
-			store, err := schema.Open(ctx, f.db)
+			store, err := openForReading(ctx, f.db)
 			if err != nil {
 				return err
 			}

@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
-	"github.com/relaysleuth/relaysleuth/schema"
 )
 
 const scanLong = `Ingests the logs (as 'relaysleuth ingest'), then prints the relay report:
@@ -19,10 +21,10 @@ Exit status: 0 no relay abuse in the database, 3 relay abuse found,
 and relay abuse found still exits 3), 2 usage error.`
 
 func newScanCmd(c *commonFlags) *cobra.Command {
-	var report string
+	var report, since, until string
 	cmd := &cobra.Command{
 		Use:     "scan [flags] PATH...",
-		Short:   "Ingest logs, then print the relay report",
+		Short:   "Ingest logs, then print the relay report for the time they span",
 		Long:    scanLong,
 		Example: "  relaysleuth scan --local-domains corp.example --trusted-networks 192.0.2.0/24 /var/log/mail.log*",
 		Args:    nArgs(1, -1, "PATH"),
@@ -30,35 +32,72 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 			if err := c.checkOutput(); err != nil {
 				return err
 			}
+			if !slices.Contains(reportKinds, report) {
+				return usagef("--report: unknown KIND %q (want %s)", report, strings.Join(reportKinds, ", "))
+			}
+			now := time.Now()
+			from, err := parseTime(since, now)
+			if err != nil {
+				return usagef("--since: %v", err)
+			}
+			to, err := parseTime(until, now)
+			if err != nil {
+				return usagef("--until: %v", err)
+			}
 			ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
-			_, ingestErr := ingest(ctx, c, args, c.stdin, stderr)
+			res, ingestErr := ingest(ctx, c, args, c.stdin, stderr)
 			if ingestErr != nil && !errors.Is(ingestErr, errInputs) {
 				return ingestErr
 			}
-			store, err := schema.Open(ctx, c.db)
+			// The report is on what was read: the time the inputs span,
+			// not everything the database ever held.
+			filter := analysis.Filter{Since: res.First, Until: res.Last.Add(time.Millisecond)}
+			if !from.IsZero() || !to.IsZero() {
+				filter = analysis.Filter{Since: from, Until: to}
+			}
+			store, err := openStore(ctx, c.db)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			if _, err := printReport(ctx, store, report, c.outputFormat, analysis.Filter{}, stdout); err != nil {
+			if _, err := printReport(ctx, store, report, c.outputFormat, filter, stdout); err != nil {
 				return err
 			}
-			sum, err := store.Summary(ctx, analysis.Filter{})
+			sum, err := store.Summary(ctx, filter)
 			if err != nil {
 				return err
 			}
+			span := spanText(filter)
 			if n := sum.Verdicts[analysis.RelayAbuse]; n > 0 {
-				fmt.Fprintf(stderr, "relaysleuth: RELAY ABUSE: %d recipients accepted for external domains from %d unauthenticated outside clients\n", n, sum.RelayClients)
+				fmt.Fprintf(stderr, "relaysleuth: RELAY ABUSE %s: %d recipients accepted for external domains from %d unauthenticated outside clients (relaysleuth report relay --db %s)\n",
+					span, n, sum.RelayClients, clean(c.db))
 				return errRelayFound
 			}
 			if ingestErr != nil {
 				return ingestErr
 			}
-			fmt.Fprintln(stderr, "relaysleuth: no relay abuse found")
+			fmt.Fprintf(stderr, "relaysleuth: no relay abuse %s\n", span)
 			return nil
 		},
 	}
 	c.inputFlags(cmd.Flags())
-	cmd.Flags().StringVar(&report, "report", "relay", "report `KIND` to print after ingesting: relay, summary, attempts, auth, recipients")
+	fs := cmd.Flags()
+	fs.StringVar(&report, "report", "relay", "report `KIND` to print after ingesting: "+strings.Join(reportKinds, ", "))
+	fs.StringVar(&since, "since", "", "report from this `time` on instead of the time the logs read span (RFC 3339, YYYY-MM-DD, or a duration back from now like 24h)")
+	fs.StringVar(&until, "until", "", "report up to this `time` instead")
 	return cmd
+}
+
+// spanText says the time a report covers, for a headline.
+func spanText(f analysis.Filter) string {
+	const layout = "2006-01-02 15:04:05"
+	switch {
+	case !f.Since.IsZero() && !f.Until.IsZero():
+		return fmt.Sprintf("between %s and %s UTC", f.Since.UTC().Format(layout), f.Until.Add(-time.Millisecond).UTC().Format(layout))
+	case !f.Since.IsZero():
+		return fmt.Sprintf("since %s UTC", f.Since.UTC().Format(layout))
+	case !f.Until.IsZero():
+		return fmt.Sprintf("before %s UTC", f.Until.UTC().Format(layout))
+	}
+	return "in the database"
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/pipeline"
-	"github.com/relaysleuth/relaysleuth/schema"
 	"github.com/spf13/cobra"
 )
 
@@ -116,7 +115,7 @@ func (tf *tailFlags) run(ctx context.Context, c *commonFlags, paths []string, st
 		return usagef("tail: - given more than once")
 	}
 
-	store, err := schema.Open(ctx, c.db)
+	store, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
