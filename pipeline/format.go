@@ -5,8 +5,8 @@
 package pipeline
 
 import (
-	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,77 +43,111 @@ type ParserOptions struct {
 	ModTime  time.Time
 	Year     int
 	Location *time.Location
+	// Kind is the kind of log within the format, when detection or the
+	// user named it: an Exchange log type ("tracking", "receive", "send",
+	// "w3c") for rows without their header.
+	Kind string
 }
 
 // A Format is one supported log format.
 type Format struct {
-	Name  string
-	sniff func(line []byte) bool
+	Name string
+	// Kind is the kind of log --input-format named with the format
+	// ("exchange-receive"), "" when it named the format alone.
+	Kind string
 	// New returns a parser for one file (or one series of rotated files).
 	New func(ParserOptions) parsers.Parser
 }
 
 var logFormats = []Format{
 	{
-		Name:  "postfix",
-		sniff: postfix.Sniff,
+		Name: "postfix",
 		New: func(o ParserOptions) parsers.Parser {
 			return postfix.NewParser(postfix.Options{Year: o.Year, ModTime: o.ModTime, Location: o.Location})
 		},
 	},
 	{
-		Name:  "exim",
-		sniff: exim.Sniff,
+		Name: "exim",
 		New: func(o ParserOptions) parsers.Parser {
 			// Exim writes its rejectlog beside the mainlog; a reject in both is
-			// one refusal (see analysis/exim.go).
-			return exim.NewParser(exim.Options{Location: o.Location, Rejectlog: strings.Contains(filepath.Base(o.Path), "reject")})
+			// one refusal (see analysis/exim.go). Year and ModTime date the
+			// yearless stamps of lines that came through syslog.
+			return exim.NewParser(exim.Options{Location: o.Location, Rejectlog: rejectlog(o.Path), Year: o.Year, ModTime: o.ModTime})
 		},
 	},
 	{
-		Name:  "exchange",
-		sniff: exchange.Sniff,
+		Name: "exchange",
 		New: func(o ParserOptions) parsers.Parser {
-			// The file name tells the log type when a copy lost its header.
-			return exchange.NewParser(exchange.Options{Log: exchange.LogTypeOf(o.Path)})
+			// The kind detected (or named) tells the log type of rows
+			// without a header; else the file name, as Exchange names them.
+			log := exchange.ParseLogType(o.Kind)
+			if log == exchange.LogUnknown {
+				log = exchange.LogTypeOf(o.Path)
+			}
+			return exchange.NewParser(exchange.Options{Log: log})
 		},
 	},
 }
 
-// FormatNames returns the names of the formats, for --input-format.
+// rejectlog reports whether an Exim log file is a rejectlog: its name says
+// so, or the folder it is in ("rejectlog/0021").
+func rejectlog(path string) bool {
+	return strings.Contains(filepath.Base(path), "reject") || filepath.Base(filepath.Dir(path)) == "rejectlog"
+}
+
+// exchangeKinds are the Exchange logs --input-format can name, for rows
+// without the header that says which they are: "exchange-receive".
+var exchangeKinds = []exchange.LogType{exchange.LogTracking, exchange.LogReceive, exchange.LogSend, exchange.LogW3C}
+
+// FormatNames returns the names --input-format takes: the formats, and
+// "exchange-KIND" for each Exchange log.
 func FormatNames() []string {
 	var names []string
 	for _, f := range logFormats {
 		names = append(names, f.Name)
 	}
+	for _, k := range exchangeKinds {
+		names = append(names, "exchange-"+k.String())
+	}
 	return names
 }
 
-// FormatByName returns the format called name.
+// FormatByName returns the format called name, one of FormatNames.
 func FormatByName(name string) (Format, bool) {
+	base, kind, _ := strings.Cut(name, "-")
 	for _, f := range logFormats {
-		if f.Name == name {
+		if f.Name != base {
+			continue
+		}
+		if kind == "" {
 			return f, true
+		}
+		if k := exchange.ParseLogType(kind); f.Name == "exchange" && slices.Contains(exchangeKinds, k) {
+			return f.withKind(k.String()), true
 		}
 	}
 	return Format{}, false
 }
 
-// detectFormat returns the format most of the first lines look like.
-func detectFormat(lines [][]byte) (Format, bool) {
-	best, bestN := Format{}, 0
-	for _, f := range logFormats {
-		n := 0
-		for _, l := range lines {
-			if f.sniff(l) {
-				n++
-			}
+// withKind returns f for one kind of its logs: its parsers are made with
+// ParserOptions.Kind set to kind, unless the caller sets another.
+func (f Format) withKind(kind string) Format {
+	f.Kind = kind
+	newParser := f.New
+	f.New = func(o ParserOptions) parsers.Parser {
+		if o.Kind == "" {
+			o.Kind = kind
 		}
-		if n > bestN {
-			best, bestN = f, n
-		}
+		return newParser(o)
 	}
-	return best, bestN > 0
+	return f
+}
+
+// detectFormat returns the format of lines, as detect, for a caller that
+// has no file name (tail's first lines).
+func detectFormat(lines [][]byte) (Format, bool) {
+	d, ok := detect("", lines)
+	return d.format, ok
 }
 
 // shareRotated gives the rotated files of one Exchange log in one folder
@@ -158,30 +192,4 @@ func exchangeSeries(path string) (string, bool) {
 		return "", false
 	}
 	return filepath.Join(filepath.Dir(path), base[:i]), true
-}
-
-// detectHeaderless recognises an Exchange log that lost its "#" header
-// block (a copy, a file cut at the start) by its name, as Exchange names
-// its logs, when its first lines read as rows of that log with the
-// documented default columns. Content alone cannot tell such rows from
-// other CSV.
-func detectHeaderless(path string, lines [][]byte) (Format, bool) {
-	log := exchange.LogTypeOf(path)
-	if log == exchange.LogUnknown {
-		return Format{}, false
-	}
-	f, _ := FormatByName("exchange")
-	p := exchange.NewParser(exchange.Options{Log: log})
-	good, bad := 0, 0
-	for i, l := range lines {
-		_, err := p.Parse(nil, l, parsers.Pos{File: path, Line: i + 1})
-		var pe *parsers.ParseError
-		switch {
-		case errors.As(err, &pe):
-			bad++
-		default:
-			good++
-		}
-	}
-	return f, good > bad
 }

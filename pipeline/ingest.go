@@ -46,9 +46,12 @@ type Result struct {
 	Files int
 	// Failed counts inputs read only in part or not at all.
 	Failed int
-	// First and Last are the times of the oldest and newest event read
-	// by this run (zero when none was): the span a report on this run
-	// covers.
+	// Unchanged counts inputs read before by an earlier run, with nothing
+	// new in them.
+	Unchanged int
+	// First and Last are the times of the oldest and newest event of the
+	// inputs (those read by this run, and those stored from them before):
+	// the span a report on what was read covers. Zero when there is none.
 	First, Last time.Time
 	Stale       int // messages that had no end in the log
 }
@@ -60,6 +63,10 @@ type Result struct {
 func (ing *Ingest) Run(ctx context.Context, ins []*Input) (Result, error) {
 	var res Result
 	r := &ingestRun{Ingest: ing, corr: analysis.NewCorrelator(ing.Policy), res: &res}
+	r.ov = newOverlap(ctx, ins)
+	if n := r.ov.fullNote(); n != "" {
+		fmt.Fprintf(ing.Log, "relaysleuth: %s\n", n)
+	}
 	r.cw = startCommitter(ctx)
 	r.corr.Resolver = &syncedResolver{r: ing.Store.Resolver(ctx), cw: r.cw, ctx: ctx}
 	ordered := inOrder(ins)
@@ -120,7 +127,18 @@ type ingestRun struct {
 	corr *analysis.Correlator
 	cw   *committer
 	res  *Result
-	done int64 // bytes of finished inputs, for the bar
+	done int64    // bytes of finished inputs, for the bar
+	ov   *overlap // lines also in other files of the run (see overlap.go)
+}
+
+// span widens the result's span to t.
+func (r *ingestRun) span(t time.Time) {
+	if r.res.First.IsZero() || t.Before(r.res.First) {
+		r.res.First = t
+	}
+	if t.After(r.res.Last) {
+		r.res.Last = t
+	}
 }
 
 func (r *ingestRun) clearBar() {
@@ -141,7 +159,12 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 	if err != nil {
 		return StoreError{err}
 	}
+	if !src.First.IsZero() {
+		r.span(src.First)
+		r.span(src.Last)
+	}
 	if src.Complete && (in.gz || in.stdin != nil || src.Offset >= in.Size) {
+		r.res.Unchanged++
 		r.clearBar()
 		fmt.Fprintf(r.Log, "%s: already ingested (as %s), nothing new\n", parsers.Clean(in.Path), parsers.Clean(src.Path))
 		r.done += in.Size
@@ -149,6 +172,7 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 	}
 	if !in.gz && in.stdin == nil && src.Offset > in.Size {
 		// Same first line, less content: a shorter copy of a file read before.
+		r.res.Unchanged++
 		r.clearBar()
 		fmt.Fprintf(r.Log, "%s: already ingested (a longer copy was read as %s), nothing new\n", parsers.Clean(in.Path), parsers.Clean(src.Path))
 		r.done += in.Size
@@ -165,6 +189,7 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 			_, err = io.CopyN(io.Discard, rc, src.Offset)
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			r.res.Unchanged++
 			fmt.Fprintf(r.Log, "%s: already ingested (a longer copy was read as %s), nothing new\n", parsers.Clean(in.Path), parsers.Clean(src.Path))
 			return nil
 		}
@@ -175,7 +200,11 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 		r.clearBar()
 		fmt.Fprintf(r.Log, "%s: resuming at line %d\n", parsers.Clean(in.Path), src.Lines+1)
 	}
-	p := in.Format.New(ParserOptions{Path: in.Path, ModTime: in.ModTime, Year: r.Year, Location: r.location()})
+	if in.Warning != "" {
+		r.clearBar()
+		fmt.Fprintf(r.Log, "relaysleuth: %s: warning: %s\n", parsers.Clean(in.Path), parsers.Clean(in.Warning))
+	}
+	p := r.ov.wrap(in.Format.New(ParserOptions{Path: in.Path, ModTime: in.ModTime, Year: r.Year, Location: r.location()}), in)
 	w := r.Store.NewWriter(src)
 	var (
 		batch    = r.cw.newBatch()
@@ -213,12 +242,7 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 			lastLine = ev.Pos.Line
 			size += len(ev.Raw)
 		}
-		if r.res.First.IsZero() || ev.Time.Before(r.res.First) {
-			r.res.First = ev.Time
-		}
-		if ev.Time.After(r.res.Last) {
-			r.res.Last = ev.Time
-		}
+		r.span(ev.Time)
 		batch = append(batch, ev)
 		r.corr.Feed(ev)
 		return nil
@@ -256,6 +280,9 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 	r.clearBar()
 	fmt.Fprintf(r.Log, "%s: %d lines, %d events, %d unsupported, %d malformed\n",
 		parsers.Clean(in.Path), st.Lines, st.Events, st.Unsupported, st.Malformed)
+	if n := r.ov.note(in); n != "" {
+		fmt.Fprintf(r.Log, "relaysleuth: %s\n", n)
+	}
 	forcedMismatch := !r.auto() && st.Events == 0 && st.Malformed+st.Unsupported == st.Lines
 	if scanErr == nil && st.Lines > 0 && st.Events == 0 && (st.Malformed*2 > st.Lines || forcedMismatch) {
 		// Most lines are not this format at all (or, with the format

@@ -16,20 +16,43 @@ import (
 	"sort"
 	"sync/atomic"
 	"time"
-
-	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
 // sniffLines is how many lines are read to tell a file's format and time.
 const sniffLines = 50
 
+// Errors of Prepare for inputs that are skipped, not unreadable: an empty
+// file (normal right after a rotation) and a file that is not a mail log.
+var (
+	ErrEmpty      = errors.New("empty file")
+	ErrNotMailLog = errors.New("not a mail log")
+)
+
+// A SkipError is an input skipped for a reason that errors.Is tells
+// (ErrEmpty, ErrNotMailLog).
+type SkipError struct {
+	Path   string
+	msg    string
+	reason error
+}
+
+func (e *SkipError) Error() string { return e.msg }
+func (e *SkipError) Unwrap() error { return e.reason }
+
 // An Input is one log to read, as Prepare found it.
 type Input struct {
-	Path      string // as the user gave it ("-" for stdin)
-	Size      int64  // on disk (compressed size for .gz); 0 for stdin
-	ModTime   time.Time
-	Format    Format
-	First     time.Time // time of the first line that has one, for ordering
+	Path    string // as the user gave it ("-" for stdin)
+	Size    int64  // on disk (compressed size for .gz); 0 for stdin
+	ModTime time.Time
+	Format  Format
+	First   time.Time // time of the first line that has one, for ordering
+	// Why says how Format was chosen ("48 of the first 50 lines are
+	// Postfix syslog lines"), for --verbose.
+	Why string
+	// Warning, if not empty, is to be said about the input before it is
+	// read: it looks like another format than the one --input-format
+	// forces, or most of its first lines do not read as its format.
+	Warning   string
 	gz        bool
 	finger    string        // hash of the first line: the content's identity
 	stdin     *bufio.Reader // standard input or a FIFO: readable once
@@ -200,39 +223,18 @@ func Prepare(ctx context.Context, paths []string, o Options, stdin io.Reader) ([
 			continue
 		}
 		if len(lines) == 0 {
-			errs = append(errs, fmt.Errorf("%s: empty file, skipped", p))
+			errs = append(errs, &SkipError{p, fmt.Sprintf("%s: empty file, skipped", p), ErrEmpty})
 			continue
 		}
 		in.finger = fingerprint(lines)
-		if !o.auto() {
-			f, ok := FormatByName(o.Format)
-			if !ok {
-				return nil, []error{fmt.Errorf("unknown format %q", o.Format)}
+		if err := chooseFormat(in, lines, o); err != nil {
+			if errors.Is(err, errUnknownFormat) {
+				return nil, []error{err}
 			}
-			in.Format = f
-		} else {
-			f, ok := detectFormat(lines)
-			if !ok {
-				f, ok = detectHeaderless(p, lines)
-			}
-			if !ok {
-				what := "not a Postfix, Exim or Exchange log"
-				if binary(lines) {
-					what = "binary file, not a mail log"
-				}
-				errs = append(errs, fmt.Errorf("%s:1: %s (first lines not recognised), skipped", p, what))
-				continue
-			}
-			in.Format = f
+			errs = append(errs, err)
+			continue
 		}
-		parser := in.Format.New(ParserOptions{Path: in.Path, ModTime: in.ModTime, Year: o.Year, Location: loc})
-		for i, l := range lines {
-			evs, _ := parser.Parse(nil, l, parsers.Pos{File: in.Path, Line: i + 1})
-			if len(evs) > 0 {
-				in.First = evs[0].Time
-				break
-			}
-		}
+		checkFormat(in, lines, o, loc)
 		ins = append(ins, in)
 	}
 	// Rotated files given in any order are read oldest first, so that a
