@@ -12,10 +12,12 @@ FUZZTIME=${FUZZTIME:-10m}
 targets=(
 	"./parsers/postfix FuzzParse"
 	"./parsers/exim FuzzParse"
+	"./parsers/exim FuzzSyslogPieces"
 	"./parsers/exchange FuzzTracking"
 	"./parsers/exchange FuzzReceive"
 	"./parsers/exchange FuzzW3C"
 	"./parsers/exchange FuzzTrace"
+	"./parsers/exchange FuzzRowLog"
 	"./analysis FuzzComplaint"
 	"./probe FuzzReadReply"
 	"./analysis FuzzCorrelate"

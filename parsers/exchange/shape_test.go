@@ -64,3 +64,17 @@ func TestHeaderlessRows(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRowLog: RowLog reads any line a file may start with, without
+// panicking, and a row it recognises parses with its log's default columns
+// without a panic either.
+func FuzzRowLog(f *testing.F) {
+	for _, l := range []string{rowTracking, rowReceive, rowSend, rowW3C, "2006-10-09 05:00:16 x", "2025-02-06T14:37:54.529Z,a"} {
+		f.Add(l)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if log := RowLog([]byte(line)); log != LogUnknown {
+			_, _ = NewParser(Options{Log: log}).Parse(nil, []byte(line), parsers.Pos{File: "fuzz", Line: 1})
+		}
+	})
+}
