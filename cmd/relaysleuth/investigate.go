@@ -175,7 +175,7 @@ func printInvestigation(w io.Writer, inv *analysis.Investigation) error {
 		if k.Used {
 			used = "yes"
 		}
-		keys = append(keys, []string{string(k.Key), shorten(k.Value, 60), k.Source, strconv.Itoa(k.Matched), used, k.Note})
+		keys = append(keys, []string{string(k.Key), k.Value, k.Source, strconv.Itoa(k.Matched), used, k.Note})
 	}
 	if err := writeTable(w, []string{"KEY", "VALUE", "FROM", "MATCHED", "USED", "NOTE"}, keys); err != nil {
 		return err
@@ -198,7 +198,7 @@ func complaintRows(c *analysis.Complaint) [][]string {
 	var rows [][]string
 	add := func(k, v string) {
 		if v != "" {
-			rows = append(rows, []string{k, shorten(v, 100)})
+			rows = append(rows, []string{k, v})
 		}
 	}
 	add("Feedback-Type", c.FeedbackType)
@@ -249,7 +249,7 @@ func printIncident(w io.Writer, n, of int, inc analysis.Incident) error {
 	heading(w, "Trail")
 	var trail [][]string
 	for _, s := range inc.Trail {
-		trail = append(trail, []string{stamp(s.Time), s.Host, s.QueueID, s.Event, shorten(s.Detail, 90), s.Evidence})
+		trail = append(trail, []string{stamp(s.Time), s.Host, s.QueueID, s.Event, s.Detail, s.Evidence})
 	}
 	if err := writeTable(w, []string{"TIME", "HOST", "QUEUE ID", "EVENT", "DETAIL", "EVIDENCE"}, trail); err != nil {
 		return err
@@ -260,8 +260,8 @@ func printIncident(w io.Writer, n, of int, inc analysis.Incident) error {
 	heading(w, "Recipients")
 	var rcpts [][]string
 	for _, r := range inc.Recipients {
-		rcpts = append(rcpts, []string{strconv.Itoa(r.Hop), r.Host, r.QueueID, shorten(r.Recipient, 50), r.Status,
-			string(r.Verdict), shorten(r.Reason, 110), lastEvidenceOf(r.Evidence)})
+		rcpts = append(rcpts, []string{strconv.Itoa(r.Hop), r.Host, r.QueueID, r.Recipient, r.Status,
+			string(r.Verdict), r.Reason, lastEvidenceOf(r.Evidence)})
 	}
 	if err := writeTable(w, []string{"HOP", "HOST", "QUEUE ID", "RECIPIENT", "STATUS", "VERDICT", "REASON", "EVIDENCE"}, rcpts); err != nil {
 		return err
@@ -285,7 +285,7 @@ func printIncident(w io.Writer, n, of int, inc analysis.Incident) error {
 	}
 	for _, fl := range c.FailedLogins {
 		rows = append(rows, []string{"failed login", fmt.Sprintf("%s %s user %q: %s, %s",
-			stamp(fl.Time), fl.ClientIP, fl.User, shorten(fl.Reason, 50), fl.Evidence)})
+			stamp(fl.Time), fl.ClientIP, fl.User, fl.Reason, fl.Evidence)})
 	}
 	rows = append(rows, []string{"evidence", strings.Join(c.Evidence, " ")})
 	return writeTable(w, []string{"ITEM", "VALUE"}, rows)
@@ -323,9 +323,9 @@ func printRadius(w io.Writer, rad []analysis.Radius) error {
 		}
 		sort.Strings(unknown)
 		verdicts = append(verdicts, unknown...)
-		rows = append(rows, []string{string(r.Key), shorten(r.Value, 50), r.Window.String(), strconv.Itoa(r.Recipients),
+		rows = append(rows, []string{string(r.Key), r.Value, r.Window.String(), strconv.Itoa(r.Recipients),
 			strconv.Itoa(r.Messages), strconv.Itoa(r.Domains), strconv.Itoa(r.ExternalDomains), stamp(r.First), stamp(r.Last),
-			shorten(strings.Join(top, " "), 80), strings.Join(verdicts, " "), firstOf(r.Evidence)})
+			strings.Join(top, " "), strings.Join(verdicts, " "), firstOf(r.Evidence)})
 	}
 	return writeTable(w, []string{"KEY", "VALUE", "WINDOW", "RECIPIENTS", "MESSAGES", "DOMAINS", "EXTERNAL DOMAINS",
 		"FIRST", "LAST", "TOP DOMAINS", "VERDICTS", "EVIDENCE"}, rows)
@@ -340,8 +340,8 @@ func printCandidates(w io.Writer, inv *analysis.Investigation) error {
 	heading(w, "Nearest candidates (same recipient, sender or client address):")
 	var rows [][]string
 	for _, r := range inv.Candidates {
-		rows = append(rows, []string{stamp(r.Time), r.Host, r.QueueID, r.MessageID, r.ClientIP, shorten(r.Sender, 40),
-			shorten(r.Recipient, 40), string(r.Verdict), lastEvidenceOf(r.Evidence)})
+		rows = append(rows, []string{stamp(r.Time), r.Host, r.QueueID, r.MessageID, r.ClientIP, r.Sender,
+			r.Recipient, string(r.Verdict), lastEvidenceOf(r.Evidence)})
 	}
 	return writeTable(w, []string{"TIME", "HOST", "QUEUE ID", "MESSAGE-ID", "CLIENT", "SENDER", "RECIPIENT", "VERDICT", "EVIDENCE"}, rows)
 }

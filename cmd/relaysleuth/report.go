@@ -187,7 +187,7 @@ func printSummary(w io.Writer, format string, s analysis.Summary) error {
 		rows = append(rows, []string{"recipients from " + m, strconv.Itoa(s.MTAs[m])})
 	}
 	if format == "csv" {
-		return writeCSV(w, []string{"item", "value"}, rows)
+		return writeCSV(w, columns("item", "value"), rows)
 	}
 	if err := writeTable(w, []string{"ITEM", "VALUE"}, rows); err != nil {
 		return err
@@ -220,6 +220,27 @@ func sortedKeys(m map[string]int) []string {
 	return keys
 }
 
+// Columns of the client reports: the table's headers, the JSON names, and
+// what gives way first on a narrow terminal.
+var (
+	clientColumns = []column{
+		{"CLIENT", "client_ip", 0}, {"NAME", "client_name", 3}, {"RECIPIENTS", "count", 0}, {"MESSAGES", "messages", 4},
+		{"DOMAINS", "domains", 5}, {"TOP DOMAINS", "top_domains", 2}, {"SENDERS", "senders", 7}, {"FIRST", "first", 1},
+		{"LAST", "last", 1}, {"EVIDENCE", "evidence", 6},
+	}
+	authColumns = []column{
+		{"CLIENT", "client_ip", 0}, {"NAME", "client_name", 3}, {"FAILURES", "count", 0}, {"USERS TRIED", "users", 2},
+		{"FIRST", "first", 1}, {"LAST", "last", 1}, {"EVIDENCE", "evidence", 4},
+	}
+)
+
+// everything reports whether rows for w carry every value: CSV, and a
+// table with --wide; otherwise a table shows the first of a list.
+func everything(w io.Writer, format string) bool {
+	s, ok := w.(*screen)
+	return format == "csv" || ok && s.wide
+}
+
 func printClients(w io.Writer, format, kind string, clients []analysis.ClientReport) error {
 	if format == "json" {
 		if clients == nil {
@@ -227,25 +248,31 @@ func printClients(w io.Writer, format, kind string, clients []analysis.ClientRep
 		}
 		return writeJSON(w, clients)
 	}
-	var header []string
+	all := everything(w, format)
+	some := func(ss []string) string {
+		if all {
+			return strings.Join(ss, " ")
+		}
+		return firstOf(ss)
+	}
+	cols := clientColumns
 	var rows [][]string
 	switch kind {
 	case "auth":
-		header = []string{"CLIENT", "NAME", "FAILURES", "USERS TRIED", "FIRST", "LAST", "EVIDENCE"}
+		cols = authColumns
 		for _, c := range clients {
-			rows = append(rows, []string{c.ClientIP, c.ClientName, strconv.Itoa(c.Count), shorten(strings.Join(c.Users, " "), 60),
-				stamp(c.First), stamp(c.Last), firstOf(c.Evidence)})
+			rows = append(rows, []string{c.ClientIP, c.ClientName, strconv.Itoa(c.Count), strings.Join(c.Users, " "),
+				stamp(c.First), stamp(c.Last), some(c.Evidence)})
 		}
 	default:
-		header = []string{"CLIENT", "NAME", "RECIPIENTS", "MESSAGES", "DOMAINS", "TOP DOMAINS", "FIRST", "LAST", "EVIDENCE"}
 		for _, c := range clients {
 			rows = append(rows, []string{c.ClientIP, c.ClientName, strconv.Itoa(c.Count), strconv.Itoa(c.Messages),
-				strconv.Itoa(c.Domains), shorten(strings.Join(c.TopDomains, " "), 60), stamp(c.First), stamp(c.Last),
-				firstOf(c.Evidence)})
+				strconv.Itoa(c.Domains), strings.Join(c.TopDomains, " "), some(c.Senders), stamp(c.First), stamp(c.Last),
+				some(c.Evidence)})
 		}
 	}
 	if format == "csv" {
-		return writeCSV(w, lower(header), rows)
+		return writeCSV(w, cols, rows)
 	}
 	if len(rows) == 0 {
 		switch kind {
@@ -258,17 +285,32 @@ func printClients(w io.Writer, format, kind string, clients []analysis.ClientRep
 		}
 		return nil
 	}
-	return writeTable(w, header, rows)
+	if kind == "relay" {
+		fmt.Fprintln(w, relayHeadline(clients))
+	}
+	return writeColumns(w, cols, rows)
 }
 
-// shorten cuts s to at most n runes for a table cell; JSON and CSV keep
-// everything.
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// relayHeadline is the answer at a glance: how many recipients were
+// relayed, for how many clients, since when, and the busiest client.
+func relayHeadline(clients []analysis.ClientReport) string {
+	n := 0
+	var first, last time.Time
+	top := clients[0]
+	for _, c := range clients {
+		n += c.Count
+		if first.IsZero() || c.First.Before(first) {
+			first = c.First
+		}
+		if c.Last.After(last) {
+			last = c.Last
+		}
+		if c.Count > top.Count {
+			top = c
+		}
 	}
-	return string(r[:n-1]) + "…"
+	return clean(fmt.Sprintf("RELAY ABUSE: %d recipients relayed for %d outside clients from %s to %s; most for %s (%d)",
+		n, len(clients), stamp(first), stamp(last), top.ClientIP, top.Count))
 }
 
 func firstOf(ss []string) string {
@@ -278,20 +320,23 @@ func firstOf(ss []string) string {
 	return ss[0]
 }
 
-func lower(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = strings.ReplaceAll(strings.ToLower(s), " ", "_")
-	}
-	return out
+// recipientColumns are the columns of the recipients report: every field
+// of the JSON, in CSV; in a table the most telling ones (see
+// tableRecipientColumns), the rest with --wide.
+var recipientColumns = []column{
+	{"TIME", "time", 0}, {"MTA", "mta", 6}, {"HOST", "host", 5}, {"QUEUE ID", "queue_id", 3}, {"MESSAGE-ID", "message_id", 9},
+	{"CLIENT", "client_ip", 0}, {"CLIENT NAME", "client_name", 9}, {"HELO", "helo", 9}, {"AUTHENTICATED", "authenticated", 9},
+	{"AUTH", "auth_user", 4}, {"SENDER", "sender", 2}, {"RECIPIENT", "recipient", 0}, {"STATUS", "status", 1},
+	{"DELIVERIES", "deliveries", 9}, {"VERDICT", "verdict", 0}, {"REASON", "reason", 2}, {"HOP", "hop", 9},
+	{"ORIGIN QUEUE ID", "origin_queue_id", 9}, {"EVIDENCE", "evidence", 1},
 }
 
-var recipientHeader = []string{"TIME", "MTA", "HOST", "QUEUE ID", "CLIENT", "AUTH", "SENDER", "RECIPIENT", "STATUS", "VERDICT", "REASON", "EVIDENCE"}
+// tableRecipientColumns are those a table shows without --wide.
+var tableRecipientColumns = []string{"time", "mta", "host", "queue_id", "client_ip", "auth_user", "sender", "recipient", "status", "verdict", "reason", "evidence"}
 
 func printRecipients(ctx context.Context, store *schema.Store, w io.Writer, format string, filter analysis.Filter) (int, error) {
 	relay := 0
-	switch format {
-	case "json":
+	if format == "json" {
 		// One JSON array, written as it streams: a year of logs does not
 		// have to fit in memory.
 		if _, err := io.WriteString(w, "["); err != nil {
@@ -319,30 +364,47 @@ func printRecipients(ctx context.Context, store *schema.Store, w io.Writer, form
 		_, err = io.WriteString(w, "\n]\n")
 		return relay, err
 	}
+	all := everything(w, format)
+	var cols []column
+	for _, c := range recipientColumns {
+		if all || slices.Contains(tableRecipientColumns, c.name) {
+			cols = append(cols, c)
+		}
+	}
 	var rows [][]string
 	err := store.Recipients(ctx, filter, func(r analysis.Recipient) error {
 		if r.Verdict == analysis.RelayAbuse {
 			relay++
 		}
-		auth := ""
-		if r.Authenticated {
-			auth = r.AuthUser
+		deliveries, err := json.Marshal(r.Deliveries)
+		if err != nil {
+			return err
 		}
-		ev := ""
-		if len(r.Evidence) > 0 {
-			ev = r.Evidence[len(r.Evidence)-1]
+		evidence := strings.Join(r.Evidence, " ")
+		if !all {
+			evidence = lastEvidenceOf(r.Evidence)
 		}
-		rows = append(rows, []string{stamp(r.Time), r.MTA, r.Host, r.QueueID, r.ClientIP, auth, shorten(r.Sender, 50),
-			shorten(r.Recipient, 50), r.Status, string(r.Verdict), shorten(r.Reason, 110), ev})
+		fields := map[string]string{
+			"time": stamp(r.Time), "mta": r.MTA, "host": r.Host, "queue_id": r.QueueID, "message_id": r.MessageID,
+			"client_ip": r.ClientIP, "client_name": r.ClientName, "helo": r.Helo, "authenticated": strconv.FormatBool(r.Authenticated),
+			"auth_user": r.AuthUser, "sender": r.Sender, "recipient": r.Recipient, "status": r.Status,
+			"deliveries": string(deliveries), "verdict": string(r.Verdict), "reason": r.Reason, "hop": strconv.Itoa(r.Hop),
+			"origin_queue_id": r.OriginQueueID, "evidence": evidence,
+		}
+		row := make([]string, len(cols))
+		for i, c := range cols {
+			row[i] = fields[c.name]
+		}
+		rows = append(rows, row)
 		return nil
 	})
 	if err != nil {
 		return relay, err
 	}
 	if format == "csv" {
-		return relay, writeCSV(w, lower(recipientHeader), rows)
+		return relay, writeCSV(w, cols, rows)
 	}
-	return relay, writeTable(w, recipientHeader, rows)
+	return relay, writeColumns(w, cols, rows)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -2,33 +2,232 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
 	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
+	"golang.org/x/term"
+
 	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
-// writeTable renders rows under header for a terminal. Every cell is passed
-// through clean first: log fields are chosen by strangers.
+// A screen is where a command's output goes, and what it knows of it: a
+// terminal's width (0 when the output is not a terminal: a pipe or a
+// file), and whether the user asked for every column in full (--wide).
+type screen struct {
+	io.Writer
+	width int
+	wide  bool
+}
+
+// newScreen wraps w, finding its width when it is a terminal.
+func newScreen(w io.Writer, wide bool) *screen {
+	s := &screen{Writer: w, wide: wide}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+			s.width = width
+		}
+	}
+	return s
+}
+
+// A column is one field of a report: its header in a table, and its name
+// in CSV, which is the field's name in JSON. drop ranks what gives way on
+// a narrow terminal: 0 is always shown, higher numbers are left out first.
+type column struct {
+	header string
+	name   string
+	drop   int
+}
+
+// columns makes columns that are always shown, named after their headers.
+func columns(headers ...string) []column {
+	cols := make([]column, len(headers))
+	for i, h := range headers {
+		cols[i] = column{header: h, name: strings.ReplaceAll(strings.ToLower(h), " ", "_")}
+	}
+	return cols
+}
+
+// writeTable renders rows under header for a person (see writeColumns).
 func writeTable(w io.Writer, header []string, rows [][]string) error {
+	return writeColumns(w, columns(header...), rows)
+}
+
+// writeColumns renders rows for a person. On a terminal the table fits its
+// width: the least important columns are left out, then the widest cells
+// are wrapped (never cut); --wide shows everything as it is. Piped or
+// written to a file, the layout is plain aligned columns, every column in
+// full. Every cell is passed through clean first: log fields are chosen by
+// strangers.
+func writeColumns(w io.Writer, cols []column, rows [][]string) error {
+	clean := make([][]string, len(rows))
+	for i, r := range rows {
+		clean[i] = cleanAll(r)
+	}
+	s, _ := w.(*screen)
+	if s == nil || s.width == 0 {
+		return writePlain(w, cols, clean)
+	}
+	if !s.wide {
+		cols, clean = fit(cols, clean, s.width)
+	}
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
 		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
 	)
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.header
+	}
 	t.Header(anySlice(header)...)
-	for _, r := range rows {
-		if err := t.Append(anySlice(cleanAll(r))...); err != nil {
+	for _, r := range clean {
+		if err := t.Append(anySlice(r)...); err != nil {
 			return err
 		}
 	}
 	return t.Render()
 }
 
+// writePlain writes aligned columns without borders, for a pipe or a file.
+func writePlain(w io.Writer, cols []column, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.header
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		cells := make([]string, len(r))
+		for i, c := range r {
+			if c == "" {
+				c = "-"
+			}
+			cells[i] = strings.ReplaceAll(c, "\t", " ")
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
+}
+
+// minColumn is the narrowest a wrapped column becomes.
+const minColumn = 10
+
+// fit makes a table of cols and rows fit width columns of a terminal: it
+// leaves out the columns with the highest drop rank while the table is too
+// wide, then wraps the cells of the widest columns.
+func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
+	natural := func(i int) int {
+		n := runewidth.StringWidth(cols[i].header)
+		for _, r := range rows {
+			for _, line := range strings.Split(r[i], "\n") {
+				n = max(n, runewidth.StringWidth(line))
+			}
+		}
+		return n
+	}
+	// A table is its cells plus "│ " before each and " │" at the end.
+	total := func(ws []int) int {
+		t := 1
+		for _, w := range ws {
+			t += w + 3
+		}
+		return t
+	}
+	ws := make([]int, len(cols))
+	for i := range cols {
+		ws[i] = natural(i)
+	}
+	for total(ws) > width {
+		worst := -1
+		for i, c := range cols {
+			if c.drop > 0 && (worst < 0 || c.drop >= cols[worst].drop) {
+				worst = i
+			}
+		}
+		if worst < 0 {
+			break
+		}
+		cols = append(cols[:worst:worst], cols[worst+1:]...)
+		ws = append(ws[:worst:worst], ws[worst+1:]...)
+		for j, r := range rows {
+			rows[j] = append(r[:worst:worst], r[worst+1:]...)
+		}
+	}
+	// Water-filling: the widest columns are capped at one width, as wide
+	// as the room left allows.
+	room := width - total(make([]int, len(ws)))
+	cap := 0
+	for _, w := range ws {
+		cap = max(cap, w)
+	}
+	for cap > minColumn {
+		used := 0
+		for _, w := range ws {
+			used += min(w, cap)
+		}
+		if used <= room {
+			break
+		}
+		cap--
+	}
+	for i, w := range ws {
+		if w <= cap {
+			continue
+		}
+		for _, r := range rows {
+			r[i] = wrap(r[i], cap)
+		}
+		cols[i].header = wrap(cols[i].header, cap)
+	}
+	return cols, rows
+}
+
+// wrap breaks s into lines of at most width display columns, at spaces
+// where it can and inside a word where it must: nothing is cut off.
+func wrap(s string, width int) string {
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		line, lineW := "", 0
+		for _, word := range strings.Split(para, " ") {
+			wordW := runewidth.StringWidth(word)
+			if lineW > 0 && lineW+1+wordW <= width {
+				line, lineW = line+" "+word, lineW+1+wordW
+				continue
+			}
+			if lineW > 0 {
+				out = append(out, line)
+				line, lineW = "", 0
+			}
+			for wordW > width {
+				head := runewidth.Truncate(word, width, "")
+				if head == "" {
+					break
+				}
+				out = append(out, head)
+				word = word[len(head):]
+				wordW = runewidth.StringWidth(word)
+			}
+			line, lineW = word, wordW
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
+
 // writeCSV writes header and rows as CSV, control characters escaped.
-func writeCSV(w io.Writer, header []string, rows [][]string) error {
+func writeCSV(w io.Writer, cols []column, rows [][]string) error {
 	cw := csv.NewWriter(w)
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.name
+	}
 	if err := cw.Write(header); err != nil {
 		return err
 	}
