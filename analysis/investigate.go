@@ -84,13 +84,13 @@ type Query struct {
 	// Window is the time around the message searched for the sender's
 	// other mail, half before and half after. Zero means DefaultWindow.
 	Window time.Duration
-	// Hosts are the names of your mail servers and LocalDomains the
-	// policy's local domains: a complaint's Received header written by a
-	// host of these names (or under these domains) is one of yours, and
-	// its client and queue id are searched. Hosts named in the logs and
-	// hops whose queue id is stored are yours without them.
-	Hosts        []string
-	LocalDomains []string
+	// Hosts are the names of your mail servers, and Policy (nil: none)
+	// says which domains are yours: a complaint's Received header written
+	// by a host of these names, or under a local domain, is one of yours,
+	// and its client and queue id are searched. Hosts named in the logs
+	// and hops whose queue id is stored are yours without them.
+	Hosts  []string
+	Policy *Policy
 }
 
 // Limits of one investigation: what a terminal can show, and a bound on the

@@ -9,7 +9,7 @@ import (
 // wrote: a hop whose queue id is stored (near the hop's time), or one
 // without a queue id (Exchange names none) whose "by" host is one of
 // yours: named in the logs beside the complaint's Message-ID, in
-// q.Hosts, or under q.LocalDomains. Any hop by the same name as an own
+// q.Hosts, or in a local domain of q.Policy. Any hop by the same name as an own
 // hop is own too (a content filter's second hop on the same host).
 func markOwnHops(ctx context.Context, st InvestigationStore, q Query, user TimeRange) error {
 	c := q.Complaint
@@ -82,25 +82,17 @@ func byName(by string) string {
 }
 
 // ownHost reports whether the host name by is one of yours: equal to a
-// known host, under a local domain, or with the first label of a known
-// short (syslog) name, when it is also under a local domain or none is
-// given.
+// known host, in a local domain of the policy, or, when no policy is
+// given, with the first label of a known short (syslog) name.
 func (q Query) ownHost(by string, hosts map[string]bool) bool {
 	if hosts[by] {
 		return true
 	}
-	under := false
-	for _, d := range q.LocalDomains {
-		d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "."))
-		if d != "" && (by == d || strings.HasSuffix(by, "."+d)) {
-			under = true
-		}
-	}
-	if under {
-		return true
+	if q.Policy != nil && len(q.Policy.LocalDomains) > 0 {
+		return q.Policy.LocalDomain(by)
 	}
 	label := firstLabel(by)
-	return label != "" && len(q.LocalDomains) == 0 && hosts[label] && strings.Contains(by, ".")
+	return label != "" && hosts[label] && strings.Contains(by, ".")
 }
 
 // placeholders are the local parts reporters put in place of a redacted

@@ -116,7 +116,7 @@ func TestMarkOwnHops(t *testing.T) {
 		{
 			name: "without the Message-ID's events, only the policy knows",
 			hops: []Received{hop("exsrv2.nwtraders.example", ""), hop("mx.outside.example", "")},
-			q:    Query{LocalDomains: []string{"nwtraders.example"}},
+			q:    Query{Policy: &Policy{LocalDomains: []string{"nwtraders.example"}}},
 			want: []bool{true, false},
 		},
 		{
@@ -124,7 +124,15 @@ func TestMarkOwnHops(t *testing.T) {
 			// one of them.
 			name: "short host name outside the local domains", messageID: "a@x.example",
 			hops: []Received{hop("mail.shop.other.example", ""), hop("mail.corp.example", "")},
-			q:    Query{LocalDomains: []string{"corp.example"}},
+			q:    Query{Policy: &Policy{LocalDomains: []string{"corp.example"}}},
+			want: []bool{false, true},
+		},
+		{
+			// A subdomain hosted elsewhere ("!hosted.corp.example") is not
+			// yours (issue 14).
+			name: "a subdomain the policy excludes",
+			hops: []Received{hop("mx.hosted.corp.example", ""), hop("mail.corp.example", "")},
+			q:    Query{Policy: &Policy{LocalDomains: []string{"corp.example"}, NotLocal: []string{"hosted.corp.example"}}},
 			want: []bool{false, true},
 		},
 		{
