@@ -105,7 +105,7 @@ func NewParser(opt Options) *Parser {
 // daemon or journald wrote it, is read too: see syslog.go.
 func (p *Parser) Parse(dst []parsers.Event, line []byte, pos parsers.Pos) ([]parsers.Event, error) {
 	raw := string(line)
-	if h, msg, ok, err := p.syslogHeader(line); ok {
+	if h, msg, ok, err := splitSyslog(raw); ok {
 		if err != nil {
 			return dst, &parsers.ParseError{Pos: pos, Format: format, Err: err}
 		}
@@ -157,7 +157,7 @@ func (p *Parser) body(dst []parsers.Event, ev parsers.Event, pid, body string) (
 // A line Exim sent through syslog is an Exim line when its syslog tag is
 // Exim's ("exim", Debian's "exim4"); another program's syslog line is not.
 func Sniff(line []byte) bool {
-	if h, _, ok, err := (&Parser{}).syslogHeader(line); ok {
+	if h, _, ok, err := splitSyslog(string(line)); ok {
 		return err == nil && isEximTag(h.tag)
 	}
 	st, ok := splitStamp(string(line))

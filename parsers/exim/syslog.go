@@ -78,27 +78,27 @@ const (
 	stampJournal           // journalctl -o json
 )
 
-// syslogHeader splits a syslog line into its header and message. It reports
+// splitSyslog splits a syslog line into its header and message. It reports
 // false for a line that is not a syslog line (a mainlog or rejectlog line);
 // err is set for a journald line that is not valid JSON. A line without a
 // stamp counts as syslog only with Exim's tag: "Envelope-from: <a@b>" is a
 // rejectlog line, not a program named Envelope-from.
-func (p *Parser) syslogHeader(line []byte) (h syslogHeader, msg string, ok bool, err error) {
+func splitSyslog(line string) (h syslogHeader, msg string, ok bool, err error) {
 	h.severity = sevUnknown
 	lo, hi := 0, len(line)
 	for lo < hi && line[lo] == 0 {
 		lo++
 	}
-	if hi-lo >= 3 && string(line[lo:lo+3]) == "\ufeff" {
+	if strings.HasPrefix(line[lo:], "\ufeff") {
 		lo += 3
 	} else if lo < hi && line[lo] == 0x1e {
 		lo++ // journalctl -o json-seq (RFC 7464)
 	}
 	if lo < hi && line[lo] == '{' {
-		h, msg, err = journalJSON(line[lo:hi])
+		h, msg, err = journalJSON([]byte(line[lo:hi]))
 		return h, msg, true, err
 	}
-	s := string(line[lo:hi])
+	s := line[lo:hi]
 	// "<30>": a priority kept by the syslog daemon's template.
 	if len(s) > 3 && s[0] == '<' {
 		if i := strings.IndexByte(s, '>'); i > 1 && i <= 4 {
