@@ -17,6 +17,15 @@
 // A rejectlog repeats each reject line of the mainlog and, for a message
 // refused after its header was read, dumps the envelope and the header
 // lines without a stamp. Those lines are recognised, never malformed.
+//
+// The same entries sent through syslog (log_file_path = syslog) are read
+// too, as rsyslog, syslog-ng or journald wrote them, both logs in one
+// stream:
+//
+//	Jun 29 16:04:19 mx1 exim[1234]: 2026-06-29 16:04:19 H=(x) [192.0.2.7] F=<a@b.example> rejected RCPT <c@d.example>: relay not permitted
+//
+// See syslog.go for how the pieces of a long entry are joined and the
+// rejectlog's copies told apart.
 package exim
 
 import (
