@@ -24,6 +24,7 @@ type commonFlags struct {
 	trustedNets  string
 	outputFormat string
 	verbose      bool
+	wide         bool
 	year         int
 	timezone     string
 	inputFormat  string
@@ -45,6 +46,7 @@ func (c *commonFlags) persistentFlags(root *cobra.Command) {
 	c.policyFlags(fs)
 	fs.StringVar(&c.outputFormat, "format", "table", "output `format`: table, json, csv (tail: text or json)")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "say more: the policy in force and where it came from, each input's format")
+	fs.BoolVar(&c.wide, "wide", false, "tables: every column, every value in full, whatever the terminal's width")
 }
 
 func (c *commonFlags) policyFlags(fs flagSet) {

@@ -16,11 +16,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const investigateLong = `Follows an abuse complaint back to the client that sent the mail. FILE is an
-ARF feedback report (RFC 5965, also one forwarded as an attachment), a saved
-message (.eml) or just its headers, or - for standard input. From it come the
-Message-ID, the queue id and client in your server's Received header,
-Source-IP, Arrival-Date, Original-Mail-From and Original-Rcpt-To. Flags add
+const investigateLong = `Follows an abuse complaint back to the client that sent the mail. FILE is
+a complaint as it arrives: an ARF feedback report (RFC 5965, also one
+forwarded as an attachment), a SpamCop report, X-ARF, a Microsoft JMRP
+report, a user's forward with the spam pasted or quoted, a blocklist notice
+(its listed addresses lead to 'report' commands), a saved message (.eml) or
+just its headers; or - for standard input. Only Received headers your own
+servers wrote give queue id, client and account keys; the report's own
+headers are never taken for the message's. Flags add
 keys of their own, or replace FILE:
 
   relaysleuth investigate report.eml
@@ -63,7 +66,7 @@ func newInvestigateCmd(c *commonFlags) *cobra.Command {
 		Long:  investigateLong,
 		Args:  nArgs(0, 1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.run(cmd.Context(), args, c.stdin, cmd.OutOrStdout())
+			return f.run(cmd.Context(), args, c.stdin, newScreen(cmd.OutOrStdout(), c.wide))
 		},
 	}
 	fs := cmd.Flags()
@@ -95,6 +98,13 @@ func (f *investigateFlags) run(ctx context.Context, args []string, stdin io.Read
 	}
 	if q.Until, err = parseTime(f.until, now); err != nil {
 		return usagef("--until: %v", err)
+	}
+	// The policy, when one is given or relaysleuth.json is here, tells
+	// which Received headers your servers wrote; investigate needs none.
+	if p, err := f.policy(); err == nil {
+		q.Policy = &p
+	} else if f.config != "" || f.localDomains != "" {
+		return err
 	}
 	if len(args) == 1 {
 		c, err := readComplaint(args[0], stdin)
@@ -167,6 +177,9 @@ func printInvestigation(w io.Writer, inv *analysis.Investigation) error {
 		if err := writeTable(w, []string{"FIELD", "VALUE"}, complaintRows(c)); err != nil {
 			return err
 		}
+		for _, n := range c.Notes {
+			heading(w, "Note: %s.", n)
+		}
 	}
 	heading(w, "Keys tried")
 	var keys [][]string
@@ -179,6 +192,10 @@ func printInvestigation(w io.Writer, inv *analysis.Investigation) error {
 	}
 	if err := writeTable(w, []string{"KEY", "VALUE", "FROM", "MATCHED", "USED", "NOTE"}, keys); err != nil {
 		return err
+	}
+	if !inv.Found && len(inv.Keys) == 0 {
+		heading(w, "Nothing to search for: this complaint holds no message (see the notes above).")
+		return nil
 	}
 	if !inv.Found {
 		return printCandidates(w, inv)
@@ -201,6 +218,11 @@ func complaintRows(c *analysis.Complaint) [][]string {
 			rows = append(rows, []string{k, v})
 		}
 	}
+	var listed []string
+	for _, p := range c.Listed {
+		listed = append(listed, p.String())
+	}
+	add("Listed", strings.Join(listed, ", "))
 	add("Feedback-Type", c.FeedbackType)
 	add("Message-ID", c.MessageID)
 	add("Subject", c.Subject)
@@ -212,11 +234,14 @@ func complaintRows(c *analysis.Complaint) [][]string {
 	add("Original-Rcpt-To", strings.Join(c.OriginalRcptTo, ", "))
 	add("Arrival-Date", stamp(c.ArrivalDate))
 	if c.SourceIP.IsValid() {
-		add("Source-IP", c.SourceIP.String())
+		add("Source-IP", c.SourceIP.String()+" (from "+c.SourceIPFrom+")")
 	}
 	add("Reported-Domain", c.ReportedDomain)
 	for i, r := range c.Received {
-		var parts []string
+		parts := []string{"not yours, not searched:"}
+		if r.Own {
+			parts = []string{"yours:"}
+		}
 		if r.By != "" {
 			parts = append(parts, "by "+r.By)
 		}
@@ -224,6 +249,9 @@ func complaintRows(c *analysis.Complaint) [][]string {
 			parts = append(parts, "id "+r.ID)
 		}
 		from := r.Helo
+		if r.ClientName != "" && r.ClientName != r.Helo {
+			from += " (" + r.ClientName + ")"
+		}
 		if r.ClientIP.IsValid() {
 			from += " [" + r.ClientIP.String() + "]"
 		}
@@ -236,7 +264,10 @@ func complaintRows(c *analysis.Complaint) [][]string {
 		if !r.Time.IsZero() {
 			parts = append(parts, stamp(r.Time))
 		}
-		add("Received "+strconv.Itoa(i+1), strings.Join(parts, ", "))
+		if len(r.For) > 0 {
+			parts = append(parts, "for "+strings.Join(r.For, " "))
+		}
+		add("Received "+strconv.Itoa(i+1), strings.Replace(strings.Join(parts, ", "), ":,", ":", 1))
 	}
 	for _, warn := range c.Warnings {
 		add("warning", warn)
@@ -327,8 +358,9 @@ func printRadius(w io.Writer, rad []analysis.Radius) error {
 			strconv.Itoa(r.Messages), strconv.Itoa(r.Domains), strconv.Itoa(r.ExternalDomains), stamp(r.First), stamp(r.Last),
 			strings.Join(top, " "), strings.Join(verdicts, " "), firstOf(r.Evidence)})
 	}
-	return writeTable(w, []string{"KEY", "VALUE", "WINDOW", "RECIPIENTS", "MESSAGES", "DOMAINS", "EXTERNAL DOMAINS",
-		"FIRST", "LAST", "TOP DOMAINS", "VERDICTS", "EVIDENCE"}, rows)
+	return writeColumns(w, []column{{"KEY", "key", 0}, {"VALUE", "value", 0}, {"WINDOW", "window", 4}, {"RECIPIENTS", "recipients", 0},
+		{"MESSAGES", "messages", 3}, {"DOMAINS", "domains", 5}, {"EXTERNAL DOMAINS", "external_domains", 1}, {"FIRST", "first", 2},
+		{"LAST", "last", 2}, {"TOP DOMAINS", "top_domains", 1}, {"VERDICTS", "verdicts", 0}, {"EVIDENCE", "evidence", 3}}, rows)
 }
 
 func printCandidates(w io.Writer, inv *analysis.Investigation) error {

@@ -24,7 +24,7 @@ func newRejudgeCmd(c *commonFlags) *cobra.Command {
 		Long:  rejudgeLong,
 		Args:  nArgs(0, 0, "arguments (it reads the database, not log files)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			ctx, stdout, stderr := cmd.Context(), newScreen(cmd.OutOrStdout(), c.wide), cmd.ErrOrStderr()
 			if err := c.checkOutput(); err != nil {
 				return err
 			}

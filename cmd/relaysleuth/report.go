@@ -70,7 +70,7 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 				return err
 			}
 			defer store.Close()
-			n, err := printReport(ctx, store, args[0], f.outputFormat, filter, cmd.OutOrStdout())
+			n, err := printReport(ctx, store, args[0], f.outputFormat, filter, newScreen(cmd.OutOrStdout(), f.wide))
 			if err != nil {
 				return err
 			}
@@ -224,9 +224,9 @@ func sortedKeys(m map[string]int) []string {
 // what gives way first on a narrow terminal.
 var (
 	clientColumns = []column{
-		{"CLIENT", "client_ip", 0}, {"NAME", "client_name", 3}, {"RECIPIENTS", "count", 0}, {"MESSAGES", "messages", 4},
-		{"DOMAINS", "domains", 5}, {"TOP DOMAINS", "top_domains", 2}, {"SENDERS", "senders", 7}, {"FIRST", "first", 1},
-		{"LAST", "last", 1}, {"EVIDENCE", "evidence", 6},
+		{"CLIENT", "client_ip", 0}, {"NAME", "client_name", 5}, {"RECIPIENTS", "count", 0}, {"MESSAGES", "messages", 4},
+		{"DOMAINS", "domains", 6}, {"TOP DOMAINS", "top_domains", 1}, {"SENDERS", "senders", 7}, {"FIRST", "first", 2},
+		{"LAST", "last", 2}, {"EVIDENCE", "evidence", 3},
 	}
 	authColumns = []column{
 		{"CLIENT", "client_ip", 0}, {"NAME", "client_name", 3}, {"FAILURES", "count", 0}, {"USERS TRIED", "users", 2},
@@ -286,7 +286,7 @@ func printClients(w io.Writer, format, kind string, clients []analysis.ClientRep
 		return nil
 	}
 	if kind == "relay" {
-		fmt.Fprintln(w, relayHeadline(clients))
+		say(w, relayHeadline(clients))
 	}
 	return writeColumns(w, cols, rows)
 }
@@ -309,8 +309,8 @@ func relayHeadline(clients []analysis.ClientReport) string {
 			top = c
 		}
 	}
-	return clean(fmt.Sprintf("RELAY ABUSE: %d recipients relayed for %d outside clients from %s to %s; most for %s (%d)",
-		n, len(clients), stamp(first), stamp(last), top.ClientIP, top.Count))
+	return clean(fmt.Sprintf("RELAY ABUSE: %d recipients relayed for %d outside clients between %s and %s UTC; most for %s (%d)",
+		n, len(clients), first.UTC().Format(time.DateTime), last.UTC().Format(time.DateTime), top.ClientIP, top.Count))
 }
 
 func firstOf(ss []string) string {
@@ -324,11 +324,11 @@ func firstOf(ss []string) string {
 // of the JSON, in CSV; in a table the most telling ones (see
 // tableRecipientColumns), the rest with --wide.
 var recipientColumns = []column{
-	{"TIME", "time", 0}, {"MTA", "mta", 6}, {"HOST", "host", 5}, {"QUEUE ID", "queue_id", 3}, {"MESSAGE-ID", "message_id", 9},
+	{"TIME", "time", 0}, {"MTA", "mta", 7}, {"HOST", "host", 6}, {"QUEUE ID", "queue_id", 4}, {"MESSAGE-ID", "message_id", 9},
 	{"CLIENT", "client_ip", 0}, {"CLIENT NAME", "client_name", 9}, {"HELO", "helo", 9}, {"AUTHENTICATED", "authenticated", 9},
-	{"AUTH", "auth_user", 4}, {"SENDER", "sender", 2}, {"RECIPIENT", "recipient", 0}, {"STATUS", "status", 1},
-	{"DELIVERIES", "deliveries", 9}, {"VERDICT", "verdict", 0}, {"REASON", "reason", 2}, {"HOP", "hop", 9},
-	{"ORIGIN QUEUE ID", "origin_queue_id", 9}, {"EVIDENCE", "evidence", 1},
+	{"AUTH", "auth_user", 5}, {"SENDER", "sender", 3}, {"RECIPIENT", "recipient", 0}, {"STATUS", "status", 3},
+	{"DELIVERIES", "deliveries", 9}, {"VERDICT", "verdict", 0}, {"REASON", "reason", 1}, {"HOP", "hop", 9},
+	{"ORIGIN QUEUE ID", "origin_queue_id", 9}, {"EVIDENCE", "evidence", 2},
 }
 
 // tableRecipientColumns are those a table shows without --wide.

@@ -44,7 +44,7 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 			if err != nil {
 				return usagef("--until: %v", err)
 			}
-			ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			ctx, stdout, stderr := cmd.Context(), newScreen(cmd.OutOrStdout(), c.wide), cmd.ErrOrStderr()
 			res, ingestErr := ingest(ctx, c, args, c.stdin, stderr)
 			if ingestErr != nil && !errors.Is(ingestErr, errInputs) {
 				return ingestErr

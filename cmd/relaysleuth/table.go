@@ -75,7 +75,11 @@ func writeColumns(w io.Writer, cols []column, rows [][]string) error {
 		return writePlain(w, cols, clean)
 	}
 	if !s.wide {
-		cols, clean = fit(cols, clean, s.width)
+		var left int
+		cols, clean, left = fit(cols, clean, s.width)
+		if left > 0 {
+			defer fmt.Fprintf(w, "(%d columns left out to fit the terminal; --wide shows them, --format csv or json has everything)\n", left)
+		}
 	}
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -121,8 +125,10 @@ const minColumn = 10
 
 // fit makes a table of cols and rows fit width columns of a terminal: it
 // leaves out the columns with the highest drop rank while the table is too
-// wide, then wraps the cells of the widest columns.
-func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
+// wide, then wraps the cells of the widest columns; if even that is too
+// wide, the last columns go. It returns how many columns it left out.
+func fit(cols []column, rows [][]string, width int) ([]column, [][]string, int) {
+	n := len(cols)
 	natural := func(i int) int {
 		n := runewidth.StringWidth(cols[i].header)
 		for _, r := range rows {
@@ -144,7 +150,16 @@ func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
 	for i := range cols {
 		ws[i] = natural(i)
 	}
-	for total(ws) > width {
+	leave := func(i int) {
+		cols = append(cols[:i:i], cols[i+1:]...)
+		ws = append(ws[:i:i], ws[i+1:]...)
+		for j, r := range rows {
+			rows[j] = append(r[:i:i], r[i+1:]...)
+		}
+	}
+	// Columns go while the table would be too wide even with its long
+	// cells wrapped at a comfortable width.
+	for comfortable(ws) > width {
 		worst := -1
 		for i, c := range cols {
 			if c.drop > 0 && (worst < 0 || c.drop >= cols[worst].drop) {
@@ -154,11 +169,10 @@ func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
 		if worst < 0 {
 			break
 		}
-		cols = append(cols[:worst:worst], cols[worst+1:]...)
-		ws = append(ws[:worst:worst], ws[worst+1:]...)
-		for j, r := range rows {
-			rows[j] = append(r[:worst:worst], r[worst+1:]...)
-		}
+		leave(worst)
+	}
+	for len(cols) > 2 && total(ws) > width && minTotal(ws) > width {
+		leave(len(cols) - 1)
 	}
 	// Water-filling: the widest columns are capped at one width, as wide
 	// as the room left allows.
@@ -186,7 +200,34 @@ func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
 		}
 		cols[i].header = wrap(cols[i].header, cap)
 	}
-	return cols, rows
+	return cols, rows, n - len(cols)
+}
+
+// minTotal is the width of a table whose columns of widths ws are wrapped
+// at minColumn.
+func minTotal(ws []int) int { return cappedTotal(ws, minColumn) }
+
+// comfortColumn is the width a long cell is comfortably read at, wrapped.
+const comfortColumn = 20
+
+// comfortable is the width of a table whose columns of widths ws are
+// wrapped at comfortColumn.
+func comfortable(ws []int) int { return cappedTotal(ws, comfortColumn) }
+
+func cappedTotal(ws []int, cap int) int {
+	t := 1
+	for _, w := range ws {
+		t += min(w, cap) + 3
+	}
+	return t
+}
+
+// say writes a line of text to w, wrapped to the terminal's width.
+func say(w io.Writer, text string) {
+	if s, ok := w.(*screen); ok && s.width > 0 && !s.wide {
+		text = wrap(text, s.width)
+	}
+	fmt.Fprintln(w, text)
 }
 
 // wrap breaks s into lines of at most width display columns, at spaces
