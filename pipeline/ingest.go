@@ -283,12 +283,10 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 	if n := r.ov.note(in); n != "" {
 		fmt.Fprintf(r.Log, "relaysleuth: %s\n", n)
 	}
-	forcedMismatch := !r.auto() && st.Events == 0 && st.Malformed+st.Unsupported == st.Lines
-	if scanErr == nil && st.Lines > 0 && st.Events == 0 && (st.Malformed*2 > st.Lines || forcedMismatch) {
-		// Most lines are not this format at all (or, with the format
-		// forced, none is one of its lines): a wrong --input-format or a
-		// damaged file. Counted as an input that could not be read.
-		return fmt.Errorf("%s: no line could be read as %s (%d of %d malformed, %d of no interest): wrong --input-format?", in.Path, in.Format.Name, st.Malformed, st.Lines, st.Unsupported)
+	if scanErr == nil && st.Lines > 0 && st.Events == 0 && st.Malformed*2 > st.Lines {
+		// Most lines are not this format at all: a wrong --input-format or
+		// a damaged file. Counted as an input that could not be read.
+		return fmt.Errorf("%s: no line could be read as %s (%d of %d malformed): wrong --input-format?", in.Path, in.Format.Name, st.Malformed, st.Lines)
 	}
 	if st.Lines > 0 && st.Events == 0 {
 		fmt.Fprintf(r.Log, "relaysleuth: %s: warning: no %s lines of interest found\n", parsers.Clean(in.Path), in.Format.Name)
