@@ -218,8 +218,13 @@ func chooseFormat(in *Input, lines [][]byte, o Options) error {
 			return fmt.Errorf("%w %q", errUnknownFormat, o.Format)
 		}
 		in.Format, in.Why = f, "--input-format "+o.Format
-		if detected && d.format.Name != f.Name {
+		switch {
+		case detected && d.format.Name != f.Name:
 			in.Warning = fmt.Sprintf("looks like %s (%s); read as %s, as --input-format says", d.format.Name, d.why, f.Name)
+		case detected && f.Kind == "" && d.kind != "":
+			// "--input-format exchange" on rows without their header: the
+			// kind of log their shape tells.
+			in.Format, in.Why = d.format, in.Why+"; "+d.why
 		}
 		return nil
 	}

@@ -117,6 +117,14 @@ func TestInputFormatKinds(t *testing.T) {
 	if n, bad := readAll(t, ins[0]); n == 0 || bad > 0 {
 		t.Errorf("%d events, %d malformed", n, bad)
 	}
+	// --input-format exchange alone: the rows' shape tells which log.
+	ins, errs = Prepare(t.Context(), []string{p}, Options{Format: "exchange", Location: time.UTC}, nil)
+	if len(errs) > 0 || len(ins) != 1 || ins[0].Format.Kind != "receive" || ins[0].Warning != "" {
+		t.Fatalf("--input-format exchange: %+v %v", ins, errs)
+	}
+	if n, bad := readAll(t, ins[0]); n == 0 || bad > 0 {
+		t.Errorf("--input-format exchange: %d events, %d malformed", n, bad)
+	}
 	// A Postfix log forced as Exim: read as said, with a warning.
 	p = writeFile(t, dir, "mail.log", postfixLog)
 	ins, errs = Prepare(t.Context(), []string{p}, Options{Format: "exim", Location: time.UTC}, nil)
