@@ -50,6 +50,8 @@ func detect(path string, lines [][]byte) (detection, bool) {
 		case exchange.RowLog(l) != exchange.LogUnknown:
 			votes["exchange"]++
 			kinds[exchange.RowLog(l)]++
+		case exchange.Sniff(l):
+			votes["exchange"]++ // a message trace export's record, say
 		case postfix.Sniff(l):
 			votes["postfix"]++
 		case exim.Sniff(l):
@@ -72,8 +74,9 @@ func detect(path string, lines [][]byte) (detection, bool) {
 	}
 	f, _ := FormatByName(best)
 	d := detection{format: f}
-	what := map[string]string{"postfix": "Postfix syslog lines", "exim": "Exim log lines (mainlog, rejectlog or syslog)"}[best]
-	if best == "exchange" {
+	what := map[string]string{"postfix": "Postfix syslog lines", "exim": "Exim log lines (mainlog, rejectlog or syslog)",
+		"exchange": "Exchange log lines"}[best]
+	if best == "exchange" && len(kinds) > 0 {
 		var top exchange.LogType
 		for k, n := range kinds {
 			if n > kinds[top] || n == kinds[top] && k < top {
