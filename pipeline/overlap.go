@@ -30,11 +30,11 @@ import (
 // priorityLog matches a syslog file of one priority: the set's name, the
 // priority, and a rotation suffix (mail.warn, mail.err.1, mail.info.2.gz,
 // mail.warn-20240107).
-var priorityLog = regexp.MustCompile(`^(.+)\.(debug|info|notice|warn|warning|err|error|crit|alert|emerg)((\.\d+)?(\.gz)?|-\d{8}(\.gz)?)$`)
+var priorityLog = regexp.MustCompile(`^(.+)\.(debug|info|notice|warn|warning|err|error|crit|alert|emerg)((\.\d+)?(\.(gz|bz2|xz|zst))?|-\d{8}(\.(gz|bz2|xz|zst))?)$`)
 
 // streamLog matches the set's file of every priority (mail.log,
 // mail.log.1, mail.log.2.gz, mail.log-20240107).
-var streamLog = regexp.MustCompile(`^(.+)\.log((\.\d+)?(\.gz)?|-\d{8}(\.gz)?)$`)
+var streamLog = regexp.MustCompile(`^(.+)\.log((\.\d+)?(\.(gz|bz2|xz|zst))?|-\d{8}(\.(gz|bz2|xz|zst))?)$`)
 
 // maxOverlapLines bounds the lines remembered: the priority files of a
 // busy server's week; past it, later lines are not compared (and a warning

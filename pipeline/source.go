@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -16,6 +17,9 @@ import (
 	"sort"
 	"sync/atomic"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 // sniffLines is how many lines are read to tell a file's format and time.
@@ -104,15 +108,18 @@ func Expand(paths []string) ([]string, []error) {
 	return out, errs
 }
 
-// OpenInput opens path, undoing gzip (told by its magic bytes, not the
-// name), and returns a reader of the log text. The counter, if not nil,
+// OpenInput opens path, undoing gzip, bzip2, xz or zstd (told by their
+// magic bytes, not the name), and returns a reader of the log text. The counter, if not nil,
 // counts bytes read from disk.
 func OpenInput(in *Input) (io.ReadCloser, error) {
 	if in.stdin != nil {
+		// Counted for the progress bar, which shows how much was read
+		// and how fast when the size is not known.
+		r := &countingReader{r: in.stdin, n: &in.readSoFar}
 		if in.pipe != nil {
-			return &readCloser{Reader: in.stdin, close: in.pipe.Close}, nil
+			return &readCloser{Reader: r, close: in.pipe.Close}, nil
 		}
-		return io.NopCloser(in.stdin), nil
+		return io.NopCloser(r), nil
 	}
 	f, err := os.Open(in.Path)
 	if err != nil {
@@ -129,17 +136,51 @@ func OpenInput(in *Input) (io.ReadCloser, error) {
 	}
 	cr := &countingReader{r: f, n: &in.readSoFar}
 	br := bufio.NewReaderSize(cr, 64<<10)
-	magic, _ := br.Peek(2)
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		in.gz = true
+	zr, err := decompress(br)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", in.Path, err)
+	}
+	if zr == nil {
+		return &readCloser{Reader: br, close: f.Close}, nil
+	}
+	in.gz = true
+	return &readCloser{Reader: zr, close: func() error {
+		if c, ok := zr.(io.Closer); ok {
+			c.Close()
+		}
+		return f.Close()
+	}}, nil
+}
+
+// decompress returns a reader of br's content undone from the compression
+// its magic bytes name — gzip, bzip2, xz or zstd, whatever logrotate's
+// compresscmd was — or nil when br is not compressed.
+func decompress(br *bufio.Reader) (io.Reader, error) {
+	magic, _ := br.Peek(6)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: bad gzip header: %w", in.Path, err)
+			return nil, fmt.Errorf("bad gzip header: %w", err)
 		}
-		return &readCloser{Reader: zr, close: f.Close}, nil
+		return zr, nil
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		return bzip2.NewReader(br), nil
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}):
+		zr, err := xz.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("bad xz header: %w", err)
+		}
+		return zr, nil
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			return nil, fmt.Errorf("bad zstd header: %w", err)
+		}
+		return zr.IOReadCloser(), nil
 	}
-	return &readCloser{Reader: br, close: f.Close}, nil
+	return nil, nil
 }
 
 // openInputAt opens a plain file positioned at offset (a seek, not a

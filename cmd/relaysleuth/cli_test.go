@@ -89,7 +89,7 @@ func TestScanReportsWhatItRead(t *testing.T) {
 	if err != nil {
 		t.Fatalf("scan of a clean log into a database with an old incident: %v, want exit 0\n%s", err, stderr.String())
 	}
-	if want := "no relay abuse between 2026-12-01 10:00:00 and 2026-12-01 10:00:03 UTC"; !strings.Contains(stderr.String(), want) {
+	if want := "no relay abuse between 2026-12-01 10:00:00 UTC and 2026-12-01 10:00:03 UTC"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 	}
 	// --since chooses another span: the incident's day.

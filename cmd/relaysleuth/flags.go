@@ -25,6 +25,7 @@ type commonFlags struct {
 	outputFormat string
 	verbose      bool
 	wide         bool
+	localTime    bool
 	year         int
 	timezone     string
 	inputFormat  string
@@ -46,6 +47,7 @@ func (c *commonFlags) persistentFlags(root *cobra.Command) {
 	c.policyFlags(fs)
 	fs.StringVar(&c.outputFormat, "format", "table", "output `format`: table, json, csv (tail: text or json)")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "say more: the policy in force and where it came from, each input's format")
+	fs.BoolVar(&c.localTime, "local-time", false, "show times in the local time zone (TZ), not UTC; times given to --since/--until without a zone are then local too")
 	fs.BoolVar(&c.wide, "wide", false, "tables: every column, every value in full, whatever the terminal's width")
 }
 
@@ -150,13 +152,14 @@ func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
-// parseTime accepts RFC 3339, a date, or a duration back from now ("24h").
+// parseTime accepts RFC 3339, a date, or a duration back from now ("24h");
+// a time without a zone is in the display zone.
 func parseTime(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+		if t, err := time.ParseInLocation(layout, s, displayZone); err == nil {
 			return t.UTC(), nil
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -255,5 +256,46 @@ func TestProgressBar(t *testing.T) {
 		if got := strings.Contains(stderr.String(), "ingesting"); got != tc.want {
 			t.Errorf("--progress %s: bar shown = %v, want %v\n%q", tc.mode, got, tc.want, stderr.String())
 		}
+	}
+}
+
+// compressWith runs a compressor of logrotate's (compresscmd) on b.
+func compressWith(t *testing.T, tool string, b []byte) []byte {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		t.Skipf("%s not installed (.ci/run installs it)", tool)
+	}
+	cmd := exec.Command(tool, "-c")
+	cmd.Stdin = bytes.NewReader(b)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", tool, err)
+	}
+	return out
+}
+
+// Rotations compressed with bzip2, xz or zstd (logrotate's compresscmd)
+// read like gzip ones, told by their content, not their names.
+func TestRotatedOtherCompressions(t *testing.T) {
+	want := wholeRun(t)
+	dir := t.TempDir()
+	parts := splitSample(t, 4)
+	writeFile(t, filepath.Join(dir, "mail.log.4.zst"), compressWith(t, "zstd", parts[0]))
+	writeFile(t, filepath.Join(dir, "mail.log.3.xz"), compressWith(t, "xz", parts[1]))
+	writeFile(t, filepath.Join(dir, "mail.log.2"), compressWith(t, "bzip2", parts[2])) // no telling suffix
+	writeFile(t, filepath.Join(dir, "mail.log"), parts[3])
+	db := filepath.Join(t.TempDir(), "rs.db")
+	out, err := ingestRun(t, db, nil, dir)
+	if err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	sameVerdicts(t, summaryOf(t, db), want)
+	if !strings.Contains(out, "total: 4 files") || !strings.Contains(out, " 0 malformed, 0 skipped") {
+		t.Errorf("want 4 files read cleanly:\n%s", out)
+	}
+	// Read again: nothing new (the compressed files are known by content).
+	out, err = ingestRun(t, db, nil, dir)
+	if err != nil || strings.Count(out, "already ingested") != 4 {
+		t.Errorf("second run: %v, want all 4 already ingested:\n%s", err, out)
 	}
 }

@@ -153,11 +153,21 @@ func printReport(ctx context.Context, store *schema.Store, kind, format string, 
 	return 0, usagef("report: unknown KIND %q (want summary, relay, attempts, auth, recipients)", kind)
 }
 
+// displayZone is the time zone times are shown in: UTC, or the local one
+// with --local-time (set by the root command for each run).
+var displayZone = time.UTC
+
+// stamp shows t in RFC 3339, in the display zone (with its offset).
 func stamp(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.In(displayZone).Format(time.RFC3339)
+}
+
+// clock shows t for a headline: date, time and the zone's name.
+func clock(t time.Time) string {
+	return t.In(displayZone).Format("2006-01-02 15:04:05 MST")
 }
 
 func printSummary(w io.Writer, format string, s analysis.Summary) error {
@@ -309,8 +319,16 @@ func relayHeadline(clients []analysis.ClientReport) string {
 			top = c
 		}
 	}
-	return clean(fmt.Sprintf("RELAY ABUSE: %d recipients relayed for %d outside clients between %s and %s UTC; most for %s (%d)",
-		n, len(clients), first.UTC().Format(time.DateTime), last.UTC().Format(time.DateTime), top.ClientIP, top.Count))
+	return clean(fmt.Sprintf("RELAY ABUSE: %s relayed for %s between %s and %s; most for %s (%d)",
+		plural(n, "recipient"), plural(len(clients), "outside client"), clock(first), clock(last), top.ClientIP, top.Count))
+}
+
+// plural says n things: "1 recipient", "2 recipients".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }
 
 func firstOf(ss []string) string {

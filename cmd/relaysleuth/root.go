@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/pipeline"
@@ -103,6 +104,12 @@ func buildRoot(stdin io.Reader, tailCrash func(pipeline.CrashPoint, []analysis.A
 			}
 			return usageError{msg}
 		},
+	}
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		displayZone = time.UTC
+		if c.localTime {
+			displayZone = time.Local
+		}
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	c.persistentFlags(root)

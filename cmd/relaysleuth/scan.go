@@ -69,8 +69,8 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 			}
 			span := spanText(filter)
 			if n := sum.Verdicts[analysis.RelayAbuse]; n > 0 {
-				fmt.Fprintf(stderr, "relaysleuth: RELAY ABUSE %s: %d recipients accepted for external domains from %d unauthenticated outside clients (relaysleuth report relay --db %s)\n",
-					span, n, sum.RelayClients, clean(c.db))
+				fmt.Fprintf(stderr, "relaysleuth: RELAY ABUSE %s: %s accepted for external domains from %s (relaysleuth report relay --db %s)\n",
+					span, plural(n, "recipient"), plural(sum.RelayClients, "unauthenticated outside client"), clean(c.db))
 				return errRelayFound
 			}
 			if ingestErr != nil {
@@ -90,14 +90,13 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 
 // spanText says the time a report covers, for a headline.
 func spanText(f analysis.Filter) string {
-	const layout = "2006-01-02 15:04:05"
 	switch {
 	case !f.Since.IsZero() && !f.Until.IsZero():
-		return fmt.Sprintf("between %s and %s UTC", f.Since.UTC().Format(layout), f.Until.Add(-time.Millisecond).UTC().Format(layout))
+		return fmt.Sprintf("between %s and %s", clock(f.Since), clock(f.Until.Add(-time.Millisecond)))
 	case !f.Since.IsZero():
-		return fmt.Sprintf("since %s UTC", f.Since.UTC().Format(layout))
+		return fmt.Sprintf("since %s", clock(f.Since))
 	case !f.Until.IsZero():
-		return fmt.Sprintf("before %s UTC", f.Until.UTC().Format(layout))
+		return fmt.Sprintf("before %s", clock(f.Until))
 	}
 	return "in the database"
 }

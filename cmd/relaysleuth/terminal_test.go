@@ -81,3 +81,28 @@ func TestTablesFitTheTerminal(t *testing.T) {
 		t.Errorf("piped output is not plain columns:\n%s", piped[:min(len(piped), 500)])
 	}
 }
+
+// --local-time shows times in the zone of TZ, with the offset; without it
+// they are UTC.
+func TestLocalTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	db := filepath.Join(t.TempDir(), "rs.db")
+	if out, err := ingestRun(t, db, nil, sampleLog); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	run := func(args ...string) string {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(cmd.Environ(), "TZ=Europe/Berlin")
+		out, _ := cmd.Output()
+		return string(out)
+	}
+	if out := run("report", "--db", db, "--local-time", "relay"); !strings.Contains(out, "2026-11-27T20:28:47+01:00") || !strings.Contains(out, "2026-11-27 20:28:47 CET") {
+		t.Errorf("--local-time with TZ=Europe/Berlin:\n%s", out)
+	}
+	if out := run("report", "--db", db, "relay"); !strings.Contains(out, "2026-11-27T19:28:47Z") {
+		t.Errorf("without --local-time, times are not UTC:\n%s", out)
+	}
+}
