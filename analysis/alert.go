@@ -240,7 +240,9 @@ func (r *AlertRules) Event(ev *parsers.Event) []Alert {
 // Recipient looks at a recipient whose verdict changed from was to its
 // current one.
 func (r *AlertRules) Recipient(rc *Recipient, was Verdict) []Alert {
-	if rc.Verdict == was {
+	// A recipient counts once, at its first hop, as in the reports: the
+	// copy a content filter or a forward sends on is not another relay.
+	if rc.Verdict == was || rc.Hop > 1 {
 		return nil
 	}
 	switch rc.Verdict {

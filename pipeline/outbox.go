@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
@@ -20,6 +21,10 @@ func (t *tailer) decide(rs []analysis.Recipient) ([]analysis.Alert, error) {
 	}
 	as := append(t.pending, t.rules.Due()...)
 	t.pending = nil
+	// Alerts go out in the order of the lines that decided them: a burst
+	// of failed logins decided while reading comes before the relayed
+	// recipient judged at the end of the batch only if its lines did.
+	sort.SliceStable(as, func(i, j int) bool { return as[i].Time.Before(as[j].Time) })
 	if err := t.enqueue(as); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
@@ -113,6 +116,15 @@ func (tf *tailFlags) run(ctx context.Context, c *commonFlags, paths []string, st
 	}
 	if stdins > 1 {
 		return usagef("tail: - given more than once")
+	}
+	for _, p := range paths {
+		// A file may not exist yet (it is followed once it appears); its
+		// directory must.
+		if dir := filepath.Dir(p); p != "-" {
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				return fmt.Errorf("tail: %s: directory %s does not exist, so the file can never appear", p, dir)
+			}
+		}
 	}
 
 	store, err := openStore(ctx, c.db)
