@@ -1,8 +1,12 @@
 package analysis
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
 // TestDeferredForDays: a queue file retried over five days, silent for
@@ -37,5 +41,33 @@ Sep 30 20:46:08 mx postfix/qmgr[31214]: 23EBE3D5C0: removed
 				t.Errorf("recipients:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		})
+	}
+}
+
+// TestDeferredLeavesMemory: a deferred message is kept past StaleAfter but
+// not past DeferredStaleAfter, so memory stays bounded when its end never
+// comes.
+func TestDeferredLeavesMemory(t *testing.T) {
+	var p Policy
+	p.AddDomains("corp.example")
+	c := NewCorrelator(p)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, ev := range []parsers.Event{
+		{Kind: parsers.KindClient, ClientIP: netip.MustParseAddr("203.0.113.9")},
+		{Kind: parsers.KindDelivery, Rcpt: "x@victim.example", Relay: "none", Status: parsers.StatusDeferred},
+	} {
+		ev.Time, ev.Format, ev.Host, ev.QueueID = start, "postfix", "mail", "4B49DBC34B"
+		c.Feed(ev)
+	}
+	tick := func(at time.Duration) {
+		c.Feed(parsers.Event{Time: start.Add(at), Format: "postfix", Host: "mail", Kind: parsers.KindConnect, Session: "1"})
+	}
+	tick(c.StaleAfter + time.Hour)
+	if c.InFlight() != 1 {
+		t.Fatalf("deferred message dropped after %v", c.StaleAfter+time.Hour)
+	}
+	tick(c.DeferredStaleAfter + time.Hour)
+	if c.InFlight() != 0 || c.Stats().StaleMessages != 1 {
+		t.Errorf("after %v: %d in flight, %d stale; want 0 and 1", c.DeferredStaleAfter+time.Hour, c.InFlight(), c.Stats().StaleMessages)
 	}
 }
