@@ -155,7 +155,7 @@ func (r *ingestRun) tick(in *Input) {
 
 // file reads one input from where the store says it stopped.
 func (r *ingestRun) file(ctx context.Context, in *Input) error {
-	src, err := r.Store.Source(ctx, in.Path, in.finger, in.Format.Name, in.Size)
+	src, err := r.Store.Source(ctx, in.evidencePath(), in.finger, in.Format.Name, in.Size)
 	if err != nil {
 		return StoreError{err}
 	}
@@ -254,7 +254,7 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 			fmt.Fprintf(r.Log, "relaysleuth: %s\n", parsers.Clean(err.Error()))
 		}
 	}
-	st, scanErr := parsers.Scan(ctx, rc, in.Path, start, p, emit, bad)
+	st, scanErr := parsers.Scan(ctx, rc, in.evidencePath(), start, p, emit, bad)
 	if shown > MaxShownErrors {
 		fmt.Fprintf(r.Log, "relaysleuth: %s: %d more malformed lines not shown\n", parsers.Clean(in.Path), shown-MaxShownErrors)
 	}

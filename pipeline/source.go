@@ -108,6 +108,19 @@ func Expand(paths []string) ([]string, []error) {
 	return out, errs
 }
 
+// evidencePath is the path stored with in's lines as their evidence: an
+// absolute one, so that a report read from another directory still points
+// at them ("-" for standard input).
+func (in *Input) evidencePath() string {
+	if in.stdin != nil && in.pipe == nil {
+		return in.Path
+	}
+	if abs, err := filepath.Abs(in.Path); err == nil {
+		return abs
+	}
+	return in.Path
+}
+
 // OpenInput opens path, undoing gzip, bzip2, xz or zstd (told by their
 // magic bytes, not the name), and returns a reader of the log text. The counter, if not nil,
 // counts bytes read from disk.

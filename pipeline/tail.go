@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -86,6 +87,13 @@ func (tl *Tail) Run(ctx context.Context, paths []string) error {
 		return err
 	}
 	for _, p := range paths {
+		if p != "-" {
+			// Evidence and the follow state name the file absolutely,
+			// whatever directory a later run starts in.
+			if abs, err := filepath.Abs(p); err == nil {
+				p = abs
+			}
+		}
 		t.files = append(t.files, &followed{path: p, name: p, stdin: p == "-"})
 	}
 	if err := t.replay(ctx, tl.Replay); err != nil {

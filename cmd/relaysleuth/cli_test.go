@@ -136,7 +136,7 @@ func TestVerbosePolicy(t *testing.T) {
 		"policy from --config ../../testdata/postfix/dev/config.json and --trusted-networks 192.0.2.0/24",
 		"local domains corp.example, corp-mail.example",
 		"trusted networks 127.0.0.1/32, 192.0.2.0/24",
-		sampleLog + ": read as postfix",
+		sampleLog + ": read as postfix: ",
 	} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())

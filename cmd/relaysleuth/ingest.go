@@ -88,7 +88,10 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 		// found in a directory given (a config.json beside the logs), is
 		// a note; a file named on the command line that cannot be read
 		// is an error.
-		note := errors.Is(e, pipeline.ErrEmpty) || errors.Is(e, pipeline.ErrNotMailLog) && !named(paths, e)
+		// A syslog file of other programs' lines only (mail.err of
+		// opendkim's) is a note too: 'scan /var/log/mail.*' reads it.
+		note := errors.Is(e, pipeline.ErrEmpty) || errors.Is(e, pipeline.ErrNoMailLines) ||
+			errors.Is(e, pipeline.ErrNotMailLog) && !named(paths, e)
 		if note {
 			fmt.Fprintf(stderr, "relaysleuth: note: %s\n", clean(e.Error()))
 			continue
@@ -108,7 +111,11 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 	defer store.Close()
 	for _, in := range ins {
 		if c.verbose {
-			fmt.Fprintf(stderr, "relaysleuth: %s: read as %s\n", clean(in.Path), in.Format.Name)
+			kind := in.Format.Name
+			if in.Format.Kind != "" {
+				kind += " (" + in.Format.Kind + ")"
+			}
+			fmt.Fprintf(stderr, "relaysleuth: %s: read as %s: %s\n", clean(in.Path), kind, clean(in.Why))
 		}
 	}
 	ing := &pipeline.Ingest{Store: store, Policy: policy, Options: opts, Log: stderr}

@@ -330,16 +330,16 @@ func TestExchangeDamagedLogs(t *testing.T) {
 		}
 		writeFile(t, filepath.Join(dir, "MSGTRK2025020614-1.LOG"), bytes.Join(data, nil))
 		writeFile(t, filepath.Join(dir, "MSGTRKMD2025020614-1.LOG"), readFile(t, exchangeDev+"/MessageTracking/MSGTRKMD2025020614-1.LOG"))
-		// The same rows under a name Exchange does not write cannot be
-		// told from other CSV: skipped, by name, and the run goes on.
+		// The same rows under a name Exchange does not write are told by
+		// their shape, and being the same rows, are already stored.
 		odd := filepath.Join(dir, "export.csv")
 		writeFile(t, odd, bytes.Join(data, nil))
 		out, got := exchangeVerdicts(t, dir)
-		if want := odd + ":1: not a Postfix, Exim or Exchange log"; !strings.Contains(out, want) {
+		if want := "export.csv: already ingested (as "; !strings.Contains(out, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, out)
 		}
-		if !strings.Contains(out, "total: 3 files,") || !strings.Contains(out, " 0 malformed, 1 skipped") {
-			t.Errorf("want 3 files read, 0 malformed, 1 skipped:\n%s", out)
+		if !strings.Contains(out, "total: 4 files,") || !strings.Contains(out, " 0 malformed, 0 skipped") {
+			t.Errorf("want 4 files read, 0 malformed, 0 skipped:\n%s", out)
 		}
 		same(t, got)
 	})
