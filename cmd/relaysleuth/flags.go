@@ -62,7 +62,7 @@ func (c *commonFlags) inputFlags(fs flagSet) {
 	fs.IntVar(&c.year, "year", 0, "`year` of the first line of logs whose stamps have none (default: from the file's modification time)")
 	fs.StringVar(&c.timezone, "timezone", "Local", "time `zone` of log stamps that carry none (IANA name, e.g. Europe/Berlin, or UTC)")
 	fs.StringVar(&c.inputFormat, "input-format", "auto", "log `format`: auto, "+strings.Join(pipeline.FormatNames(), ", "))
-	fs.StringVar(&c.progress, "progress", "auto", "progress bar on standard error: auto (when it is a terminal), always, never")
+	fs.StringVar(&c.progress, "progress", "auto", "progress bar on standard error: `when` — auto (when it is a terminal), always, never")
 }
 
 // policy builds the user's policy from --config and the flags.

@@ -100,3 +100,29 @@ func TestHelpAndSuggestions(t *testing.T) {
 		t.Errorf("completion bash: %v", err)
 	}
 }
+
+// The README's usage section is what --help prints.
+func TestREADMEMatchesHelp(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var help bytes.Buffer
+	if err := runCLI(t, []string{"--help"}, &help, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := help.String()
+	start := strings.Index(out, "Available Commands:")
+	end := strings.Index(out, "\nUse \"relaysleuth")
+	if start < 0 || end < 0 {
+		t.Fatalf("--help has no command list:\n%s", out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out[start:end]), "\n") {
+		if line == "" {
+			continue
+		}
+		if !bytes.Contains(readme, []byte("    "+line+"\n")) {
+			t.Errorf("README lacks this line of --help (indented 4): %q", line)
+		}
+	}
+}
