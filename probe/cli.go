@@ -399,6 +399,10 @@ func warn(w io.Writer, res Result, trusted []netip.Prefix) {
 	if n := res.Summary.Errors; n > 0 && n < res.Summary.Cases {
 		fmt.Fprintf(w, "warning: %d of %d cases got no usable reply; the result is incomplete\n", n, res.Summary.Cases)
 	}
+	if res.NotRun > 0 {
+		fmt.Fprintf(w, "warning: interrupted: %d of %d cases never ran (the server said goodbye with QUIT); a server is not called closed on cases not tried\n",
+			res.NotRun, res.NotRun+len(res.Cases))
+	}
 	if ls := res.LogSummary; ls != nil {
 		switch {
 		case ls.Found == 0 && len(res.Cases) > 0:

@@ -134,8 +134,10 @@ type Result struct {
 	End        time.Time    `json:"end"`
 	Cases      []CaseResult `json:"cases"`
 	Summary    Summary      `json:"summary"`
-	LogSummary *LogSummary  `json:"log_summary,omitempty"` // set by Verify
-	Warnings   []Warning    `json:"config_warnings,omitempty"`
+	// NotRun counts the cases never tried: the probe was interrupted.
+	NotRun     int         `json:"not_run,omitempty"`
+	LogSummary *LogSummary `json:"log_summary,omitempty"` // set by Verify
+	Warnings   []Warning   `json:"config_warnings,omitempty"`
 }
 
 // Open reports whether any case was accepted.
@@ -235,8 +237,11 @@ func Run(ctx context.Context, cfg Config, transcript io.Writer) (Result, error) 
 	if name == "" && sniName(cfg.Host) != "" && validDomain(cfg.Host) {
 		name = cfg.Host // the greeting named no host; the user did
 	}
-	for i, c := range Cases(cfg, Target{Name: name, IP: s.remote.Addr()}) {
-		if i > 0 && !sleep(ctx, cfg.Delay) {
+	cases := Cases(cfg, Target{Name: name, IP: s.remote.Addr()})
+	for i, c := range cases {
+		if i > 0 && !sleep(ctx, cfg.Delay) || ctx.Err() != nil {
+			res.NotRun = len(cases) - i
+			p.tr.note("interrupted: %d of %d cases not run", res.NotRun, len(cases))
 			break
 		}
 		if s == nil {

@@ -384,9 +384,22 @@ func TestRunCancel(t *testing.T) {
 	cfg.Delay = time.Hour
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	res, err := Run(ctx, cfg, io.Discard)
+	var tr strings.Builder
+	res, err := Run(ctx, cfg, &tr)
 	if !errors.Is(err, context.Canceled) || len(res.Cases) != 1 {
 		t.Errorf("Run = %d cases, %v; want 1 case and context.Canceled", len(res.Cases), err)
+	}
+	// The server is told goodbye, and the cases never tried are counted.
+	if total := len(Cases(cfg, Target{Name: "test.example"})); res.NotRun != total-1 {
+		t.Errorf("NotRun = %d, want %d", res.NotRun, total-1)
+	}
+	if !strings.Contains(tr.String(), "C: QUIT") || !strings.Contains(tr.String(), "cases not run") {
+		t.Errorf("transcript lacks QUIT and the note:\n%s", tr.String())
+	}
+	var out strings.Builder
+	warn(&out, res, nil)
+	if !strings.Contains(out.String(), "cases never ran") {
+		t.Errorf("warning lacks the cases never run: %q", out.String())
 	}
 }
 
