@@ -247,7 +247,7 @@ type DomainCount struct {
 // outbound reports whether v is about an external recipient.
 func outbound(v Verdict) bool {
 	switch v {
-	case RelayAbuse, RelayAttemptRejected, InternalOutbound, AuthenticatedOutbound:
+	case RelayAbuse, RelayAttemptRejected, InternalOutbound, AuthenticatedOutbound, UnknownOrigin:
 		return true
 	}
 	return false
@@ -749,7 +749,7 @@ func step(ev parsers.Event) Step {
 }
 
 // causeRank orders verdicts by what they say about how the mail got out.
-var causeRank = []Verdict{RelayAbuse, AuthenticatedOutbound, Forwarded, InternalOutbound, RelayAttemptRejected, SystemBounce, Inbound}
+var causeRank = []Verdict{RelayAbuse, AuthenticatedOutbound, Forwarded, InternalOutbound, UnknownOrigin, RelayAttemptRejected, SystemBounce, Inbound}
 
 // cause finds the queue file that came from outside (the earliest first
 // hop, not a bounce, that none of the admin's own servers handed on) and
