@@ -76,6 +76,11 @@ const (
 	KindTLS
 	// KindLost: the connection was lost or timed out (Reason says where).
 	KindLost
+	// KindServer: the MTA itself started, stopped, reloaded its
+	// configuration, named its configuration file, warned or failed: Status
+	// is one of the Server* values, Reason the MTA's own words. The
+	// "since when" of a misconfiguration is the reload before it.
+	KindServer
 )
 
 var kindNames = [...]string{
@@ -99,6 +104,7 @@ var kindNames = [...]string{
 	KindExpired:       "expired",
 	KindTLS:           "tls",
 	KindLost:          "lost",
+	KindServer:        "server",
 }
 
 // String returns the kind's stable name, as stored in the database.
@@ -125,6 +131,16 @@ const (
 	StatusDeferred = "deferred"
 	StatusBounced  = "bounced"
 	StatusExpired  = "expired"
+)
+
+// What a KindServer event says happened, in its Status.
+const (
+	ServerStart   = "start"   // the MTA (or its transport service) started
+	ServerStop    = "stop"    // it was stopped
+	ServerReload  = "reload"  // it read its configuration again
+	ServerConfig  = "config"  // it named the configuration it runs with
+	ServerWarning = "warning" // a warning: line of the MTA's own
+	ServerError   = "error"   // error:, fatal: or panic: a service failed
 )
 
 // Event is one fact from one log line. Time is always UTC.

@@ -23,7 +23,11 @@ const (
 	trkRedirect = `2025-02-07T09:10:00.000Z,,,,EXSRV2,,,ROUTING,REDIRECT,30817263514700,<fw@adatum.example>,,pat@gmail.example,,100,1,pat@nwtraders.example,,Fwd,orders@adatum.example,orders@adatum.example,,Incoming,,,,,Email,x,15.01.2507.044`
 	trkFwdSend  = `2025-02-07T09:10:01.000Z,172.16.4.10,EXSRV2,192.0.2.9,mx.gmail.example,;250 2.0.0 OK;ClientSubmitTime:,To Internet,SMTP,SEND,30817263514700,<fw@adatum.example>,,pat@gmail.example,250 2.1.5 OK,100,1,,,Fwd,orders@adatum.example,orders@adatum.example,,Incoming,,,,,Email,x,15.01.2507.044`
 	trkDSN      = `2025-02-07T09:00:02.000Z,,,,EXSRV2,,,DSN,DSN,30817263514601,<ndr1@EXSRV2.nwtraders.example>,,orders@adatum.example,,200,1,,<x1@adatum.example>,Undeliverable: Hi,MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@nwtraders.example,<>,,Originating,,,,,Email,x,15.01.2507.044`
-	trkMapi     = `2016-04-05T00:00:02.052Z,,,,,"MDB:61914740-3f1b-4ddb-94e0-557196870cfa, Mailbox:279f077c-216f-4323-a9ee-48e50ffd3cad, Event:269492708, MessageClass:IPM.Note.StorageQuotaWarning.Warning, CreationTime:2016-04-05T00:00:01.022Z, ClientType:System",,STOREDRIVER,NOTIFYMAPI,,,,,,,,,,,,,,,,,S:ItemEntryId=00-00`
+	// LOAD and POISONMESSAGE rows as the transport writes them: trkDeliver's
+	// message found in the queue database when the service started.
+	trkLoad   = `2025-02-06T14:20:00.101Z,,,,EXSRV2,,,QUEUE,LOAD,30817263514458,<20250206140307.88A1F2C3D4@mail.adatum.example>,78f60d50-22aa-bfec-e4f7-08dd46b6fc00,sam.lee@nwtraders.example,,27114,1,,,Invoice 10-2291,orders@adatum.example,orders@adatum.example,,Incoming,,,,,Email,668b4afd-124b-d4bb-b461-08dd46b6fcdf,15.01.2507.044`
+	trkPoison = `2025-02-06T14:20:00.102Z,,,,EXSRV2,,,QUEUE,POISONMESSAGE,30817263514458,<20250206140307.88A1F2C3D4@mail.adatum.example>,78f60d50-22aa-bfec-e4f7-08dd46b6fc00,sam.lee@nwtraders.example,,27114,1,,,Invoice 10-2291,orders@adatum.example,orders@adatum.example,,Incoming,,,,,Email,668b4afd-124b-d4bb-b461-08dd46b6fcdf,15.01.2507.044`
+	trkMapi   = `2016-04-05T00:00:02.052Z,,,,,"MDB:61914740-3f1b-4ddb-94e0-557196870cfa, Mailbox:279f077c-216f-4323-a9ee-48e50ffd3cad, Event:269492708, MessageClass:IPM.Note.StorageQuotaWarning.Warning, CreationTime:2016-04-05T00:00:01.022Z, ClientType:System",,STOREDRIVER,NOTIFYMAPI,,,,,,,,,,,,,,,,,S:ItemEntryId=00-00`
 
 	recvHeader = "#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context"
 	recvPrefix = `2025-02-06T14:08:44.916Z,EXSRV2\Default Frontend EXSRV2,08DD435E5CD618C5,4,172.16.4.10:25,203.0.113.9:53647,`
@@ -108,6 +112,14 @@ var parseTests = []struct {
 	{"tracking dsn", []string{trkHeader}, trkDSN, []parsers.Event{{Time: timeOf("2025-02-07T09:00:02Z"), Host: "EXSRV2",
 		Daemon: "msgtrk", Kind: parsers.KindBounce, NextQueueID: "30817263514601", MessageID: "x1@adatum.example",
 		Rcpt: "orders@adatum.example", Reason: "ndr=ndr1@EXSRV2.nwtraders.example", Size: 200, NRcpt: 1}}, nil},
+	{"tracking load: the transport started", []string{trkHeader}, trkLoad, []parsers.Event{{Time: timeOf("2025-02-06T14:20:00.101Z"),
+		Host: "EXSRV2", Daemon: "msgtrk", Kind: parsers.KindServer, QueueID: "30817263514458",
+		MessageID: "20250206140307.88A1F2C3D4@mail.adatum.example", From: "orders@adatum.example", Size: 27114, NRcpt: 1,
+		Status: parsers.ServerStart, Reason: "transport service started: message 30817263514458 loaded from the queue (LOAD)"}}, nil},
+	{"tracking poison message", []string{trkHeader}, trkPoison, []parsers.Event{{Time: timeOf("2025-02-06T14:20:00.102Z"),
+		Host: "EXSRV2", Daemon: "msgtrk", Kind: parsers.KindServer, QueueID: "30817263514458",
+		MessageID: "20250206140307.88A1F2C3D4@mail.adatum.example", From: "orders@adatum.example", Size: 27114, NRcpt: 1,
+		Status: parsers.ServerError, Reason: "message 30817263514458 put in or removed from the poison message queue: the transport service failed while handling it (POISONMESSAGE)"}}, nil},
 	{"tracking 2010 notifymapi", []string{"\ufeff#Software: Microsoft Exchange Server", trkEx2010}, trkMapi, nil, parsers.ErrUnsupported},
 	{"tracking header", nil, "\ufeff#Software: Microsoft Exchange Server\r", nil, parsers.ErrUnsupported},
 	{"tracking row before header", nil, trkSend, nil, errNoFields},

@@ -118,6 +118,20 @@ func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([
 				p.redirect[k] = strings.Clone(orig)
 			}
 		}
+	case "LOAD", "POISONMESSAGE":
+		// The transport service's own life shows in the tracking log only
+		// through the messages it finds on starting: LOAD is "a message
+		// was successfully loaded at boot" (from the queue database, after
+		// the service started), POISONMESSAGE "a message was put in the
+		// poison message queue or removed from it" (the service failed
+		// while handling it) (message-tracking.md, "Event types").
+		ev.Kind, ev.Status = parsers.KindServer, parsers.ServerStart
+		ev.Reason = "transport service started: message " + ev.QueueID + " loaded from the queue (LOAD)"
+		if eventID == "POISONMESSAGE" {
+			ev.Status = parsers.ServerError
+			ev.Reason = "message " + ev.QueueID + " put in or removed from the poison message queue: the transport service failed while handling it (POISONMESSAGE)"
+		}
+		return append(dst, ev), nil
 	case "DSN":
 		ref := addr(get("reference"))
 		b := ev

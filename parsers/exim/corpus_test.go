@@ -19,7 +19,8 @@ import (
 // with grep: "<=" lines are KindClient + KindPickup; each bounce Exim made
 // ("<= <> R=") is one more KindClient and a KindBounce; "rejected RCPT"
 // lines plus the malformed RCPT TO are KindReject; recipients after "for"
-// (dev-alt: +received_recipients) are KindRcpt.
+// (dev-alt: +received_recipients) are KindRcpt; the daemon's three starts
+// and two SIGHUPs in each run are KindServer.
 func TestCorpus(t *testing.T) {
 	for _, tt := range []struct {
 		file string
@@ -27,13 +28,13 @@ func TestCorpus(t *testing.T) {
 	}{
 		{"dev/mainlog", map[parsers.Kind]int{
 			parsers.KindClient: 61, parsers.KindPickup: 2, parsers.KindBounce: 6, parsers.KindDelivery: 125,
-			parsers.KindRemoved: 60, parsers.KindReject: 24, parsers.KindAuthFailed: 5,
+			parsers.KindRemoved: 60, parsers.KindReject: 24, parsers.KindAuthFailed: 5, parsers.KindServer: 5,
 		}},
 		{"dev/rejectlog", map[parsers.Kind]int{parsers.KindReject: 23, parsers.KindAuthFailed: 5}},
 		{"dev-alt/mainlog", map[parsers.Kind]int{
 			parsers.KindClient: 35, parsers.KindPickup: 1, parsers.KindBounce: 5, parsers.KindDelivery: 86,
 			parsers.KindRemoved: 34, parsers.KindReject: 17, parsers.KindAuthFailed: 3, parsers.KindRcpt: 81,
-			parsers.KindConnect: 44, parsers.KindDisconnect: 44,
+			parsers.KindConnect: 44, parsers.KindDisconnect: 44, parsers.KindServer: 5,
 		}},
 		{"dev-alt/rejectlog", map[parsers.Kind]int{parsers.KindReject: 16, parsers.KindAuthFailed: 3}},
 	} {

@@ -108,7 +108,7 @@ func NewParser(opt Options) *Parser {
 }
 
 // Parse appends the events of one line to dst. A well-formed line of no
-// interest (queue runs, daemon start, header dumps) returns ErrUnsupported.
+// interest (queue runs, header dumps) returns ErrUnsupported.
 //
 // A line Exim sent through syslog (log_file_path = syslog), as a syslog
 // daemon or journald wrote it, is read too: see syslog.go.
@@ -148,6 +148,9 @@ func (p *Parser) body(dst []parsers.Event, ev parsers.Event, pid, body string) (
 		dst, err = p.message(dst, ev, pid, body)
 	} else {
 		dst, err = p.session(dst, ev, pid, body)
+		if err == nil && len(dst) == n {
+			dst = server(dst, ev, body)
+		}
 	}
 	if err != nil {
 		return dst[:n], &parsers.ParseError{Pos: ev.Pos, Format: format, Err: err}

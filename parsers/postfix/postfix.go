@@ -145,6 +145,9 @@ func (p *Parser) Parse(dst []parsers.Event, line []byte, pos parsers.Pos) ([]par
 		dst = postsuper(dst, ev, msg)
 	}
 	if len(dst) == n {
+		dst = server(dst, ev, h.daemon, msg)
+	}
+	if len(dst) == n {
 		return dst, parsers.ErrUnsupported
 	}
 	return dst, nil
