@@ -28,6 +28,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/relaysleuth/relaysleuth/internal/loggen"
 )
@@ -48,10 +49,18 @@ func run(args []string, stderr io.Writer) error {
 	out := fs.String("out", "-", "log `FILE` (- for stdout); for exchange a new or empty folder for its RECV and MSGTRK files")
 	truth := fs.String("truth", "", "ground truth CSV `FILE` (default: none)")
 	config := fs.String("config", "", "policy JSON `FILE` (default: config.json beside -out)")
+	start := fs.String("start", "", "`TIME` of the first line, RFC 3339 (default 2026-03-02T06:00:00Z)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	opt := loggen.Options{Format: *format, Lines: *lines, Seed: *seed}
+	if *start != "" {
+		t, err := time.Parse(time.RFC3339, *start)
+		if err != nil {
+			return fmt.Errorf("-start: %w", err)
+		}
+		opt.Start = t
+	}
 	var logw io.Writer = os.Stdout
 	if *format == "exchange" {
 		if *out == "-" {
