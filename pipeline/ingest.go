@@ -155,6 +155,12 @@ func (r *ingestRun) tick(in *Input) {
 
 // file reads one input from where the store says it stopped.
 func (r *ingestRun) file(ctx context.Context, in *Input) error {
+	// The committer may hold the last file's batches in an open write
+	// transaction: commit them first, or adding this source would wait
+	// for that transaction's hold time (seconds per file).
+	if err := r.cw.sync(ctx); err != nil {
+		return err
+	}
 	src, err := r.Store.Source(ctx, in.evidencePath(), in.finger, in.Format.Name, in.Size)
 	if err != nil {
 		return StoreError{err}
