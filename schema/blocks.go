@@ -102,9 +102,11 @@ func decodeEvents(b []byte, file string, fn func(ev parsers.Event) error) error 
 
 // sparse reports whether ev is also kept in a row of its own in events:
 // the failed logins and authenticated submissions report and investigate
-// look up by client address and account.
+// look up by client address and account, and the server's own events
+// (starts, reloads, errors) report timeline lists by time.
 func sparse(ev *parsers.Event) bool {
-	return ev.Kind == parsers.KindAuthFailed || (ev.Kind == parsers.KindClient && ev.SASLUser != "")
+	return ev.Kind == parsers.KindAuthFailed || (ev.Kind == parsers.KindClient && ev.SASLUser != "") ||
+		ev.Kind == parsers.KindServer
 }
 
 // A block is one row of event_blocks, encoded.

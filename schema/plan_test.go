@@ -108,6 +108,14 @@ func plannedQueries() []plannedQuery {
 		args: []any{"qX", from, to, maxInvestigateBlocks}, use: "key=?"})
 	// rejudge: a source's blocks in file order.
 	qs = append(qs, plannedQuery{name: "rejudge blocks of a source", query: blocksOfSource, args: []any{1}, use: "source_id=?"})
+	// report timeline: the server's events by their partial index, the
+	// first and last recipient of a verdict; report traffic: a source's
+	// blocks in a range.
+	qs = append(qs,
+		plannedQuery{name: "timeline server events", query: serverEvents, args: []any{"server", from, to, maxServerEvents}, use: "ts_ms>?"},
+		plannedQuery{name: "timeline first of verdict", query: firstOfVerdict, args: []any{"relay_abuse", from, to}, use: "verdict=?"},
+		plannedQuery{name: "timeline last of verdict", query: lastOfVerdict, args: []any{"relay_abuse", from, to}, use: "verdict=?"},
+		plannedQuery{name: "traffic blocks of a source", query: blocksOfSourceInRange, args: []any{1, from, to}, use: "source_id=?"})
 	// tail's replay: the blocks of the last window, the earlier blocks of
 	// the queue ids they name.
 	qs = append(qs,
