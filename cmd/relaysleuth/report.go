@@ -24,12 +24,28 @@ const reportLong = `Prints what the database holds. KIND is one of:
   attempts    refused relay attempts, grouped by client: who is probing you
   auth        failed SASL logins, grouped by client
   recipients  every recipient with its verdict, reason and evidence
+  timeline    the servers' own events (starts, stops, reloads, warnings,
+              errors) and the first and last recipient of each verdict and
+              of each relay client, in time order: what changed before the
+              relaying began
+  traffic     pflogsumm's totals: received, delivered, deferred, bounced,
+              rejected, bytes, per host, MTA, hour and day, reject,
+              deferral and bounce reasons, top senders, recipients and
+              domains, delivery delays per domain
+  forensic    the incident report: headline, timeline, relay clients with
+              their evidence, refused attempts with HELO names and senders,
+              failed logins, traffic and the policy in force
+
+--format html writes the forensic report as one self-contained HTML page
+(styles and charts inline, nothing loaded from the network, prints on A4),
+whatever the KIND; --output FILE writes any format to FILE instead of
+standard output.
 
 Counts are incidents: a message re-injected by a content filter or forwarded
 by an alias is counted once (add --hops to list every queue id).`
 
 // reportKinds are the KINDs of report.
-var reportKinds = []string{"summary", "relay", "attempts", "auth", "recipients"}
+var reportKinds = []string{"summary", "relay", "attempts", "auth", "recipients", "timeline", "traffic", "forensic", "accounts"}
 
 type reportFlags struct {
 	*commonFlags
@@ -38,13 +54,14 @@ type reportFlags struct {
 	since   string
 	until   string
 	hops    bool
+	output  string
 }
 
 func newReportCmd(c *commonFlags) *cobra.Command {
 	f := &reportFlags{commonFlags: c}
 	cmd := &cobra.Command{
 		Use:       "report [flags] KIND",
-		Short:     "Print what the database holds: summary, relay, attempts, auth, recipients",
+		Short:     "Print what the database holds: summary, relay, attempts, auth, recipients, timeline, traffic, forensic",
 		Long:      reportLong,
 		ValidArgs: reportKinds,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -58,20 +75,31 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := f.checkOutput(); err != nil {
-				return err
+			if f.outputFormat != "html" {
+				if err := f.checkOutput(); err != nil {
+					return err
+				}
 			}
 			filter, err := f.filter()
 			if err != nil {
 				return err
 			}
-			store, err := openForReading(ctx, f.db)
+			store, err := openForReading(ctx, f.db, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			n, err := printReport(ctx, store, args[0], f.outputFormat, filter, newScreen(cmd.OutOrStdout(), f.wide))
+			out, done, err := f.openOutput(cmd.OutOrStdout())
 			if err != nil {
+				return err
+			}
+			var n int
+			if f.outputFormat == "html" || args[0] == "forensic" {
+				n, err = writeForensic(ctx, store, f, filter, newScreen(out, f.wide))
+			} else {
+				n, err = printReport(ctx, store, args[0], f.outputFormat, filter, newScreen(out, f.wide))
+			}
+			if err = done(err); err != nil {
 				return err
 			}
 			if args[0] == "relay" && n > 0 {
@@ -86,6 +114,7 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 	fs.StringVar(&f.since, "since", "", "only from this `time` on (RFC 3339, YYYY-MM-DD, or a duration back from now like 24h)")
 	fs.StringVar(&f.until, "until", "", "only before this `time`")
 	fs.BoolVar(&f.hops, "hops", false, "also list the later queue ids of a message (content filter, forward)")
+	fs.StringVarP(&f.output, "output", "o", "", "write the report to this `file` instead of standard output")
 	return cmd
 }
 
@@ -149,8 +178,22 @@ func printReport(ctx context.Context, store *schema.Store, kind, format string, 
 	case "recipients":
 		n, err := printRecipients(ctx, store, w, format, filter)
 		return n, err
+	case "accounts":
+		return printAccounts(ctx, store, w, format)
+	case "timeline":
+		entries, err := timelineOf(ctx, store, filter)
+		if err != nil {
+			return 0, err
+		}
+		return 0, printTimeline(w, format, entries)
+	case "traffic":
+		t, err := trafficOf(ctx, store, filter)
+		if err != nil {
+			return 0, err
+		}
+		return 0, printTraffic(w, format, t)
 	}
-	return 0, usagef("report: unknown KIND %q (want summary, relay, attempts, auth, recipients)", kind)
+	return 0, usagef("report: unknown KIND %q (want %s)", kind, strings.Join(reportKinds, ", "))
 }
 
 // displayZone is the time zone times are shown in: UTC, or the local one
