@@ -26,6 +26,10 @@ const (
 	// AuthenticatedOutbound: from a client that authenticated, to an
 	// external recipient.
 	AuthenticatedOutbound Verdict = "authenticated_outbound"
+	// AccountAbuse: from a client that authenticated with an account taken
+	// over by someone else, in a session the account rules judged abusive
+	// (see AccountJudge): the spam a stolen password sent.
+	AccountAbuse Verdict = "account_abuse"
 	// Forwarded: a local recipient the server itself sent on to an external
 	// address (alias, .forward, virtual alias).
 	Forwarded Verdict = "forwarded"
@@ -39,7 +43,7 @@ const (
 )
 
 // Verdicts lists every verdict in report order.
-var Verdicts = []Verdict{RelayAbuse, RelayAttemptRejected, Inbound, InternalOutbound, AuthenticatedOutbound, Forwarded, SystemBounce, UnknownOrigin}
+var Verdicts = []Verdict{RelayAbuse, RelayAttemptRejected, Inbound, InternalOutbound, AuthenticatedOutbound, AccountAbuse, Forwarded, SystemBounce, UnknownOrigin}
 
 // Recipient statuses, as report recipients prints them.
 const (

@@ -27,12 +27,16 @@ type Policy struct {
 	// TrustedNetworks are the client networks allowed to relay without
 	// authentication: the organisation's own hosts.
 	TrustedNetworks []netip.Prefix `json:"-"`
+	// Accounts are the thresholds of the account take-over signals; the
+	// zero value means DefaultAccountRules.
+	Accounts AccountRules `json:"-"`
 }
 
 // policyFile is the shape of a --config file, as in the corpus config.json.
 type policyFile struct {
-	LocalDomains    []string `json:"local_domains"`
-	TrustedNetworks []string `json:"trusted_networks"`
+	LocalDomains    []string        `json:"local_domains"`
+	TrustedNetworks []string        `json:"trusted_networks"`
+	Accounts        json.RawMessage `json:"accounts"`
 }
 
 // LoadPolicy reads a JSON file {"local_domains": [...], "trusted_networks": [...]}.
@@ -52,8 +56,8 @@ func LoadPolicy(path string) (Policy, error) {
 		return Policy{}, fmt.Errorf("%s: %w: %s", path, ErrBadPolicy, policyJSONError(err))
 	}
 	for k := range keys {
-		if k != "local_domains" && k != "trusted_networks" {
-			return Policy{}, fmt.Errorf("%s: %w: unknown key %q (known keys: local_domains, trusted_networks)", path, ErrBadPolicy, k)
+		if k != "local_domains" && k != "trusted_networks" && k != "accounts" {
+			return Policy{}, fmt.Errorf("%s: %w: unknown key %q (known keys: local_domains, trusted_networks, accounts)", path, ErrBadPolicy, k)
 		}
 	}
 	var p Policy
@@ -63,6 +67,11 @@ func LoadPolicy(path string) (Policy, error) {
 	if err := p.AddNetworks(f.TrustedNetworks...); err != nil {
 		return Policy{}, fmt.Errorf("%s: %w: trusted_networks: %v", path, ErrBadPolicy, err)
 	}
+	acc, err := parseAccountRules(f.Accounts)
+	if err != nil {
+		return Policy{}, fmt.Errorf("%s: %w: %v", path, ErrBadPolicy, err)
+	}
+	p.Accounts = acc
 	return p, nil
 }
 

@@ -96,6 +96,9 @@ func (ing *Ingest) Run(ctx context.Context, ins []*Input) (Result, error) {
 	if ing.Progress != nil {
 		ing.Progress.Finish()
 	}
+	if runErr == nil {
+		runErr = ing.accounts(ctx)
+	}
 	if runErr != nil {
 		return res, runErr
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/schema"
@@ -26,6 +27,9 @@ func Rejudge(ctx context.Context, store *schema.Store, policy analysis.Policy) (
 	}
 	r.Before = before.Verdicts
 	if r.Events, err = store.Rejudge(ctx, analysis.NewCorrelator(policy)); err != nil {
+		return r, err
+	}
+	if _, err := Accounts(ctx, store, policy, time.Time{}); err != nil {
 		return r, err
 	}
 	after, err := store.Summary(ctx, analysis.Filter{})
