@@ -103,6 +103,17 @@ func plannedQueries() []plannedQuery {
 	} {
 		qs = append(qs, plannedQuery{name: "investigate " + q.name, query: q.query, args: []any{"x", from, to, maxInvestigateEvents}, use: q.use})
 	}
+	// the accounts pass (schema/account.go): by account, or by client.
+	qs = append(qs,
+		plannedQuery{name: "accounts all names", query: accountNamesAll, all: true},
+		plannedQuery{name: "accounts names since", query: accountNames, args: []any{from}, use: "ts_ms>?"},
+		plannedQuery{name: "accounts rows", query: accountRows, args: []any{"x"}, use: "auth_user=?"},
+		plannedQuery{name: "accounts failures from address", query: failuresFromAddress, args: []any{"192.0.2.1", from, to}, use: "client_ip=?"},
+		plannedQuery{name: "accounts failure lines", query: failureLinesFromAddress, args: []any{"192.0.2.1", from, to}, use: "client_ip=?"},
+		plannedQuery{name: "accounts failing addresses", query: failingAddresses, args: []any{"CORP\\x", "x", from, to}, use: "sasl_user=?"},
+		plannedQuery{name: "accounts abused of", query: abusedOf, args: []any{"x"}, use: "verdict=?"},
+		plannedQuery{name: "accounts session recipients", query: sessionRecipients, args: []any{"x", from, to, "192.0.2.1"}},
+		plannedQuery{name: "accounts set verdict", query: setVerdict, args: []any{"account_abuse", "r", "k"}, use: "key=?"})
 	// A message's trail: the blocks holding its events.
 	qs = append(qs, plannedQuery{name: "investigate event blocks by key", query: blocksByKey,
 		args: []any{"qX", from, to, maxInvestigateBlocks}, use: "key=?"})
