@@ -73,6 +73,11 @@ func (al *Alerter) send(ctx context.Context, a analysis.Alert) error {
 	return nil
 }
 
+// ExecEnv is the whole environment of an --exec command: the alert is on
+// its standard input, and nothing of relaysleuth's own environment (a
+// database password, a token) is passed on.
+var ExecEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "RELAYSLEUTH_ALERT=stdin"}
+
 // run runs the command with body on its stdin. It is not tied to the
 // command's context: an alert read before a shutdown is still delivered.
 func (al *Alerter) run(body []byte) error {
@@ -80,6 +85,7 @@ func (al *Alerter) run(body []byte) error {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", al.Exec)
 	cmd.Stdin = bytes.NewReader(append(body, '\n'))
+	cmd.Env = ExecEnv
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = time.Second

@@ -134,6 +134,12 @@ func ServeMetrics(ctx context.Context, addr string, m *Metrics, stderr io.Writer
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stderr, "relaysleuth: metrics on http://%s/metrics\n", ln.Addr())
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		// The counters name files and MTAs, never a client, account or
+		// address; still, they say how busy the server is and what it
+		// found, to anyone who can reach the port.
+		fmt.Fprintf(stderr, "relaysleuth: warning: --metrics listens on %s, beyond loopback: anyone who reaches it sees the counters; prefer 127.0.0.1 behind a scraper you trust\n", ln.Addr())
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

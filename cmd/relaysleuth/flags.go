@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
@@ -26,6 +27,7 @@ type commonFlags struct {
 	verbose      bool
 	wide         bool
 	localTime    bool
+	group        string
 	year         int
 	timezone     string
 	inputFormat  string
@@ -47,6 +49,7 @@ func (c *commonFlags) persistentFlags(root *cobra.Command) {
 	c.policyFlags(fs)
 	fs.StringVar(&c.outputFormat, "format", "table", "output `format`: table, json, csv (tail: text or json)")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "say more: the policy in force and where it came from, each input's format")
+	fs.StringVar(&c.group, "group", "", "files relaysleuth creates (database, --output) are 0600; with a `group` they are 0640 and belong to it, for a team that shares them (e.g. adm)")
 	fs.BoolVar(&c.localTime, "local-time", false, "show times in the local time zone (TZ), not UTC; times given to --since/--until without a zone are then local too")
 	fs.BoolVar(&c.wide, "wide", false, "tables: every column, every value in full, whatever the terminal's width")
 }
@@ -75,6 +78,9 @@ func (c *commonFlags) policy() (analysis.Policy, error) {
 		}
 	}
 	if cfg != "" {
+		if err := checkPolicyFile(cfg); err != nil {
+			return p, err
+		}
 		var err error
 		p, err = analysis.LoadPolicy(cfg)
 		if errors.Is(err, analysis.ErrBadPolicy) {
@@ -94,6 +100,27 @@ func (c *commonFlags) policy() (analysis.Policy, error) {
 		return p, usagef("no local domains: say which domains are yours with --local-domains or --config (relaysleuth never trusts the server's own configuration)")
 	}
 	return p, nil
+}
+
+// checkPolicyFile refuses a policy file that another user could have
+// written, as ssh refuses such keys: whoever writes it decides what counts
+// as relay abuse ("trusted_networks": ["0.0.0.0/0"] hides every relay).
+func checkPolicyFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil // LoadPolicy says why it cannot be read
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Getuid() {
+		return usagef("config %s: refused: it belongs to uid %d, neither you nor root, who could change what counts as relay abuse; use a policy file of your own", path, st.Uid)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		who := "other users"
+		if perm&0o002 == 0 {
+			who = "its group"
+		}
+		return usagef("config %s: refused: %s may write it (mode %04o) and so change what counts as relay abuse; fix: chmod go-w %s", path, who, perm, path)
+	}
+	return nil
 }
 
 // policySource says where the policy in force comes from.

@@ -71,9 +71,6 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 	if err != nil {
 		return res, err
 	}
-	if c.verbose {
-		fmt.Fprintf(stderr, "relaysleuth: policy from %s: %s\n", clean(c.policySource()), clean(describePolicy(policy)))
-	}
 	if len(policy.TrustedNetworks) == 0 {
 		fmt.Fprintln(stderr, "relaysleuth: warning: no trusted networks given: every unauthenticated client counts as outside")
 	}
@@ -104,7 +101,7 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 	}
 	_, statErr := os.Stat(c.db)
 	existed := statErr == nil
-	store, err := openStore(ctx, c.db)
+	store, err := openStore(ctx, c, stderr)
 	if err != nil {
 		return res, err
 	}
@@ -128,6 +125,7 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 	}
 	fmt.Fprintf(stderr, "total: %d files, %d lines, %d events, %d unsupported, %d malformed, %d skipped\n",
 		len(ins), res.Stats.Lines, res.Stats.Events, res.Stats.Unsupported, res.Stats.Malformed, failed+res.Failed)
+	fmt.Fprintf(stderr, "policy from %s: %s\n", clean(c.policySource()), clean(describePolicy(policy)))
 	if res.Stats.Events == 0 && res.Unchanged == 0 {
 		if !existed {
 			// Nothing of a mail log was read: leave no database behind.

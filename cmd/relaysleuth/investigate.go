@@ -50,6 +50,7 @@ Exit status: 0 the message was found, 1 nothing matched (or an error),
 
 type investigateFlags struct {
 	*commonFlags
+	stderr                                                    io.Writer
 	messageID, queueID, recipient, sender, clientIP, authUser string
 	since, until                                              string
 	window                                                    time.Duration
@@ -66,6 +67,7 @@ func newInvestigateCmd(c *commonFlags) *cobra.Command {
 		Long:  investigateLong,
 		Args:  nArgs(0, 1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.stderr = cmd.ErrOrStderr()
 			return f.run(cmd.Context(), args, c.stdin, newScreen(cmd.OutOrStdout(), c.wide))
 		},
 	}
@@ -117,7 +119,7 @@ func (f *investigateFlags) run(ctx context.Context, args []string, stdin io.Read
 		q.ClientIP == "" && q.AuthUser == "" && q.Since.IsZero() && q.Until.IsZero() {
 		return usagef("investigate: give a complaint FILE or at least one of --message-id, --queue-id, --recipient, --sender, --client-ip, --auth-user, --since, --until")
 	}
-	store, err := openForReading(ctx, f.db)
+	store, err := openForReading(ctx, f.db, f.stderr)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func newRejudgeCmd(c *commonFlags) *cobra.Command {
 			if _, err := os.Stat(c.db); err != nil {
 				return fmt.Errorf("database %s: %w", c.db, err)
 			}
-			store, err := openStore(ctx, c.db)
+			store, err := openStore(ctx, c, stderr)
 			if err != nil {
 				return err
 			}

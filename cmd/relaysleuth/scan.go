@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 			if !from.IsZero() || !to.IsZero() {
 				filter = analysis.Filter{Since: from, Until: to}
 			}
-			store, err := openStore(ctx, c.db)
+			store, err := openStore(ctx, c, io.Discard)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// withUmask runs the test under umask (the process's; tests of this
+// package do not run in parallel) and restores it.
+func withUmask(t *testing.T, mask int) {
+	t.Helper()
+	old := syscall.Umask(mask)
+	t.Cleanup(func() { syscall.Umask(old) })
+}
+
+// A database is created 0600 under the usual umask 022 (its -wal and -shm
+// files too), 0640 for the group --group names.
+func TestDatabaseIsPrivate(t *testing.T) {
+	withUmask(t, 0o022)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "rs.db")
+	if out, err := ingestRun(t, db, nil, sampleLog); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %04o, want 0600", filepath.Base(f), fi.Mode().Perm())
+		}
+	}
+	g, err := user.LookupGroupId(strconv.Itoa(os.Getgid()))
+	if err != nil {
+		t.Skipf("no name for gid %d: %v", os.Getgid(), err)
+	}
+	shared := filepath.Join(dir, "team.db")
+	var stderr bytes.Buffer
+	if err := runCLI(t, append([]string{"ingest", "--db", shared, "--group", g.Name, sampleLog}, sampleArgs...), &bytes.Buffer{}, &stderr); err != nil {
+		t.Fatalf("ingest --group: %v\n%s", err, stderr.String())
+	}
+	fi, err := os.Stat(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o640 || fi.Sys().(*syscall.Stat_t).Gid != uint32(os.Getgid()) {
+		t.Errorf("--group %s: mode %04o gid %d, want 0640 and gid %d", g.Name, fi.Mode().Perm(), fi.Sys().(*syscall.Stat_t).Gid, os.Getgid())
+	}
+	// A database others can read is said to be, with the fix.
+	os.Chmod(db, 0o644)
+	stderr.Reset()
+	if err := runCLI(t, []string{"report", "--db", db, "summary"}, &bytes.Buffer{}, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "other users may read "+db+" (0644)") || !strings.Contains(stderr.String(), "chmod go-rwx "+db) {
+		t.Errorf("no warning about a database others may read:\n%s", stderr.String())
+	}
+}
+
+// A policy file that others may write, or that belongs to another user, is
+// refused: whoever writes it decides what counts as relay abuse.
+func TestPolicyFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "relaysleuth.json")
+	writeFile(t, cfg, readFile(t, "../../testdata/postfix/dev/config.json"))
+	os.Chmod(cfg, 0o666)
+	var stderr bytes.Buffer
+	err := runCLI(t, []string{"scan", "--db", filepath.Join(dir, "rs.db"), "--config", cfg, sampleLog}, &bytes.Buffer{}, &stderr)
+	if got := exitCode(err, &stderr); got != exitUsage || !strings.Contains(stderr.String(), cfg+": refused: other users may write it (mode 0666)") {
+		t.Errorf("world-writable policy: exit %d, %q", got, stderr.String())
+	}
+	os.Chmod(cfg, 0o644)
+	if os.Geteuid() != 0 {
+		t.Skip("changing a file's owner needs root")
+	}
+	if err := os.Chown(cfg, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	err = runCLI(t, []string{"scan", "--db", filepath.Join(dir, "rs.db"), "--config", cfg, sampleLog}, &bytes.Buffer{}, &stderr)
+	if got := exitCode(err, &stderr); got != exitUsage || !strings.Contains(stderr.String(), "belongs to uid 65534") {
+		t.Errorf("policy of another user: exit %d, %q", got, stderr.String())
+	}
+	// Every run says which policy it used.
+	os.Chown(cfg, 0, 0)
+	stderr.Reset()
+	runCLI(t, []string{"scan", "--db", filepath.Join(dir, "rs.db"), "--config", cfg, "--timezone", "UTC", sampleLog}, &bytes.Buffer{}, &stderr)
+	if !strings.Contains(stderr.String(), "policy from --config "+cfg+": local domains corp.example") {
+		t.Errorf("the run does not say its policy:\n%s", stderr.String())
+	}
+}
+
+// --exec commands see the alert on standard input and a clean environment:
+// nothing of relaysleuth's own (a database password, a token).
+func TestExecEnvironment(t *testing.T) {
+	t.Setenv("RELAYSLEUTH_TEST_SECRET", "hunter2")
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db, envFile := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db"), filepath.Join(dir, "env")
+	appendLines(t, log, lines)
+	r := startTail(t, "--db", db, "--from-start", "--metrics", "0.0.0.0:0", "--exec", "env > "+envFile+".tmp; mv "+envFile+".tmp "+envFile, log)
+	waitFor(t, "an alert's command", func() bool { _, err := os.Stat(envFile); return err == nil })
+	r.stop(t)
+	env, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(env, []byte("hunter2")) {
+		t.Errorf("--exec inherited relaysleuth's environment:\n%s", env)
+	}
+	for _, want := range []string{"PATH=/usr/local/sbin:", "LANG=C.UTF-8"} {
+		if !bytes.Contains(env, []byte(want)) {
+			t.Errorf("--exec environment lacks %s:\n%s", want, env)
+		}
+	}
+	if !regexp.MustCompile(`warning: --metrics listens on \S+, beyond loopback`).MatchString(r.stderr.String()) {
+		t.Errorf("no warning for metrics beyond loopback:\n%s", r.stderr.String())
+	}
+}
