@@ -364,28 +364,34 @@ func (c *TrafficCounter) delivery(ev *parsers.Event) {
 func reasonKey(s string) string {
 	s = strings.TrimSpace(s)
 	for {
+		if m := replyPrefix.FindString(s); m != "" {
+			s = s[len(m):]
+			continue
+		}
 		cmd, rest, ok := strings.Cut(s, ": ")
-		if !ok || strings.ContainsAny(cmd, " ") && !(strings.HasPrefix(cmd, "<") && strings.HasSuffix(cmd, ">")) {
-			break
+		if ok && (smtpCommands[cmd] || strings.HasPrefix(cmd, "<") && strings.HasSuffix(cmd, ">") && !strings.Contains(cmd, " ")) {
+			s = rest
+			continue
 		}
-		if cmd != "RCPT" && cmd != "MAIL" && cmd != "DATA" && cmd != "END-OF-MESSAGE" && cmd != "CONNECT" &&
-			cmd != "EHLO" && cmd != "HELO" && cmd != "VRFY" && cmd != "ETRN" && !strings.HasPrefix(cmd, "<") {
-			break
-		}
-		s = rest
-	}
-	if len(s) > 4 && s[3] == ' ' && s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9' {
-		s = s[4:]
+		break
 	}
 	s = reasonAddress.ReplaceAllString(s, "<address>")
 	if len(s) > 120 {
-		s = s[:120]
+		s = strings.ToValidUTF8(s[:120], "")
 	}
 	if s == "" {
 		s = "(no reason logged)"
 	}
 	return s
 }
+
+// replyPrefix is an SMTP reply code or enhanced status code (RFC 3463)
+// leading a reason.
+var replyPrefix = regexp.MustCompile(`^(?:[245][0-9][0-9]|[245]\.[0-9]{1,3}\.[0-9]{1,3}) `)
+
+// smtpCommands are the commands Postfix names before a refusal's text.
+var smtpCommands = map[string]bool{"CONNECT": true, "EHLO": true, "HELO": true, "MAIL": true, "RCPT": true, "DATA": true,
+	"END-OF-MESSAGE": true, "VRFY": true, "ETRN": true, "BDAT": true}
 
 // reasonAddress is a mail address in a reason: one per recipient, they
 // would make every bounce a reason of its own.
