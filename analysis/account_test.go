@@ -142,8 +142,11 @@ func TestAccountJudge(t *testing.T) {
 		rcpts, msgs int
 	}{
 		{
-			name:  "phished password used at night from a new network",
-			build: func(b *rowsBuilder, f *fakeFailures) { b.usual(day0, 14, office); b.spam(attackAt, 2*time.Hour, "193.32.162.58", "alice@corp.example") },
+			name: "phished password used at night from a new network",
+			build: func(b *rowsBuilder, f *fakeFailures) {
+				b.usual(day0, 14, office)
+				b.spam(attackAt, 2*time.Hour, "193.32.162.58", "alice@corp.example")
+			},
 			// 40 messages of 15 recipients.
 			verdict: AccountCompromised, signals: []string{SignalNewNetwork, SignalVolume, SignalBounces, SignalOddHours},
 			ips: []string{"193.32.162.58"}, first: attackAt, rcpts: 600, msgs: 40,
