@@ -3,10 +3,12 @@ package pipeline
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +21,11 @@ import (
 // ingests it and returns the store, the truth CSV rows and the truth
 // about the accounts.
 func accountScenario(t *testing.T, format string) (*schema.Store, [][]string, []loggen.AccountTruth) {
+	store, rows, truth, _ := accountScenarioPolicy(t, format)
+	return store, rows, truth
+}
+
+func accountScenarioPolicy(t *testing.T, format string) (*schema.Store, [][]string, []loggen.AccountTruth, analysis.Policy) {
 	t.Helper()
 	dir := t.TempDir()
 	var logBuf, truthBuf bytes.Buffer
@@ -67,7 +74,7 @@ func accountScenario(t *testing.T, format string) (*schema.Store, [][]string, []
 	if _, err := ing.Run(t.Context(), ins); err != nil {
 		t.Fatal(err)
 	}
-	return store, rows, truth
+	return store, rows, truth, policy
 }
 
 func TestAccountScenarioE2E(t *testing.T) {
@@ -77,6 +84,59 @@ func TestAccountScenarioE2E(t *testing.T) {
 			checkAccountScenario(t, store, rows, truth)
 		})
 	}
+}
+
+// TestAccountScenarioAgain: the verdicts stay as they are when the pass
+// runs again, after a rejudge, and after a tighter policy is taken back.
+func TestAccountScenarioAgain(t *testing.T) {
+	store, rows, truth, policy := accountScenarioPolicy(t, "postfix")
+	sum, err := store.Summary(t.Context(), analysis.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	abused := sum.Verdicts[analysis.AccountAbuse]
+	res, err := Accounts(t.Context(), store, policy, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Restored == 0 || res.Abused != res.Restored {
+		t.Errorf("the pass again gave back %d verdicts and took %d, want as many as before, not 0", res.Restored, res.Abused)
+	}
+	checkAccountScenario(t, store, rows, truth)
+	// A policy under which nothing is abusive gives every verdict back.
+	strict := policy
+	strict.Accounts.VolumeRecipients, strict.Accounts.VolumeDomains, strict.Accounts.BounceRecipients = 1e6, 1e6, 1e6
+	strict.Accounts.MinHistoryDays = 1000
+	if _, err := Rejudge(t.Context(), store, strict); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = store.Summary(t.Context(), analysis.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Verdicts[analysis.AccountAbuse] != 0 {
+		t.Errorf("%d account_abuse under a policy that finds none", sum.Verdicts[analysis.AccountAbuse])
+	}
+	err = store.Recipients(t.Context(), analysis.Filter{Verdict: analysis.AuthenticatedOutbound}, func(r analysis.Recipient) error {
+		if strings.Contains(r.Reason, "compromised account") {
+			return fmt.Errorf("reason kept the account note: %q", r.Reason)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	if _, err := Rejudge(t.Context(), store, policy); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = store.Summary(t.Context(), analysis.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Verdicts[analysis.AccountAbuse] != abused {
+		t.Errorf("rejudge: %d account_abuse, the ingest gave %d", sum.Verdicts[analysis.AccountAbuse], abused)
+	}
+	checkAccountScenario(t, store, rows, truth)
 }
 
 // checkAccountScenario checks the "Done when" of issue 15.
