@@ -121,6 +121,7 @@ func buildRoot(stdin io.Reader, tailCrash func(pipeline.CrashPoint, []analysis.A
 		newInvestigateCmd(c),
 		newTailCmd(c, tailCrash),
 		newProbeCmd(c),
+		newPruneCmd(c),
 	)
 	root.SetIn(stdin)
 	return root
