@@ -377,7 +377,7 @@ func (f *reportFlags) openOutput(w io.Writer) (io.Writer, func(error) error, err
 	if f.output == "" || f.output == "-" {
 		return w, func(err error) error { return err }, nil
 	}
-	file, err := os.Create(f.output)
+	file, err := createPrivate(f.output, f.group)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--output: %w", err)
 	}

@@ -192,3 +192,24 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return fi.Size()
 }
+
+// A report written with --output is as private as the database.
+func TestOutputIsPrivate(t *testing.T) {
+	withUmask(t, 0o022)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "rs.db")
+	if out, err := ingestRun(t, db, nil, sampleLog); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "report.html")
+	if err := runCLI(t, []string{"report", "--db", db, "--format", "html", "--output", out, "relay"}, &bytes.Buffer{}, nil); err != nil && !strings.Contains(err.Error(), "relay abuse") {
+		t.Fatalf("report --output: %v", err)
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("--output file mode %04o, want 0600", fi.Mode().Perm())
+	}
+}
