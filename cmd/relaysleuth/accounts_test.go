@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/internal/loggen"
+)
+
+// TestReportAccounts ingests the accounts scenario of issue 15 (Exim: the
+// formats are compared end to end in pipeline) and reads 'report
+// accounts' in its three formats, with the fields the issue lists.
+func TestReportAccounts(t *testing.T) {
+	dir := t.TempDir()
+	logPath, cfg, db := filepath.Join(dir, "mainlog"), filepath.Join(dir, "config.json"), filepath.Join(dir, "rs.db")
+	var logBuf bytes.Buffer
+	_, truth, err := loggen.GenerateAccounts(&logBuf, io.Discard, loggen.Options{Format: "exim", Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, logPath, logBuf.Bytes())
+	var cfgBuf bytes.Buffer
+	if err := loggen.WriteConfig(&cfgBuf); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, cfg, cfgBuf.Bytes())
+	var stderr bytes.Buffer
+	if err := runCLI(t, []string{"ingest", "--db", db, "--config", cfg, logPath}, io.Discard, &stderr); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"account bob is compromised (", "account carol is compromised (", "report accounts"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("ingest does not say %q:\n%s", want, stderr.String())
+		}
+	}
+
+	var out bytes.Buffer
+	if err := runCLI(t, []string{"report", "accounts", "--db", db, "--format", "json"}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	var accts []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &accts); err != nil {
+		t.Fatalf("report accounts --format json: %v\n%s", err, out.String())
+	}
+	if len(accts) != len(truth) {
+		t.Fatalf("report accounts has %d accounts, want %d", len(accts), len(truth))
+	}
+	for _, field := range []string{"account", "verdict", "signals", "first_abuse", "last_abuse", "client_ips", "recipients", "messages", "baseline", "evidence"} {
+		if _, ok := accts[0][field]; !ok {
+			t.Errorf("report accounts JSON lacks %q: %v", field, accts[0])
+		}
+	}
+	for _, a := range accts {
+		name := a["account"].(string)
+		i := slices.IndexFunc(truth, func(tr loggen.AccountTruth) bool { return tr.Account == name })
+		if i < 0 {
+			t.Errorf("account %q is not in the scenario", name)
+			continue
+		}
+		tr := truth[i]
+		if got := a["verdict"] == "compromised"; got != tr.Compromised {
+			t.Errorf("%s (%s): verdict %v", name, tr.Case, a["verdict"])
+		}
+		if !tr.Compromised {
+			if a["first_abuse"] != nil || len(a["client_ips"].([]any)) != 0 {
+				t.Errorf("%s: first_abuse %v, client_ips %v; want null and []", name, a["first_abuse"], a["client_ips"])
+			}
+			continue
+		}
+		first, err := time.Parse(time.RFC3339, a["first_abuse"].(string))
+		if err != nil || first.Sub(tr.FirstSpam).Abs() > 5*time.Minute {
+			t.Errorf("%s: first_abuse %v, first spam %s", name, a["first_abuse"], tr.FirstSpam)
+		}
+		var ips []string
+		for _, ip := range a["client_ips"].([]any) {
+			ips = append(ips, ip.(string))
+		}
+		if !slices.Equal(ips, slices.Sorted(slices.Values(tr.Attackers))) {
+			t.Errorf("%s: client_ips %v, want %v", name, ips, tr.Attackers)
+		}
+		if a["recipients"].(float64) < 100 || len(a["evidence"].([]any)) == 0 || len(a["signals"].([]any)) < 3 {
+			t.Errorf("%s: recipients %v, evidence %v, signals %v", name, a["recipients"], a["evidence"], a["signals"])
+		}
+	}
+
+	out.Reset()
+	if err := runCLI(t, []string{"report", "accounts", "--db", db, "--format", "csv"}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "account,verdict,signals,first_abuse,last_abuse,client_ips,recipients,messages,baseline,evidence"; strings.Join(recs[0], ",") != want || len(recs) != len(truth)+1 {
+		t.Errorf("CSV header %q and %d rows, want %q and %d", strings.Join(recs[0], ","), len(recs)-1, want, len(truth))
+	}
+
+	out.Reset()
+	if err := runCLI(t, []string{"report", "accounts", "--db", db}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "10 accounts judged: 2 compromised: bob since ") || !strings.Contains(out.String(), "ACCOUNT") {
+		t.Errorf("report accounts table:\n%s", out.String())
+	}
+
+	// The spam is account_abuse in the other reports too.
+	out.Reset()
+	if err := runCLI(t, []string{"report", "recipients", "--db", db, "--verdict", "account_abuse", "--format", "csv"}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "\n") - 1; n < 1000 || !strings.Contains(out.String(), "compromised account bob (") {
+		t.Errorf("report recipients --verdict account_abuse: %d rows", n)
+	}
+}
+
+// TestReportAccountsSample: the accounts of the real sample log (a few
+// days' use at most) are judged, none compromised.
+func TestReportAccountsSample(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "rs.db")
+	if err := runCLI(t, []string{"ingest", "--db", db, "--local-domains", "corp.example", sampleLogAbs(t)}, io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := runCLI(t, []string{"report", "accounts", "--db", db, "--format", "json"}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	var accts []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &accts); err != nil {
+		t.Fatal(err)
+	}
+	if len(accts) == 0 {
+		t.Fatal("the sample log's SASL accounts are not in report accounts")
+	}
+	for _, a := range accts {
+		if a["verdict"] == "compromised" {
+			t.Errorf("the sample log's account %v is compromised", a["account"])
+		}
+	}
+}
