@@ -35,8 +35,10 @@ type forensicReport struct {
 	// lists the busiest maxAttemptClients of them.
 	AttemptClients int                     `json:"attempt_clients"`
 	AuthFailures   []analysis.ClientReport `json:"auth_failures"`
-	Traffic        analysis.Traffic        `json:"traffic"`
-	Policy         policyNote              `json:"policy"`
+	// Accounts are the SASL accounts judged compromised or suspicious.
+	Accounts []analysis.AccountReport `json:"accounts"`
+	Traffic  analysis.Traffic         `json:"traffic"`
+	Policy   policyNote               `json:"policy"`
 
 	// activity are the times charted on the timeline, per lane.
 	activity map[string][]time.Time
@@ -96,10 +98,6 @@ const (
 	laneAccount  = "account abuse"
 )
 
-// accountAbuse is the verdict of account_abuse recipients, named here by
-// its stored value: the lane is empty in a database without any.
-const accountAbuse = analysis.Verdict("account_abuse")
-
 // policyInForce is the policy given to this report, or a note that none
 // was.
 func (f *reportFlags) policyInForce() policyNote {
@@ -138,7 +136,7 @@ func forensicOf(ctx context.Context, store *schema.Store, filter analysis.Filter
 		return nil, err
 	}
 	acc := span
-	acc.Verdict = accountAbuse
+	acc.Verdict = analysis.AccountAbuse
 	err = store.Recipients(ctx, acc, func(rc analysis.Recipient) error {
 		r.activity[laneAccount] = append(r.activity[laneAccount], rc.Time)
 		return nil
@@ -150,6 +148,16 @@ func forensicOf(ctx context.Context, store *schema.Store, filter analysis.Filter
 		return nil, err
 	}
 	r.AuthFailures = inSpan(r.AuthFailures, span)
+	accounts, err := store.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.Accounts = []analysis.AccountReport{}
+	for _, a := range accounts {
+		if a.Verdict != "ok" && inAccountSpan(a, span) {
+			r.Accounts = append(r.Accounts, a)
+		}
+	}
 	if r.Traffic, err = trafficOf(ctx, store, span); err != nil {
 		return nil, err
 	}
@@ -167,6 +175,16 @@ func inSpan(cs []analysis.ClientReport, f analysis.Filter) []analysis.ClientRepo
 		out = append(out, c)
 	}
 	return out
+}
+
+// inAccountSpan reports whether an account's abuse (or, without abuse, its
+// mail) falls in f's span.
+func inAccountSpan(a analysis.AccountReport, f analysis.Filter) bool {
+	from, to := a.FirstAbuse, a.LastAbuse
+	if from.IsZero() {
+		from, to = a.First, a.Last
+	}
+	return (f.Until.IsZero() || from.Before(f.Until)) && (f.Since.IsZero() || !to.Before(f.Since))
 }
 
 // relay gathers the relay clients, their HELO names and the lines of
@@ -341,7 +359,11 @@ func (r *forensicReport) headline() string {
 			s += fmt.Sprintf(", %s after the server's %s at %s", since(first.Sub(change.Time)), change.Kind, clock(change.Time))
 		}
 	}
-	return s + fmt.Sprintf("; %s refused.", plural(attempts, "relay attempt"))
+	s += fmt.Sprintf("; %s refused", plural(attempts, "relay attempt"))
+	if n := r.Summary.Verdicts[analysis.AccountAbuse]; n > 0 {
+		s += fmt.Sprintf("; %s sent through %s", plural(n, "account_abuse recipient"), plural(len(r.Accounts), "suspect account"))
+	}
+	return s + "."
 }
 
 // writeForensic writes report forensic in the format asked for.

@@ -394,6 +394,19 @@ Logs from {{stamp .Summary.First}} to {{stamp .Summary.Last}}{{if not .Since.IsZ
 {{else}}<p>No failed SASL login.</p>{{end}}
 </section>
 
+<section id="accounts">
+<h2>Accounts judged compromised or suspicious ({{len .Accounts}})</h2>
+{{if .Accounts}}
+<table>
+<thead><tr><th>account</th><th>verdict</th><th>signals</th><th class="n">recipients</th><th>clients</th><th>first abuse</th><th>last abuse</th><th>usual use</th><th>evidence</th></tr></thead>
+<tbody>
+{{range .Accounts}}<tr><td><b>{{.Account}}</b></td><td>{{.Verdict}}</td><td>{{join .Signals}}</td><td class="n">{{.Recipients}}</td><td>{{join .ClientIPs}}</td><td>{{stamp .FirstAbuse}}</td><td>{{stamp .LastAbuse}}</td><td>{{.Baseline}}</td><td class="log">{{join .Evidence}}</td></tr>
+{{end}}
+</tbody>
+</table>
+{{else}}<p>No SASL account judged compromised or suspicious (report accounts lists them all).</p>{{end}}
+</section>
+
 <section id="verdicts">
 <h2>Recipients by verdict</h2>
 <table style="width:auto">

@@ -38,8 +38,8 @@ const reportLong = `Prints what the database holds. KIND is one of:
 
 --format html writes the forensic report as one self-contained HTML page
 (styles and charts inline, nothing loaded from the network, prints on A4),
-whatever the KIND; --output FILE writes any format to FILE instead of
-standard output.
+whatever the KIND (which may then be left out); --output FILE writes any
+format to FILE instead of standard output.
 
 Counts are incidents: a message re-injected by a content filter or forwarded
 by an alias is counted once (add --hops to list every queue id).`
@@ -65,6 +65,9 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 		Long:      reportLong,
 		ValidArgs: reportKinds,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && f.outputFormat == "html" {
+				return nil // the forensic report, which holds every KIND
+			}
 			if len(args) != 1 {
 				return usagef("report: want one KIND (%s)", strings.Join(reportKinds, ", "))
 			}
@@ -94,6 +97,9 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 				return err
 			}
 			var n int
+			if len(args) == 0 {
+				args = []string{"forensic"}
+			}
 			if f.outputFormat == "html" || args[0] == "forensic" {
 				n, err = writeForensic(ctx, store, f, filter, newScreen(out, f.wide))
 			} else {
