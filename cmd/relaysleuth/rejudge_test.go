@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"regexp"
 	"testing"
 )
 
@@ -47,6 +48,10 @@ func TestRejudge(t *testing.T) {
 			var stderr bytes.Buffer
 			if err := runCLI(t, []string{"rejudge", "--db", wrong, "--config", cfg}, &bytes.Buffer{}, &stderr); err != nil {
 				t.Fatalf("rejudge: %v\n%s", err, stderr.String())
+			}
+			// It says what changed: relay abuse the wrong policy hid.
+			if !regexp.MustCompile(`relay_abuse +0 -> [1-9]`).MatchString(stderr.String()) {
+				t.Errorf("rejudge does not say the relay_abuse count changed:\n%s", stderr.String())
 			}
 			if got := recipientsJSON(t, wrong); !bytes.Equal(got, want) {
 				t.Errorf("recipients after rejudge differ from a scan with the right policy:\n%s", firstDiff(string(got), string(want)))
