@@ -294,7 +294,7 @@ pre.log { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f6f6; b
 svg { width: 100%; height: auto; display: block; }
 svg text { font: 11px "DejaVu Sans", Arial, sans-serif; fill: #222; }
 .lane-bg { fill: #f7f7f7; stroke: #ddd; }
-.bar-relay { fill: #b00020; } .bar-attempts { fill: #e08a00; } .bar-account { fill: #6a1b9a; }
+.bar-relay { fill: #cc0033; } .bar-attempts { fill: #e08a00; } .bar-account { fill: #6a1b9a; }
 .mk-reload, .mk-start, .mk-config { stroke: #1f5fbf; stroke-width: 1.5; }
 .mk-stop { stroke: #555; stroke-width: 1.5; }
 .mk-error { stroke: #b00020; stroke-width: 1.5; }
