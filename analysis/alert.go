@@ -16,6 +16,11 @@ const (
 	AlertRelayAbuse    = "relay_abuse"
 	AlertRelayAttempts = "relay_attempts"
 	AlertAuthFailures  = "auth_failures"
+	// AlertAccountTakeover: an abusive session of a compromised account
+	// (see AccountJudge); AlertBruteforceSuccess: a login after a brute
+	// force from its address. One each per account, client and session.
+	AlertAccountTakeover   = "account_takeover"
+	AlertBruteforceSuccess = "bruteforce_success"
 )
 
 // An Alert is one finding worth waking someone for. Times are those of the
@@ -34,6 +39,9 @@ type Alert struct {
 	// Recipients lists (some of) the recipients a summary stands for.
 	Recipients []string `json:"recipients,omitempty"`
 	Evidence   []string `json:"evidence,omitempty"`
+	// Account is the SASL account an account_takeover or
+	// bruteforce_success alert is about.
+	Account string `json:"account,omitempty"`
 }
 
 // OutboxKey names what a is about, so that the same alert decided again
@@ -48,6 +56,9 @@ func (a *Alert) OutboxKey() string {
 		return strings.Join([]string{a.Kind, a.Client, "summary", ms(a.From)}, "|")
 	case a.Kind == AlertRelayAbuse && a.Key != "":
 		return a.Key
+	case a.Account != "":
+		// A session grows while it is watched: its start names it.
+		return strings.Join([]string{a.Kind, a.Account, a.Client, ms(a.From)}, "|")
 	}
 	return strings.Join([]string{a.Kind, a.Client, ms(a.From), ms(a.Time), lastEvidence(a.Evidence)}, "|")
 }

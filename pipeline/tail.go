@@ -62,6 +62,9 @@ type Tail struct {
 	// crash leaves a state of its own; an error stops the run there as a
 	// crash would. Tests only.
 	Crash func(CrashPoint, []analysis.Alert) error
+	// AccountsEvery is how often the accounts pass runs while mail from
+	// SASL accounts comes in; 0: every 30 seconds (see accounts_tail.go).
+	AccountsEvery time.Duration
 }
 
 // Run follows paths until ctx is done or every input has ended (standard
@@ -82,6 +85,7 @@ func (tl *Tail) Run(ctx context.Context, paths []string) error {
 		sent:      make(map[string]int),
 		stdin:     tl.Stdin,
 		crash:     tl.Crash,
+		acct:      accountWatch{every: tl.AccountsEvery, policy: tl.Policy},
 	}
 	if err := t.startOutbox(ctx); err != nil {
 		return err
@@ -145,6 +149,8 @@ type tailer struct {
 	// decided, or the one just sent); an error stops the tailer there as a
 	// crash would. Tests only.
 	crash func(CrashPoint, []analysis.Alert) error
+
+	acct accountWatch // when the accounts pass runs (accounts_tail.go)
 }
 
 // A CrashPoint is a step of a commit at which a crash is worth testing.
@@ -829,10 +835,16 @@ func (t *tailer) hand(files []fileCommit, rs []analysis.Recipient) error {
 		return err
 	}
 	newest := t.newest
+	acctSince, acctDue := t.acct.due(rs, time.Now(), t.ctx.Err() != nil)
 	after := func() error {
 		t.m.committed(newest, time.Now())
 		if err := t.at(AfterCommit, as); err != nil {
 			return err
+		}
+		if acctDue {
+			if err := t.accountPass(acctSince); err != nil {
+				return err
+			}
 		}
 		_, err := t.sendQueued(t.ctx)
 		return err
