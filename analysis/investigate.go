@@ -174,13 +174,14 @@ type CauseKind string
 
 // The causes an investigation tells apart.
 const (
-	CauseOpenRelay     CauseKind = "open_relay"    // unauthenticated outside client, external recipient
-	CauseAuthenticated CauseKind = "authenticated" // an account logged in: likely a stolen password
-	CauseForwarding    CauseKind = "forwarding"    // a local recipient forwarded out by the server
-	CauseInternal      CauseKind = "internal_host" // a trusted network host or local submission
-	CauseRefused       CauseKind = "refused"       // relay attempted and refused: nothing left
-	CauseBounce        CauseKind = "bounce"        // a notification the server generated
-	CauseInbound       CauseKind = "inbound"       // mail for local recipients only
+	CauseOpenRelay     CauseKind = "open_relay"          // unauthenticated outside client, external recipient
+	CauseAuthenticated CauseKind = "authenticated"       // an account logged in: likely a stolen password
+	CauseCompromised   CauseKind = "compromised_account" // a session the account rules judged a take-over
+	CauseForwarding    CauseKind = "forwarding"          // a local recipient forwarded out by the server
+	CauseInternal      CauseKind = "internal_host"       // a trusted network host or local submission
+	CauseRefused       CauseKind = "refused"             // relay attempted and refused: nothing left
+	CauseBounce        CauseKind = "bounce"              // a notification the server generated
+	CauseInbound       CauseKind = "inbound"             // mail for local recipients only
 	CauseUnknown       CauseKind = "unknown"
 )
 
@@ -749,7 +750,7 @@ func step(ev parsers.Event) Step {
 }
 
 // causeRank orders verdicts by what they say about how the mail got out.
-var causeRank = []Verdict{RelayAbuse, AuthenticatedOutbound, Forwarded, InternalOutbound, UnknownOrigin, RelayAttemptRejected, SystemBounce, Inbound}
+var causeRank = []Verdict{RelayAbuse, AccountAbuse, AuthenticatedOutbound, Forwarded, InternalOutbound, UnknownOrigin, RelayAttemptRejected, SystemBounce, Inbound}
 
 // cause finds the queue file that came from outside (the earliest first
 // hop, not a bounce, that none of the admin's own servers handed on) and
@@ -833,6 +834,9 @@ func cause(ctx context.Context, st InvestigationStore, inc *Incident, q Query) e
 	case AuthenticatedOutbound:
 		c.Kind = CauseAuthenticated
 		c.Summary = fmt.Sprintf("authenticated account %s sent it from %s: likely a compromised password", entry.AuthUser, client)
+	case AccountAbuse:
+		c.Kind = CauseCompromised
+		c.Summary = fmt.Sprintf("compromised account %s: sent from %s in a session judged a take-over (relaysleuth report accounts)", entry.AuthUser, client)
 	case Forwarded:
 		c.Kind = CauseForwarding
 		c.Summary = "forwarding: a local recipient's alias or .forward sent it on to an external address"
@@ -860,7 +864,7 @@ func cause(ctx context.Context, st InvestigationStore, inc *Incident, q Query) e
 	}
 	if entry.AuthUser != "" {
 		c.AuthUser = entry.AuthUser
-		if c.Kind != CauseAuthenticated {
+		if c.Kind != CauseAuthenticated && c.Kind != CauseCompromised {
 			c.Summary += fmt.Sprintf("; the client had authenticated as %s", entry.AuthUser)
 		}
 	}
@@ -1009,6 +1013,9 @@ func logins(ctx context.Context, st InvestigationStore, c *Cause, at time.Time, 
 	}
 	if c.Kind == CauseAuthenticated {
 		c.Summary += fmt.Sprintf("; the account logged in from %d address(es) in the window, %d failed login(s) before", len(c.Logins), len(c.FailedLogins))
+	}
+	if c.Kind == CauseCompromised {
+		c.Summary += takeoverLogin(c)
 	}
 	return nil
 }

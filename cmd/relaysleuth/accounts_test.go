@@ -11,17 +11,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/internal/loggen"
 )
 
-// TestReportAccounts ingests the accounts scenario of issue 15 (Exim: the
-// formats are compared end to end in pipeline) and reads 'report
-// accounts' in its three formats, with the fields the issue lists.
-func TestReportAccounts(t *testing.T) {
+// accountsDB ingests the Exim accounts scenario and returns the database,
+// the truth CSV's rows, the truth about the accounts and what ingest said.
+func accountsDB(t *testing.T) (string, [][]string, []loggen.AccountTruth, string) {
+	t.Helper()
 	dir := t.TempDir()
 	logPath, cfg, db := filepath.Join(dir, "mainlog"), filepath.Join(dir, "config.json"), filepath.Join(dir, "rs.db")
-	var logBuf bytes.Buffer
-	_, truth, err := loggen.GenerateAccounts(&logBuf, io.Discard, loggen.Options{Format: "exim", Seed: 7})
+	var logBuf, truthBuf bytes.Buffer
+	_, truth, err := loggen.GenerateAccounts(&logBuf, &truthBuf, loggen.Options{Format: "exim", Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&truthBuf).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,9 +40,17 @@ func TestReportAccounts(t *testing.T) {
 	if err := runCLI(t, []string{"ingest", "--db", db, "--config", cfg, logPath}, io.Discard, &stderr); err != nil {
 		t.Fatalf("ingest: %v\n%s", err, stderr.String())
 	}
+	return db, rows, truth, stderr.String()
+}
+
+// TestReportAccounts ingests the accounts scenario of issue 15 (Exim: the
+// formats are compared end to end in pipeline) and reads 'report
+// accounts' in its three formats, with the fields the issue lists.
+func TestReportAccounts(t *testing.T) {
+	db, _, truth, stderr := accountsDB(t)
 	for _, want := range []string{"account bob is compromised (", "account carol is compromised (", "report accounts"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("ingest does not say %q:\n%s", want, stderr.String())
+		if !strings.Contains(stderr, want) {
+			t.Errorf("ingest does not say %q:\n%s", want, stderr)
 		}
 	}
 
@@ -117,6 +130,58 @@ func TestReportAccounts(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "\n") - 1; n < 1000 || !strings.Contains(out.String(), "compromised account bob (") {
 		t.Errorf("report recipients --verdict account_abuse: %d rows", n)
+	}
+}
+
+// TestInvestigateCompromisedAccount: a spam message of a taken-over
+// account is investigated to "compromised account", with the login that
+// started the take-over; the account's own mail that day to
+// "authenticated".
+func TestInvestigateCompromisedAccount(t *testing.T) {
+	db, rows, truth, _ := accountsDB(t)
+	var bob loggen.AccountTruth
+	for _, tr := range truth {
+		if tr.Case == loggen.CaseBruteforced {
+			bob = tr
+		}
+	}
+	var spam, own []string // message-id, client
+	for _, r := range rows[1:] {
+		// mta, message_id, queue_id, client_ip, authenticated, sender, recipient, label, notes
+		if r[4] != "yes" || !strings.HasPrefix(r[5], "bob@") {
+			continue
+		}
+		switch {
+		case spam == nil && r[7] == loggen.LabelAccountAbuse && r[3] == bob.Attackers[0]:
+			spam = []string{r[1], r[3]}
+		case r[7] == loggen.LabelAuthenticated && strings.HasPrefix(r[1], "<"+bob.FirstSpam.Format("20060102")):
+			own = []string{r[1], r[3]}
+		}
+	}
+	if spam == nil || own == nil {
+		t.Fatalf("no spam (%v) or own mail (%v) of bob on the day in the truth", spam, own)
+	}
+	inv, err := investigateJSON(t, db, "--message-id", spam[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Incidents) != 1 {
+		t.Fatalf("%d incidents for %s", len(inv.Incidents), spam[0])
+	}
+	c := inv.Incidents[0].Cause
+	if c.Kind != analysis.CauseCompromised || c.ClientIP != spam[1] || c.AuthUser != "bob" || c.Verdict != analysis.AccountAbuse {
+		t.Errorf("spam: cause %s from %s as %s (%s), want compromised_account from %s as bob", c.Kind, c.ClientIP, c.AuthUser, c.Verdict, spam[1])
+	}
+	if !strings.Contains(c.Summary, "compromised account bob") || !strings.Contains(c.Summary, "it started with the login from "+spam[1]) ||
+		!strings.Contains(c.Summary, "failed login(s) from there") {
+		t.Errorf("spam: summary %q does not name the login that started it", c.Summary)
+	}
+	inv, err = investigateJSON(t, db, "--message-id", own[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := inv.Incidents[0].Cause; c.Kind != analysis.CauseAuthenticated {
+		t.Errorf("bob's own mail: cause %s, want authenticated", c.Kind)
 	}
 }
 
