@@ -203,6 +203,13 @@ func (a *accountRun) judge(s *acctSession) error {
 	ready := len(h.days) >= r.MinHistoryDays
 	n16 := wideNet(s.ip)
 	newNet := ready && !h.net16[n16]
+	if newNet && r.Places != nil && h.located > 0 {
+		// A /16 the account never used, in a country and an AS it uses:
+		// its provider's other range, not someone else.
+		if pl, ok := r.Places.Locate(s.ip); ok && (pl.Country != "" || pl.ASN != 0) {
+			newNet = pl.Country != "" && !h.countries[pl.Country] || pl.ASN != 0 && !h.asns[pl.ASN]
+		}
+	}
 	var sig []string
 	var bfEvid []string
 	failures, ev, err := a.j.Failures.FromAddress(s.ip, s.first.Add(-r.BruteforceWindow), s.last)
@@ -250,6 +257,11 @@ func (a *accountRun) judge(s *acctSession) error {
 	}
 	if !abusive {
 		h.learn(s)
+		if r.Places != nil {
+			if pl, ok := r.Places.Locate(s.ip); ok {
+				h.learnPlace(pl)
+			}
+		}
 	}
 	return nil
 }

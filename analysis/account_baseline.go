@@ -107,10 +107,25 @@ type accountHistory struct {
 	maxDomainsHour int
 	rcpts, bad     int
 	sessions       int
+	countries      map[string]bool // with a Locator: where it sent from
+	asns           map[uint32]bool
+	located        int // sessions whose place was found
 }
 
 func newAccountHistory() *accountHistory {
-	return &accountHistory{days: map[int64]bool{}, net16: map[netip.Prefix]bool{}, net24: map[netip.Prefix]bool{}, senders: map[string]bool{}}
+	return &accountHistory{days: map[int64]bool{}, net16: map[netip.Prefix]bool{}, net24: map[netip.Prefix]bool{}, senders: map[string]bool{},
+		countries: map[string]bool{}, asns: map[uint32]bool{}}
+}
+
+// learnPlace adds where a session came from to the usual.
+func (h *accountHistory) learnPlace(p Place) {
+	if p.Country != "" {
+		h.countries[p.Country] = true
+	}
+	if p.ASN != 0 && len(h.asns) < 10000 {
+		h.asns[p.ASN] = true
+	}
+	h.located++
 }
 
 // learn adds s to the usual.
@@ -171,6 +186,10 @@ func (h *accountHistory) summary() string {
 			hi = hr
 		}
 	}
-	return fmt.Sprintf("%d days, networks: %d /16, %d /24, %s, hours %02d-%02d UTC, busiest hour %d recipients to %d domains, %.0f%% bounced or deferred",
-		len(h.days), len(h.net16), len(h.net24), senders, lo, hi, h.maxRcptsHour, h.maxDomainsHour, 100*h.badShare())
+	places := ""
+	if h.located > 0 {
+		places = fmt.Sprintf(", %d countries, %d AS", len(h.countries), len(h.asns))
+	}
+	return fmt.Sprintf("%d days, networks: %d /16, %d /24%s, %s, hours %02d-%02d UTC, busiest hour %d recipients to %d domains, %.0f%% bounced or deferred",
+		len(h.days), len(h.net16), len(h.net24), places, senders, lo, hi, h.maxRcptsHour, h.maxDomainsHour, 100*h.badShare())
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -41,6 +42,22 @@ type AccountRules struct {
 	// makes bounces.
 	BounceRecipients int
 	BounceShare      float64
+	// Places, when not nil, tells the country and AS number of an address
+	// (relaysleuth --geoip FILE.mmdb): a new /16 is then new_network only
+	// if its country or its AS number is new to the account too.
+	Places Locator
+}
+
+// A Place is where an address is, as a MaxMind-format database says; a
+// field it does not know is zero.
+type Place struct {
+	Country string // ISO 3166-1 alpha-2
+	ASN     uint32
+}
+
+// A Locator finds the Place of an address.
+type Locator interface {
+	Locate(ip netip.Addr) (Place, bool)
 }
 
 // DefaultAccountRules are the thresholds used when the --config file says

@@ -364,3 +364,63 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// fakePlaces locates addresses by their first octet.
+type fakePlaces map[byte]Place
+
+func (f fakePlaces) Locate(ip netip.Addr) (Place, bool) {
+	p, ok := f[ip.As4()[0]]
+	return p, ok
+}
+
+// TestAccountJudgePlaces: with a Locator, a new /16 of the account's own
+// carrier (same country and AS) is not a new network; another country's is.
+func TestAccountJudgePlaces(t *testing.T) {
+	places := fakePlaces{176: {Country: "DE", ASN: 3320}, 193: {Country: "RU", ASN: 9009}, 91: {Country: "DE", ASN: 680}}
+	build := func() *rowsBuilder {
+		var b rowsBuilder
+		b.usual(day0, 14, office)
+		for d := range 14 {
+			b.usual(day0.AddDate(0, 0, d).Add(2*time.Hour), 1, fmt.Sprintf("176.%d.3.4", 60+d%3))
+		}
+		return &b
+	}
+	judge := func(b *rowsBuilder, loc Locator) AccountReport {
+		t.Helper()
+		var p Policy
+		if err := p.AddDomains("corp.example"); err != nil {
+			t.Fatal(err)
+		}
+		sort.SliceStable(b.rows, func(i, k int) bool { return b.rows[i].Time.Before(b.rows[k].Time) })
+		j := &AccountJudge{Policy: p, Failures: &fakeFailures{}, Rules: AccountRules{Places: loc}}
+		i := 0
+		rep, err := j.Judge("alice", func() (AccountRow, bool, error) {
+			if i == len(b.rows) {
+				return AccountRow{}, false, nil
+			}
+			i++
+			return b.rows[i-1], true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	// The carrier's fourth /16, on a busy day: a new network by /16 alone.
+	b := build()
+	b.spam(day0.AddDate(0, 0, 15).Add(10*time.Hour), time.Hour, "176.99.3.4", "alice@corp.example")
+	if rep := judge(b, nil); !slices.Contains(rep.Signals, SignalNewNetwork) {
+		t.Errorf("without places: %s %v, want new_network", rep.Verdict, rep.Signals)
+	}
+	if rep := judge(b, places); rep.Verdict != AccountOK {
+		t.Errorf("with places, the carrier's other /16: %s %v, want ok", rep.Verdict, rep.Signals)
+	}
+	if rep := judge(b, places); !strings.Contains(rep.Baseline, "1 countries, 2 AS") {
+		t.Errorf("baseline %q does not count the places", rep.Baseline)
+	}
+	b = build()
+	b.spam(day0.AddDate(0, 0, 15).Add(10*time.Hour), time.Hour, "193.32.162.58", "alice@corp.example")
+	if rep := judge(b, places); rep.Verdict != AccountCompromised || !slices.Contains(rep.Signals, SignalNewNetwork) {
+		t.Errorf("with places, another country: %s %v, want compromised with new_network", rep.Verdict, rep.Signals)
+	}
+}
