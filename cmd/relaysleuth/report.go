@@ -34,7 +34,8 @@ const reportLong = `Prints what the database holds. KIND is one of:
               domains, delivery delays per domain
   forensic    the incident report: headline, timeline, relay clients with
               their evidence, refused attempts with HELO names and senders,
-              failed logins, traffic and the policy in force
+              failed logins, accounts, traffic and the policy in force
+              (json: all of it; csv: its timeline)
 
 --format html writes the forensic report as one self-contained HTML page
 (styles and charts inline, nothing loaded from the network, prints on A4),
