@@ -33,6 +33,7 @@ type commonFlags struct {
 	inputFormat  string
 	progress     string
 	stdin        io.Reader
+	geoip        string
 }
 
 // flagSet is what the flag and pflag packages' flag sets have in common:
@@ -52,6 +53,7 @@ func (c *commonFlags) persistentFlags(root *cobra.Command) {
 	fs.StringVar(&c.group, "group", "", "files relaysleuth creates (database, --output) are 0600; with a `group` they are 0640 and belong to it, for a team that shares them (e.g. adm)")
 	fs.BoolVar(&c.localTime, "local-time", false, "show times in the local time zone (TZ), not UTC; times given to --since/--until without a zone are then local too")
 	fs.BoolVar(&c.wide, "wide", false, "tables: every column, every value in full, whatever the terminal's width")
+	fs.StringVar(&c.geoip, "geoip", "", "MaxMind-format `file.mmdb` (country and/or ASN): a SASL account's new /16 counts as a new network only in a new country or AS")
 }
 
 func (c *commonFlags) policyFlags(fs flagSet) {
@@ -95,6 +97,13 @@ func (c *commonFlags) policy() (analysis.Policy, error) {
 	}
 	if err := p.AddNetworks(splitList(c.trustedNets)...); err != nil {
 		return p, usagef("--trusted-networks: %v", err)
+	}
+	if c.geoip != "" {
+		g, err := pipeline.OpenGeoIP(c.geoip)
+		if err != nil {
+			return p, usagef("--geoip: %v", err)
+		}
+		p.Accounts.Places = g // open until the program ends
 	}
 	if len(p.LocalDomains) == 0 {
 		return p, usagef("no local domains: say which domains are yours with --local-domains or --config (relaysleuth never trusts the server's own configuration)")
