@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -12,6 +13,16 @@ type Case struct {
 	Sender    string // as sent inside MAIL FROM:<>; "" is the null sender
 	Recipient string // as sent inside RCPT TO:<>
 	About     string // the trick, in a few words
+	// Marker is unique to the run, the case and the attempt, and is part of
+	// both local parts ("relaysleuth-MARKER@…", "relaytest-MARKER@…"), so
+	// that the server's log lines of this attempt can be told from all
+	// others by their content. Empty for the cases Cases returns.
+	Marker string
+	// Retries are the same recipient with other senders (a local one, an
+	// outside one), tried in order when the server refuses Sender at MAIL:
+	// Exim refuses address literals in senders ("501 domain literals not
+	// allowed"), which would otherwise leave the recipient untried.
+	Retries []Case
 }
 
 // Target names the server under test the way the address tricks need it.
@@ -41,8 +52,8 @@ const (
 // UUCP bang paths, RFC 821 source routes, and quoted or doubled "@" that a
 // lax parser splits at the wrong place.
 var caseTable = []struct{ name, sender, recipient, about string }{
-	{"local-sender", "{from}@{local}", "{to}@{ext}", "outside recipient, sender in the local domain"},
-	{"outside-sender", "{from}@{ext}", "{to}@{ext}", "outside recipient, outside (fake) sender"},
+	{"local-sender", localSender, "{to}@{ext}", "outside recipient, sender in the local domain"},
+	{"outside-sender", outsideSender, "{to}@{ext}", "outside recipient, outside (fake) sender"},
 	{"null-sender", "", "{to}@{ext}", "outside recipient, null sender <>"},
 	{"server-name-sender", "{from}@{name}", "{to}@{ext}", "outside recipient, sender at the server's own name"},
 	{"ip-literal-sender", "{from}@{ip}", "{to}@{ext}", "outside recipient, sender at the server's address literal"},
@@ -60,6 +71,13 @@ var caseTable = []struct{ name, sender, recipient, about string }{
 	{"bang-ip", "{from}@{ip}", "{ext}!{to}@{ip}", "UUCP bang path at the address literal"},
 	{"bang-name", "{from}@{ip}", "{ext}!{to}@{name}", "UUCP bang path at the server's name"},
 }
+
+// The senders a case is tried again with when the server refuses its own
+// at MAIL, in this order.
+const (
+	localSender   = "{from}@{local}"
+	outsideSender = "{from}@{ext}"
+)
 
 // sendToCase is the name of the full test with DATA, run only when
 // Config.SendTo is set.
@@ -84,6 +102,13 @@ func CaseNames() []string {
 // cfg.ExternalDomain for DefaultExternalDomain. An empty t.Name stands for
 // the address literal.
 func Cases(cfg Config, t Target) []Case {
+	return cases(cfg, t, "")
+}
+
+// cases is Cases with markers when run is not empty: case n (1-based, its
+// place in caseTable) gets marker run-NNa, its retries run-NNb, run-NNc;
+// the send-to case number 0.
+func cases(cfg Config, t Target, run string) []Case {
 	lit := addrLiteral(t.IP)
 	name := t.Name
 	if name == "" {
@@ -97,35 +122,45 @@ func Cases(cfg Config, t Target) []Case {
 	if ext == "" {
 		ext = DefaultExternalDomain
 	}
-	rep := strings.NewReplacer(
-		"{from}", senderLocal, "{to}", recipientLocal,
-		"{local}", local, "{ext}", ext, "{name}", name, "{ip}", lit,
-	)
+	build := func(caseName, sender, recipient, about string, n, attempt int) Case {
+		from, to, marker := senderLocal, recipientLocal, ""
+		if run != "" {
+			marker = fmt.Sprintf("%s-%02d%c", run, n, 'a'+attempt)
+			from, to = from+"-"+marker, to+"-"+marker
+		}
+		rep := strings.NewReplacer(
+			"{from}", from, "{to}", to,
+			"{local}", local, "{ext}", ext, "{name}", name, "{ip}", lit,
+		)
+		return Case{Name: caseName, Sender: rep.Replace(sender), Recipient: rep.Replace(recipient), About: about, Marker: marker}
+	}
+	withRetries := func(c Case, sender, recipient string, n int) Case {
+		for _, alt := range []string{localSender, outsideSender} {
+			if alt != sender {
+				r := build(c.Name, alt, recipient, c.About, n, len(c.Retries)+1)
+				c.Retries = append(c.Retries, r)
+			}
+		}
+		return c
+	}
 	want := map[string]bool{}
 	for _, n := range cfg.Cases {
 		want[n] = true
 	}
-	var cases []Case
-	for _, c := range caseTable {
+	var out []Case
+	for i, c := range caseTable {
 		if len(want) > 0 && !want[c.name] {
 			continue
 		}
-		cases = append(cases, Case{
-			Name:      c.name,
-			Sender:    rep.Replace(c.sender),
-			Recipient: rep.Replace(c.recipient),
-			About:     c.about,
-		})
+		cs := build(c.name, c.sender, c.recipient, c.about, i+1, 0)
+		out = append(out, withRetries(cs, c.sender, c.recipient, i+1))
 	}
 	if cfg.SendTo != "" {
-		cases = append(cases, Case{
-			Name:      sendToCase,
-			Sender:    rep.Replace("{from}@{local}"),
-			Recipient: cfg.SendTo,
-			About:     "full message with DATA to the address given with --send-to",
-		})
+		c := build(sendToCase, localSender, "", "full message with DATA to the address given with --send-to", 0, 0)
+		c.Recipient = cfg.SendTo
+		out = append(out, c)
 	}
-	return cases
+	return out
 }
 
 // addrLiteral formats ip as an SMTP address literal (RFC 5321 section 4.1.3).

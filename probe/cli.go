@@ -44,13 +44,23 @@ probe warn about that.
 The conversation is printed as it happens ("C:" sent, "S:" received, control
 characters escaped), then a table of the cases and their verdicts: refused
 (5xx), temporarily refused (4xx), auth required (530), accepted (2xx), error
-(timeout, dropped connection, malformed reply). With --format json the result
+(timeout, dropped connection, malformed reply), or not tested: when the
+server refuses a case's sender at MAIL (Exim refuses senders at an address
+literal), the case is tried again with a local sender, then an outside one;
+if none is taken, its recipient was never sent, and the server is not
+called closed for it.
+
+Every address carries a marker unique to the run and the case
+("relaytest-k3f9a1c2-05a@…", the letter counting the senders tried), so that
+--verify-log ties each case to its own log lines by their content. With --format json the result
 goes to stdout as JSON and the conversation to stderr.
 
 Checking against the server's log: with --verify-log PATH (repeatable), the
 log is read after the probe (into --db, by default a temporary database) and
-each case is looked up in it by the probe's own client address, its time
-(widened by --clock-skew) and its addresses, which servers log canonicalised.
+each case is looked up in it by its marker (a line belongs to one case at
+most; Exim's mainlog line and its rejectlog copy are one finding); lines
+without one (Postfix's "client=" line of a queue file) by the probe's client
+address, its time (widened by --clock-skew) and its addresses.
 For each case the log says: refused (with the reply it logged), accepted (no
 message followed: the probe sends no DATA), sent, deferred, queued or bounced
 ("250 at RCPT, then bounced" is not a delivered relay), or "not in the log",
@@ -121,6 +131,14 @@ func CommandEnv(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	fs.StringVar(&cfg.LocalDomain, "from-domain", "", "the server's own mail `domain`, for the local-sender case (default: the name in its greeting)")
 	fs.StringVar(&cfg.ExternalDomain, "external-domain", DefaultExternalDomain, "an outside `domain` for the test recipients")
 	fs.StringVar(&cfg.SendTo, "send-to", "", "send one full test message (DATA) to this `address`; without it DATA is never sent")
+	fs.Func("source", "connect from this local `address` (one of this machine's), e.g. one outside the server's relay networks", func(v string) error {
+		a, err := netip.ParseAddr(strings.Trim(v, "[]"))
+		if err != nil {
+			return fmt.Errorf("%q is not an IP address", v)
+		}
+		cfg.Source = a
+		return nil
+	})
 	fs.BoolVar(&cfg.NoTLS, "no-tls", false, "do not STARTTLS even when the server offers it")
 	fs.DurationVar(&cfg.Timeout, "timeout", DefaultTimeout, "limit for connecting and for each reply")
 	fs.DurationVar(&cfg.Delay, "delay", time.Second, "pause between cases")
@@ -223,6 +241,9 @@ func CommandEnv(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	}
 	if err == nil && res.Summary.Errors == res.Summary.Cases {
 		err = fmt.Errorf("probe %s: no case got a usable reply", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	}
+	if err == nil && res.Summary.Accepted == 0 && res.Summary.Cases > 0 && res.Summary.Errors+res.Summary.NotTested == res.Summary.Cases {
+		err = fmt.Errorf("probe %s: no case could be tested (the server refused every sender at MAIL)", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	}
 	return res.Open(), err
 }
@@ -399,6 +420,9 @@ func warn(w io.Writer, res Result, trusted []netip.Prefix) {
 	if n := res.Summary.Errors; n > 0 && n < res.Summary.Cases {
 		fmt.Fprintf(w, "warning: %d of %d cases got no usable reply; the result is incomplete\n", n, res.Summary.Cases)
 	}
+	if n := res.Summary.NotTested; n > 0 {
+		fmt.Fprintf(w, "warning: %d of %d cases not tested: the server refused every sender tried at MAIL, so their recipients were never sent; the server is not called closed for them\n", n, res.Summary.Cases)
+	}
 	if res.NotRun > 0 {
 		fmt.Fprintf(w, "warning: interrupted: %d of %d cases never ran (the server said goodbye with QUIT); a server is not called closed on cases not tried\n",
 			res.NotRun, res.NotRun+len(res.Cases))
@@ -424,8 +448,11 @@ func warn(w io.Writer, res Result, trusted []netip.Prefix) {
 func writeTable(w io.Writer, res Result) error {
 	fmt.Fprintln(w)
 	var rows [][]string
-	var accepted []string
+	var accepted, untested []string
 	for _, c := range res.Cases {
+		if c.Verdict == NotTested {
+			untested = append(untested, c.Name)
+		}
 		reply := c.Error
 		if c.Code != 0 {
 			first, _, _ := strings.Cut(c.Text, "\n")
@@ -477,6 +504,17 @@ func writeTable(w io.Writer, res Result) error {
 	} else {
 		_, err = fmt.Fprintf(w, "\n%s: no case accepted (%d refused, %d temporarily refused, %d auth required, %d errors)\n",
 			server, s.Refused, s.TempRefused, s.AuthRequired, s.Errors)
+	}
+	if err == nil && len(untested) > 0 {
+		first := ""
+		for _, c := range res.Cases {
+			if c.Verdict == NotTested {
+				first = c.Untested
+				break
+			}
+		}
+		_, err = fmt.Fprintf(w, "NOT TESTED: %d of %d cases (%s): the server refused every sender tried at MAIL, so it is not called closed for them; first reason: %s\n",
+			len(untested), s.Cases, strings.Join(untested, ", "), escape(clip(first, 200)))
 	}
 	return err
 }

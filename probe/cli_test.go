@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,13 @@ func command(t *testing.T, args ...string) (open bool, stdout, stderr string, er
 	return open, out.String(), errOut.String(), err
 }
 
+// markerRE matches the run and case marker the probe puts in its local
+// parts ("relaytest-k3f9a1c2-05a@…").
+var markerRE = regexp.MustCompile(`-[a-z2-7]{8}-\d\d[a-z]`)
+
+// unmarked is s without the probe's markers.
+func unmarked(s string) string { return markerRE.ReplaceAllString(s, "") }
+
 func TestCommandClosed(t *testing.T) {
 	srv := startServer(t, nil)
 	open, stdout, stderr, err := command(t, "--port", strconv.Itoa(srv.Port), "--from-domain", "test.example", "127.0.0.1")
@@ -32,9 +40,12 @@ func TestCommandClosed(t *testing.T) {
 		"CASE ", "percent-name", "<relaytest%relaytest.invalid@mx.test.example>",
 		"mx.test.example 127.0.0.1:" + strconv.Itoa(srv.Port) + ": no case accepted (18 refused,",
 	} {
-		if !strings.Contains(stdout, want) {
+		if !strings.Contains(unmarked(stdout), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
+	}
+	if !strings.Contains(stdout, "C: RCPT TO:<relaytest-") || !markerRE.MatchString(stdout) {
+		t.Errorf("stdout lacks the marked addresses:\n%s", stdout)
 	}
 	if !strings.Contains(stderr, "warning: the probe ran on the server itself (127.0.0.1)") {
 		t.Errorf("no loopback warning on stderr:\n%s", stderr)
@@ -71,7 +82,7 @@ func TestCommandJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("stdout is not a Result: %v\n%s", err, stdout)
 	}
-	if len(res.Cases) != 1 || res.Cases[0].Recipient != "relaytest%relaytest.invalid@[127.0.0.1]" || res.Cases[0].Verdict != Refused {
+	if len(res.Cases) != 1 || res.Cases[0].Recipient != "relaytest-"+res.Run+"-06a%relaytest.invalid@[127.0.0.1]" || res.Cases[0].Marker != res.Run+"-06a" || res.Cases[0].Verdict != Refused {
 		t.Errorf("cases = %+v", res.Cases)
 	}
 	var raw map[string]any

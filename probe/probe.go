@@ -62,6 +62,11 @@ type Config struct {
 	Delay          time.Duration // pause between cases, to stay under the server's rate limits
 	Cases          []string      // names from CaseNames to run; empty means all
 	Limits         Limits        // zero means DefaultLimits
+	// Source is the local address to connect from (--source); the zero
+	// Addr lets the system choose. A probe from inside the server's relay
+	// networks says nothing about strangers, and a lab host or CI runner
+	// often has only such an address by default.
+	Source netip.Addr
 }
 
 // A Verdict is what a server's reply says about one case.
@@ -74,6 +79,9 @@ const (
 	AuthRequired Verdict = "auth required"       // 530, RFC 4954 section 6
 	Accepted     Verdict = "accepted"            // 2xx: an open relay for this form
 	Error        Verdict = "error"               // no usable reply: timeout, dropped connection, protocol violation
+	// NotTested is a case whose recipient was never sent: the server
+	// refused every sender tried at MAIL. It says nothing about relaying.
+	NotTested Verdict = "not tested"
 )
 
 // verdictFor classifies a reply code.
@@ -94,18 +102,34 @@ func verdictFor(code int) Verdict {
 // A CaseResult is what happened to one case. Sender and Recipient are exactly
 // as sent, so that the case can be found in the server's log.
 type CaseResult struct {
-	Name       string     `json:"name"`
-	Sender     string     `json:"sender"`
-	Recipient  string     `json:"recipient"`
-	Stage      string     `json:"stage"` // command whose reply decided: "MAIL", "RCPT" or "DATA"
-	Code       int        `json:"code"`  // 0 when there was no reply
-	Text       string     `json:"text"`  // reply text without the codes, one line per reply line
-	Verdict    Verdict    `json:"verdict"`
-	Error      string     `json:"error,omitempty"` // why the verdict is "error"
-	Time       time.Time  `json:"time"`            // UTC, when the case started
-	ClientIP   netip.Addr `json:"client_ip"`       // the probe's end of the connection used
+	Name      string  `json:"name"`
+	Sender    string  `json:"sender"`
+	Recipient string  `json:"recipient"`
+	Stage     string  `json:"stage"` // command whose reply decided: "MAIL", "RCPT" or "DATA"
+	Code      int     `json:"code"`  // 0 when there was no reply
+	Text      string  `json:"text"`  // reply text without the codes, one line per reply line
+	Verdict   Verdict `json:"verdict"`
+	Error     string  `json:"error,omitempty"` // why the verdict is "error"
+	// Untested says why the verdict is "not tested": the MAIL replies.
+	Untested string `json:"not_tested_reason,omitempty"`
+	// Marker is the attempt's mark in both local parts, unique to the run
+	// and the case (Case.Marker).
+	Marker string `json:"marker,omitempty"`
+	// Refused are the earlier attempts whose sender the server refused at
+	// MAIL, before Sender (the last one tried).
+	Refused    []Attempt  `json:"mail_refused,omitempty"`
+	Time       time.Time  `json:"time"`      // UTC, when the case started
+	ClientIP   netip.Addr `json:"client_ip"` // the probe's end of the connection used
 	ClientPort int        `json:"client_port"`
 	Log        *CaseLog   `json:"log,omitempty"` // what the server's log says, with --verify-log (Verify)
+}
+
+// An Attempt is a sender the server refused at MAIL.
+type Attempt struct {
+	Sender string `json:"sender"`
+	Marker string `json:"marker,omitempty"`
+	Code   int    `json:"code"`
+	Text   string `json:"text"`
 }
 
 // Summary counts the verdicts of a Result.
@@ -116,7 +140,8 @@ type Summary struct {
 	TempRefused  int  `json:"temporarily_refused"`
 	AuthRequired int  `json:"auth_required"`
 	Errors       int  `json:"errors"`
-	Open         bool `json:"open"` // Accepted > 0
+	NotTested    int  `json:"not_tested"` // MAIL refused for every sender: the recipient never sent
+	Open         bool `json:"open"`       // Accepted > 0
 }
 
 // Result is the outcome of Run. Times are UTC.
@@ -129,6 +154,7 @@ type Result struct {
 	ClientPort int          `json:"client_port"`
 	HeloName   string       `json:"helo_name"`
 	TLS        string       `json:"tls,omitempty"` // "TLS 1.3" when STARTTLS succeeded
+	Run        string       `json:"run"`           // the run's mark, the first part of every case's Marker
 	Token      string       `json:"token,omitempty"`
 	Start      time.Time    `json:"start"`
 	End        time.Time    `json:"end"`
@@ -162,6 +188,8 @@ func summarize(cases []CaseResult) Summary {
 			s.TempRefused++
 		case AuthRequired:
 			s.AuthRequired++
+		case NotTested:
+			s.NotTested++
 		default:
 			s.Errors++
 		}
@@ -237,35 +265,89 @@ func Run(ctx context.Context, cfg Config, transcript io.Writer) (Result, error) 
 	if name == "" && sniName(cfg.Host) != "" && validDomain(cfg.Host) {
 		name = cfg.Host // the greeting named no host; the user did
 	}
-	cases := Cases(cfg, Target{Name: name, IP: s.remote.Addr()})
+	res.Run = newRun()
+	cases := cases(cfg, Target{Name: name, IP: s.remote.Addr()}, res.Run)
 	for i, c := range cases {
 		if i > 0 && !sleep(ctx, cfg.Delay) || ctx.Err() != nil {
 			res.NotRun = len(cases) - i
 			p.tr.note("interrupted: %d of %d cases not run", res.NotRun, len(cases))
 			break
 		}
-		if s == nil {
-			if s, err = p.connect(ctx); err != nil {
-				res.Cases = append(res.Cases, CaseResult{
-					Name: c.Name, Sender: c.Sender, Recipient: c.Recipient, Stage: "connect",
-					Verdict: Error, Error: err.Error(), Time: time.Now().UTC(),
-				})
-				continue
-			}
-		}
-		cr, ok := p.runCase(s, c, res.Token)
+		var cr CaseResult
+		cr, s = p.tryCase(ctx, s, c, res.Token)
 		res.Cases = append(res.Cases, cr)
-		if !ok {
-			p.tr.note("dropping the connection")
-			s.close()
-			s = nil
-		}
 	}
 	if s != nil {
 		p.cmd(s, "QUIT") // the verdicts are in; a bad reply to QUIT changes nothing
 		s.close()
 	}
 	return finish(nil)
+}
+
+// newRun returns a mark for one run: eight letters and digits, lower case
+// so that a server that folds case logs it unchanged.
+func newRun() string {
+	return strings.ToLower(rand.Text()[:8])
+}
+
+// tryCase runs c on s (or on a new connection when s is nil, or s was
+// lost), then its retries while the server refuses the sender at MAIL. It
+// returns the result and the session to go on with (nil when lost). A case
+// whose every sender was refused at MAIL is NotTested: its recipient, the
+// point of the case, was never sent.
+func (p *prober) tryCase(ctx context.Context, s *session, c Case, token string) (CaseResult, *session) {
+	var refused []Attempt
+	attempts := append([]Case{c}, c.Retries...)
+	var cr CaseResult
+	for i, a := range attempts {
+		if i > 0 {
+			p.tr.note("case %s: sender <%s> refused at MAIL; trying again with <%s>", c.Name, attempts[i-1].Sender, a.Sender)
+		}
+		// A connection the server dropped (Exim ends one after
+		// smtp_max_synprot_errors syntax errors, each refused address
+		// literal counting) is opened again once for the same attempt.
+		for redo := 0; redo < 2; redo++ {
+			if s == nil {
+				var err error
+				if s, err = p.connect(ctx); err != nil {
+					cr = CaseResult{
+						Name: c.Name, Sender: a.Sender, Recipient: a.Recipient, Stage: "connect", Marker: a.Marker,
+						Verdict: Error, Error: err.Error(), Time: time.Now().UTC(), Refused: refused,
+					}
+					return cr, nil
+				}
+			}
+			var ok bool
+			cr, ok = p.runCase(s, a, token)
+			if !ok {
+				p.tr.note("dropping the connection")
+				s.close()
+				s = nil
+			}
+			if !(cr.Verdict == Error && cr.Stage == "MAIL") || ctx.Err() != nil {
+				break
+			}
+		}
+		cr.Refused = refused
+		if cr.Stage != "MAIL" || (cr.Verdict != Refused && cr.Verdict != TempRefused) || cr.Code == 421 {
+			return cr, s
+		}
+		refused = append(refused, Attempt{Sender: a.Sender, Marker: a.Marker, Code: cr.Code, Text: cr.Text})
+	}
+	if len(refused) == 0 {
+		return cr, s
+	}
+	// Every sender refused at MAIL: the recipient was never sent.
+	var why []string
+	for _, a := range refused {
+		first, _, _ := strings.Cut(a.Text, "\n")
+		why = append(why, fmt.Sprintf("<%s> %d %s", a.Sender, a.Code, first))
+	}
+	cr.Verdict = NotTested
+	cr.Untested = "MAIL FROM refused for every sender tried: " + strings.Join(why, "; ")
+	cr.Refused = refused[:len(refused)-1]
+	p.tr.note("verdict %s: %s", c.Name, cr.Verdict)
+	return cr, s
 }
 
 // withDefaults checks c and fills in its zero fields.

@@ -41,8 +41,10 @@ func TestRunVerdicts(t *testing.T) {
 			func(CaseResult) (Verdict, string) { return TempRefused, "RCPT" }, 0},
 		{"auth required", func(s *fakeServer) { s.mail = func(string) string { return "530 5.7.0 Authentication required" } },
 			func(CaseResult) (Verdict, string) { return AuthRequired, "MAIL" }, 0},
+		// Every sender refused: no recipient was sent, so no case was
+		// tested (issue 20, item 1).
 		{"sender refused", func(s *fakeServer) { s.mail = func(string) string { return "553 5.1.8 Sender address rejected" } },
-			func(CaseResult) (Verdict, string) { return Refused, "MAIL" }, 0},
+			func(CaseResult) (Verdict, string) { return NotTested, "MAIL" }, 0},
 		{"percent hack", func(s *fakeServer) {
 			s.rcpt = func(a string) string {
 				if strings.Contains(a, "%") {

@@ -60,6 +60,9 @@ func (p *prober) connect(ctx context.Context) (*session, error) {
 func (p *prober) dial(ctx context.Context) (*session, error) {
 	p.tr.note("connecting to %s", p.addr)
 	d := net.Dialer{Timeout: p.cfg.Timeout}
+	if p.cfg.Source.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: p.cfg.Source.AsSlice(), Zone: p.cfg.Source.Zone()}
+	}
 	conn, err := d.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		return nil, err
@@ -225,7 +228,7 @@ func (p *prober) read(s *session, what string) (reply, error) {
 // runCase tries one case and reports whether the session can go on.
 func (p *prober) runCase(s *session, c Case, token string) (CaseResult, bool) {
 	cr := CaseResult{
-		Name: c.Name, Sender: c.Sender, Recipient: c.Recipient,
+		Name: c.Name, Sender: c.Sender, Recipient: c.Recipient, Marker: c.Marker,
 		Time: time.Now().UTC(), ClientIP: s.local.Addr(), ClientPort: int(s.local.Port()),
 	}
 	fail := func(err error) (CaseResult, bool) {

@@ -24,6 +24,7 @@ type LogRecord struct {
 	Reply     string   // the refusal as logged, "5.7.1 RCPT: <x@y>: Relay access denied"
 	Verdict   string   // the log correlator's verdict, "relay_attempt_rejected"
 	Evidence  []string // "mail.log:1042"
+	Raw       string   // the line as read, where the case's marker may be when the fields lost it
 }
 
 // A LogStatus is what the server's log says became of one case.
@@ -52,9 +53,12 @@ type CaseLog struct {
 	Sender    string    `json:"sender,omitempty"`    // as logged
 	Recipient string    `json:"recipient,omitempty"` // as logged, often canonicalised
 	Verdict   string    `json:"verdict,omitempty"`   // the log correlator's verdict
-	Match     string    `json:"match,omitempty"`     // how the line was tied to the case: "exact", "canonical", "recipient", "session"
+	Match     string    `json:"match,omitempty"`     // how the line was tied to the case: "marker", else "exact", "canonical", "recipient", "session"
 	Evidence  []string  `json:"evidence,omitempty"`
-	Finding   string    `json:"finding,omitempty"` // what the log adds to, or says against, the probe's verdict
+	// MailRefused is the evidence of the earlier attempts, whose senders
+	// the server refused at MAIL (CaseResult.Refused).
+	MailRefused []string `json:"mail_refused_evidence,omitempty"`
+	Finding     string   `json:"finding,omitempty"` // what the log adds to, or says against, the probe's verdict
 }
 
 // LogSummary counts what the log said about the cases.
@@ -69,6 +73,7 @@ type LogSummary struct {
 // How Verify tied a log record to a case, strictest first. A record is
 // used for one case at most.
 const (
+	matchMarker    = "marker"    // the case's marker in the line: nothing else can be its
 	matchExact     = "exact"     // sender and recipient as sent
 	matchCanonical = "canonical" // the same after the server's canonicalisation
 	matchRecipient = "recipient" // the recipient alone, canonicalised
@@ -110,7 +115,17 @@ func Verify(res *Result, recs []LogRecord, skew time.Duration, files []string) L
 		}
 		return a.Time.Compare(b.Time)
 	})
-	logs := make([]*CaseLog, len(res.Cases))
+	logs := markerLogs(res, sorted)
+	// What the markers did not settle (a Postfix queue file opened for an
+	// accepted case logs no address; a log of a probe without markers) is
+	// aligned by time, client and address below, among the cases and
+	// records left.
+	taken := make([]bool, len(sorted))
+	if res.Run != "" {
+		for j, r := range sorted {
+			_, _, taken[j] = findMarker(r, res.Run)
+		}
+	}
 
 	window := func(i int) (lo, hi time.Time) {
 		c := res.Cases[i]
@@ -126,6 +141,9 @@ func Verify(res *Result, recs []LogRecord, skew time.Duration, files []string) L
 	// Tie quality: 0 means the record cannot be the case's.
 	score := func(i, j int) (int, string) {
 		c, r := res.Cases[i], sorted[j]
+		if logs[i] != nil || taken[j] {
+			return 0, ""
+		}
 		lo, hi := window(i)
 		if !c.ClientIP.IsValid() || r.ClientIP.Unmap() != c.ClientIP.Unmap() || r.Time.Before(lo) || r.Time.After(hi) {
 			return 0, ""
@@ -168,6 +186,7 @@ func Verify(res *Result, recs []LogRecord, skew time.Duration, files []string) L
 		switch {
 		case sc > 0 && best[i][j] == sc+best[i+1][j+1]:
 			logs[i] = caseLog(sorted[j], how)
+			taken[j] = true
 			i, j = i+1, j+1
 		case best[i][j] == best[i+1][j]:
 			i++
@@ -203,6 +222,110 @@ func Verify(res *Result, recs []LogRecord, skew time.Duration, files []string) L
 	}
 	res.LogSummary = &sum
 	return sum
+}
+
+// markerLogs ties each case to the records that carry its markers, in
+// log order: the last attempt's lines give the case's log, the earlier
+// attempts' (senders refused at MAIL) their evidence. A line is tied to one
+// case at most, since a marker names one attempt of one run. The same
+// refusal in two files (Exim's mainlog and its rejectlog copy) is one
+// finding with both lines as evidence.
+func markerLogs(res *Result, sorted []LogRecord) []*CaseLog {
+	logs := make([]*CaseLog, len(res.Cases))
+	if res.Run == "" {
+		return logs
+	}
+	type ref struct {
+		i     int
+		final bool
+	}
+	byMarker := map[string]ref{}
+	for i, c := range res.Cases {
+		if c.Marker != "" {
+			byMarker[c.Marker] = ref{i, true}
+		}
+		for _, a := range c.Refused {
+			if a.Marker != "" {
+				byMarker[a.Marker] = ref{i, false}
+			}
+		}
+	}
+	final := make([][]LogRecord, len(res.Cases))
+	earlier := make([][]string, len(res.Cases))
+	for _, r := range sorted {
+		m, _, ok := findMarker(r, res.Run)
+		if !ok {
+			continue
+		}
+		x, ok := byMarker[m]
+		if !ok {
+			continue
+		}
+		if x.final {
+			final[x.i] = append(final[x.i], r)
+		} else {
+			earlier[x.i] = appendNew(earlier[x.i], r.Evidence...)
+		}
+	}
+	for i, recs := range final {
+		c := res.Cases[i]
+		if len(recs) == 0 {
+			if len(earlier[i]) > 0 {
+				logs[i] = &CaseLog{Status: LogMissing, MailRefused: earlier[i]}
+			}
+			continue
+		}
+		// The line that decided: a recipient's when the case reached RCPT,
+		// the sender's refusal when it stopped at MAIL.
+		best := 0
+		for j, r := range recs {
+			if (r.Recipient != "") == (c.Stage != "MAIL") && (recs[best].Recipient != "") != (c.Stage != "MAIL") {
+				best = j
+			}
+		}
+		l := caseLog(recs[best], matchMarker)
+		l.Evidence = nil
+		for _, r := range recs {
+			l.Evidence = appendNew(l.Evidence, r.Evidence...)
+		}
+		l.MailRefused = earlier[i]
+		logs[i] = l
+	}
+	return logs
+}
+
+// findMarker returns the marker of run in r's addresses or line
+// ("relaytest-RUN-05a@…" gives "RUN-05a") and the case number in it.
+func findMarker(r LogRecord, run string) (string, int, bool) {
+	for _, s := range [...]string{r.Recipient, r.Sender, r.Raw} {
+		lower := strings.ToLower(s)
+		for _, local := range [...]string{recipientLocal, senderLocal} {
+			k := strings.Index(lower, local+"-"+run+"-")
+			if k < 0 {
+				continue
+			}
+			rest := lower[k+len(local)+1+len(run)+1:]
+			if len(rest) < 3 || rest[2] < 'a' || rest[2] > 'z' {
+				continue
+			}
+			n, err := strconv.Atoi(rest[:2])
+			if err != nil {
+				continue
+			}
+			return run + "-" + rest[:3], n, true
+		}
+	}
+	return "", 0, false
+}
+
+// appendNew appends the strings of add not in list yet.
+func appendNew(list []string, add ...string) []string {
+	for _, a := range add {
+		if !slices.Contains(list, a) {
+			list = append(list, a)
+		}
+	}
+	return list
 }
 
 // firstPos splits the first "file:line" of evidence.
@@ -248,6 +371,9 @@ func disagree(v Verdict, s LogStatus) bool {
 	case LogRefused:
 		return v == Accepted
 	}
+	if v == NotTested {
+		return false // the log shows a recipient of an attempt the probe saw refused at MAIL: ruled out by the markers
+	}
 	return v != Accepted
 }
 
@@ -262,6 +388,10 @@ func finding(c CaseResult, l CaseLog) string {
 		return "not in the log: servers often do not log a syntax error (501)"
 	case l.Status == LogMissing:
 		return "not in the log: the refusal was not logged, or the log is not this server's (check --timezone and --clock-skew)"
+	case c.Verdict == NotTested && l.Status == LogRefused:
+		return "not tested: the log shows the server refusing the sender at MAIL, as the probe saw"
+	case c.Verdict == NotTested && l.Status == LogMissing:
+		return "not tested, and the MAIL refusal is not in the log"
 	case l.Status == LogRefused && c.Verdict == Accepted:
 		return "the probe got a 2xx, but the log records a refusal"
 	case l.Status == LogRefused:

@@ -152,11 +152,15 @@ func (lr *probeLogReader) lines(ctx context.Context, c *commonFlags, q probe.Log
 	var recs []probe.LogRecord
 	err = pipeline.Events(ctx, q.Paths, opts, lr.stderr, func(ev parsers.Event) error {
 		opened := ev.Kind == parsers.KindClient && ev.QueueID != ""
-		refused := ev.Kind == parsers.KindReject && ev.Rcpt != ""
+		// A refused recipient, or a refused sender (Exim's "SMTP syntax
+		// error in \"MAIL FROM:<…>\" … domain literals not allowed"): the
+		// probe tries the case again with another sender, and the line
+		// is evidence of the attempt.
+		refused := ev.Kind == parsers.KindReject && (ev.Rcpt != "" || strings.HasPrefix(ev.Reason, "MAIL"))
 		if !opened && !refused || ev.Time.Before(q.Since) || !ev.Time.Before(q.Until) || !slices.Contains(q.ClientIPs, ev.ClientIP.Unmap()) {
 			return nil
 		}
-		r := probe.LogRecord{Time: ev.Time.UTC(), ClientIP: ev.ClientIP.Unmap(), QueueID: ev.QueueID, Evidence: []string{ev.Pos.String()}}
+		r := probe.LogRecord{Time: ev.Time.UTC(), ClientIP: ev.ClientIP.Unmap(), QueueID: ev.QueueID, Evidence: []string{ev.Pos.String()}, Raw: ev.Raw}
 		if refused {
 			r.Sender, r.Recipient, r.Status = ev.From, ev.Rcpt, analysis.StatusRejected
 			r.Reply = strings.TrimSpace(ev.DSN + " " + ev.Reason)

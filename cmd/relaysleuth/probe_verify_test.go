@@ -55,7 +55,8 @@ func (s *postfixSession) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *postfixSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if s.from == "" && to == "relaytest@relaytest.invalid" {
+	// The probe's recipients carry its marker: "relaytest-RUN-03a@…".
+	if s.from == "" && strings.HasPrefix(to, "relaytest-") && strings.HasSuffix(to, "@relaytest.invalid") && strings.Count(to, "@") == 1 {
 		s.b.mu.Lock()
 		s.b.nq++
 		qid := fmt.Sprintf("4B49DBC3%02X", s.b.nq)
@@ -127,10 +128,12 @@ func TestProbeVerifyLog(t *testing.T) {
 		log     probe.LogStatus
 		match   string
 	}{
-		"local-sender":    {probe.Refused, probe.LogRefused, "exact"},
-		"null-sender":     {probe.Accepted, probe.LogBounced, "exact"},
-		"source-route-ip": {probe.Refused, probe.LogRefused, "canonical"},
-		"quoted-at-ip":    {probe.Refused, probe.LogRefused, "canonical"},
+		// Each case is tied by its marker, whatever the server did to
+		// the rest of the address.
+		"local-sender":    {probe.Refused, probe.LogRefused, "marker"},
+		"null-sender":     {probe.Accepted, probe.LogBounced, "marker"},
+		"source-route-ip": {probe.Refused, probe.LogRefused, "marker"},
+		"quoted-at-ip":    {probe.Refused, probe.LogRefused, "marker"},
 		"bang":            {probe.Refused, probe.LogMissing, ""},
 	}
 	if len(res.Cases) != len(want) {

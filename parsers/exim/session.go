@@ -23,6 +23,8 @@ func (p *Parser) session(dst []parsers.Event, ev parsers.Event, pid, body string
 		return connection(dst, ev, body[len("SMTP connection from "):]), nil
 	case strings.HasPrefix(body, "SMTP syntax error in "):
 		return syntaxError(dst, ev, body[len("SMTP syntax error in "):]), nil
+	case strings.HasPrefix(body, "unqualified recipient rejected: "), strings.HasPrefix(body, "unqualified sender rejected: "):
+		return unqualified(dst, ev, body), nil
 	case strings.HasPrefix(body, "SMTP protocol synchronization error"):
 		// "SMTP protocol synchronization error (input sent without waiting
 		// for greeting): rejected connection from H=[ip]:port input=...":
@@ -166,6 +168,40 @@ func syntaxError(dst []parsers.Event, ev parsers.Event, s string) []parsers.Even
 	ev.Kind = parsers.KindReject
 	ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, helo(h)
 	ev.Reason = verb + ": " + tailText(rest)
+	return append(dst, ev)
+}
+
+// unqualified parses the refusal of an address without a domain at RCPT
+// or MAIL (smtp_in.c, qualify_recipient: "501 …: recipient address must
+// contain a domain"), logged with +smtp_syntax_error to the mainlog and
+// the rejectlog:
+//
+//	unqualified recipient rejected: <"relaytest@relaytest.invalid"> H=(probe.test) [127.0.0.2]
+//	unqualified sender rejected: <bob> H=(x) [192.0.2.7]:4711 I=[192.0.2.1]:25
+func unqualified(dst []parsers.Event, ev parsers.Event, body string) []parsers.Event {
+	what, rest, _ := strings.Cut(body, " rejected: ")
+	addr, rest, ok := strings.Cut(rest, "> H=")
+	if !ok || !strings.HasPrefix(addr, "<") {
+		return dst
+	}
+	addr = addr[1:]
+	h, rest, ok := parseHost(rest)
+	if !ok {
+		return dst
+	}
+	stage := "RCPT"
+	if what == "unqualified sender" {
+		stage = "MAIL"
+		ev.From = addr
+	} else {
+		ev.Rcpt = addr
+	}
+	ev.Kind = parsers.KindReject
+	ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, helo(h)
+	ev.Reason = stage + ": " + what + " rejected"
+	if tail := tailText(rest); tail != "" {
+		ev.Reason += ": " + tail
+	}
 	return append(dst, ev)
 }
 
