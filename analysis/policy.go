@@ -174,7 +174,7 @@ func (p Policy) Trusted(ip netip.Addr) bool {
 // Domain returns the lower-cased domain of an address, "" if it has none.
 func Domain(address string) string {
 	i := strings.LastIndexByte(address, '@')
-	if i < 0 {
+	if i < 0 || strings.HasSuffix(address, `"`) { // `"user@victim"`: a quoted local part, no domain
 		return ""
 	}
 	return strings.TrimSuffix(strings.ToLower(address[i+1:]), ".")
@@ -213,15 +213,46 @@ func (p Policy) External(address string) bool {
 }
 
 // RelayTrick reports whether an address uses one of the routing tricks that
-// relay testers try against a local domain.
+// relay testers try against a local domain. An address without a domain
+// counts too when its local part holds one ("victim!user", `"user%victim"`,
+// `"user@victim"`): Exim refuses those as unqualified, Postfix appends
+// $myorigin and routes them on.
 func RelayTrick(address string) bool {
 	if strings.HasPrefix(address, "@") {
 		return true // source route
 	}
-	at := strings.LastIndexByte(address, '@')
-	if at < 0 {
-		return false
+	local := address
+	if Domain(address) != "" {
+		local = address[:strings.LastIndexByte(address, '@')]
 	}
-	local := strings.Trim(address[:at], `"`)
-	return strings.ContainsAny(local, "%!@:")
+	return strings.ContainsAny(strings.Trim(local, `"`), "%!@:")
+}
+
+// RelayDomain returns the domain mail to address would be relayed to: the
+// domain for a plain address, the one the trick names for a relay-trick
+// address (RelayTrick): "user%victim@local", "victim!user@local",
+// `"user@victim"@local`, "user@victim@local", "@local:user@victim" all give
+// victim. It is "" when there is none.
+func RelayDomain(address string) string {
+	if !RelayTrick(address) {
+		return Domain(address)
+	}
+	if strings.HasPrefix(address, "@") {
+		if _, rest, ok := strings.Cut(address, ":"); ok {
+			return RelayDomain(rest)
+		}
+		return ""
+	}
+	local := address
+	if Domain(address) != "" {
+		local = address[:strings.LastIndexByte(address, '@')]
+	}
+	local = strings.ReplaceAll(local, `"`, "")
+	if i := strings.LastIndexAny(local, "@%"); i >= 0 {
+		return strings.TrimSuffix(strings.ToLower(local[i+1:]), ".")
+	}
+	if host, _, ok := strings.Cut(local, "!"); ok {
+		return strings.TrimSuffix(strings.ToLower(host), ".")
+	}
+	return ""
 }

@@ -178,7 +178,7 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 			key = r.Time.String() + r.Sender
 		}
 		a.msgs[key] = true
-		a.domains[analysis.Domain(r.Recipient)]++
+		a.domains[analysis.RelayDomain(r.Recipient)]++ // the domain relayed to, not a trick's local one
 		if len(a.senders) < 20 {
 			a.senders[r.Sender] = true
 		}
