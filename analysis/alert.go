@@ -116,14 +116,21 @@ func (r *burstRule) expire(now time.Time) {
 // quietGate lets the first alert about a client through and holds back the
 // ones that follow within Quiet, to be summarised when the period ends. A
 // zero Quiet lets every alert through.
+//
+// A period ends when Quiet has passed on the log's clock or on the wall
+// clock (wall, as the caller last read it; zero when it never did): on a
+// quiet server the log's clock stands still, and a summary held for it
+// would wait for the next line, however late.
 type quietGate struct {
 	Quiet time.Duration
 	open  map[string]*held // by kind and client
+	wall  time.Time
 }
 
 type held struct {
 	kind, client string
 	since        time.Time // the alert that opened the quiet period
+	sinceWall    time.Time // the wall clock then; zero when not known
 	from         time.Time // first one held back
 	last         time.Time
 	count        int
@@ -142,8 +149,8 @@ func (g *quietGate) admit(a *Alert) bool {
 	}
 	k := a.Kind + "|" + a.Client
 	h := g.open[k]
-	if h == nil || a.Time.Sub(h.since) >= g.Quiet && h.count == 0 {
-		g.open[k] = &held{kind: a.Kind, client: a.Client, since: a.Time}
+	if h == nil || g.over(h, a.Time) && h.count == 0 {
+		g.open[k] = &held{kind: a.Kind, client: a.Client, since: a.Time, sinceWall: g.wall}
 		return true
 	}
 	if h.count == 0 {
@@ -169,7 +176,7 @@ func (g *quietGate) admit(a *Alert) bool {
 func (g *quietGate) due(now time.Time) []Alert {
 	var out []Alert
 	for k, h := range g.open {
-		if now.Sub(h.since) < g.Quiet {
+		if !g.over(h, now) {
 			continue
 		}
 		if h.count == 0 {
@@ -177,9 +184,39 @@ func (g *quietGate) due(now time.Time) []Alert {
 			continue
 		}
 		out = append(out, h.summary())
-		g.open[k] = &held{kind: h.kind, client: h.client, since: h.since.Add(g.Quiet)}
+		// The next period starts where this one ended on the clock that
+		// ended it: the log's, one Quiet on; else the newest line's time.
+		next := h.since.Add(g.Quiet)
+		if now.Before(next) {
+			next = now
+			for _, t := range []time.Time{h.since, h.last} {
+				if t.After(next) {
+					next = t
+				}
+			}
+		}
+		g.open[k] = &held{kind: h.kind, client: h.client, since: next, sinceWall: g.wall}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Kind+out[i].Client < out[j].Kind+out[j].Client })
+	return out
+}
+
+// over reports whether h's quiet period has ended at log time now or on
+// the wall clock.
+func (g *quietGate) over(h *held, now time.Time) bool {
+	return now.Sub(h.since) >= g.Quiet ||
+		!h.sinceWall.IsZero() && !g.wall.IsZero() && g.wall.Sub(h.sinceWall) >= g.Quiet
+}
+
+// release returns the summaries of everything held back, and closes their
+// periods: at exit, they go out like the alerts they stand for.
+func (g *quietGate) release() []Alert {
+	out := g.pending()
+	for k, h := range g.open {
+		if h.count > 0 {
+			delete(g.open, k)
+		}
+	}
 	return out
 }
 
@@ -313,3 +350,23 @@ func lastEvidence(ss []string) string {
 // Pending returns the alerts held back by the quiet period now, for the
 // summary at exit.
 func (r *AlertRules) Pending() []Alert { return r.gate.pending() }
+
+// Clock tells the rules the wall clock, as the caller read it (the rules
+// never read it themselves, so that tests are exact). A quiet period then
+// also ends when Quiet has passed on it, even while no line comes.
+func (r *AlertRules) Clock(wall time.Time) { r.gate.wall = wall }
+
+// SummaryDue reports whether a quiet period holding alerts back has ended,
+// so that Due has a summary to give.
+func (r *AlertRules) SummaryDue() bool {
+	for _, h := range r.gate.open {
+		if h.count > 0 && r.gate.over(h, r.now) {
+			return true
+		}
+	}
+	return false
+}
+
+// Release returns the summaries of all the alerts held back now and
+// closes their quiet periods: at exit, they are sent like alerts.
+func (r *AlertRules) Release() []Alert { return r.gate.release() }

@@ -134,3 +134,19 @@ func (t *tailer) judge(rs []analysis.Recipient) error {
 	}
 	return nil
 }
+
+// releaseHeld sends, at exit, the summaries of the alerts the quiet period
+// still holds back, through the outbox and to the same outputs as every
+// alert (standard output, --exec): an operator who stops tail must not
+// lose them to standard error.
+func (t *tailer) releaseHeld() error {
+	as := t.rules.Release()
+	if len(as) == 0 {
+		return nil
+	}
+	if err := t.enqueue(as); err != nil {
+		return err
+	}
+	_, err := t.sendQueued(t.sctx)
+	return err
+}

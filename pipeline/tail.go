@@ -27,6 +27,10 @@ import (
 // at once, so that a lone line's alert goes out as soon as it is read.
 const commitInterval = 200 * time.Millisecond
 
+// quietTick is how often the wall clock is checked for summaries whose
+// quiet period has ended while no line came.
+const quietTick = time.Second
+
 // queueLifetime is how far back a restart looks for the earlier lines of a
 // message still in flight (Postfix's maximal_queue_lifetime default).
 const queueLifetime = 5 * 24 * time.Hour
@@ -263,11 +267,16 @@ func (t *tailer) run(ctx context.Context) error {
 	}
 	deadline := time.NewTimer(commitInterval)
 	deadline.Stop()
+	// The quiet period's summaries are also due on the wall clock: a
+	// quiet server's log brings no line to end the period.
+	tick := time.NewTicker(quietTick)
+	defer tick.Stop()
 	active := len(t.files)
 	var runErr error
 	// take handles one item, and commits once a batch is full or its
 	// oldest line has waited commitInterval.
 	take := func(it lineItem) error {
+		t.rules.Clock(time.Now())
 		if err := t.handle(ctx, it, &active); err != nil {
 			return err
 		}
@@ -311,6 +320,11 @@ loop:
 		case <-t.cw.done:
 			// A commit failed: nothing more can be stored.
 			runErr = t.cw.err
+		case <-tick.C:
+			t.rules.Clock(time.Now())
+			if t.rules.SummaryDue() {
+				runErr = t.commit()
+			}
 		case <-usr1:
 			runErr = t.settle()
 			t.summary()
@@ -327,6 +341,9 @@ loop:
 	}
 	if err := t.settle(); err != nil && runErr == nil {
 		runErr = err
+	}
+	if runErr == nil {
+		runErr = t.releaseHeld()
 	}
 	t.summary()
 	return runErr
