@@ -26,10 +26,14 @@ const (
 	// message's recipients in a row.
 	accountRows = `SELECT ts_ms, client_ip, message_key, sender, recipient, status FROM recipients
  WHERE auth_user = ? AND auth_user <> '' AND hop = 1 ORDER BY ts_ms, message_key`
-	// failuresFromAddress counts failed logins from one address (each
-	// once: see authFailureOnce) in a time range.
-	failuresFromAddress = `SELECT count(*) FROM events e WHERE e.client_ip = ? AND e.kind = 'auth_failed'
- AND e.ts_ms >= ? AND e.ts_ms <= ? AND ` + authFailureOnce
+	// failuresFromAddress counts failed logins from one address in a time
+	// range, each once: Exim's rejectlog copy of a mainlog line, and a line
+	// of a log read twice under two names (a copy, an uncompressed
+	// rotation), are the same failure (same stamp, host, name, method).
+	// Two failures in one millisecond count once: too few rather than an
+	// alarm.
+	failuresFromAddress = `SELECT count(*) FROM (SELECT DISTINCT e.ts_ms, e.host, e.sasl_user, e.sasl_method FROM events e
+ WHERE e.client_ip = ? AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms <= ?)`
 	failureLinesFromAddress = `SELECT e.line, s.path FROM events e JOIN sources s ON s.id = e.source_id
  WHERE e.client_ip = ? AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms <= ? ORDER BY e.ts_ms, e.id LIMIT 3`
 	// failingAddresses counts the addresses that failed to log in as an

@@ -53,7 +53,7 @@ func (c *commonFlags) persistentFlags(root *cobra.Command) {
 	fs.StringVar(&c.group, "group", "", "files relaysleuth creates (database, --output) are 0600; with a `group` they are 0640 and belong to it, for a team that shares them (e.g. adm)")
 	fs.BoolVar(&c.localTime, "local-time", false, "show times in the local time zone (TZ), not UTC; times given to --since/--until without a zone are then local too")
 	fs.BoolVar(&c.wide, "wide", false, "tables: every column, every value in full, whatever the terminal's width")
-	fs.StringVar(&c.geoip, "geoip", "", "MaxMind-format `file.mmdb` (country and/or ASN): a SASL account's new /16 counts as a new network only in a new country or AS")
+	fs.StringVar(&c.geoip, "geoip", "", "MaxMind-format `file.mmdb`: SASL accounts' new networks by country and AS too")
 }
 
 func (c *commonFlags) policyFlags(fs flagSet) {
