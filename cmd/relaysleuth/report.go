@@ -36,6 +36,9 @@ const reportLong = `Prints what the database holds. KIND is one of:
               their evidence, refused attempts with HELO names and senders,
               failed logins, accounts, traffic and the policy in force
               (json: all of it; csv: its timeline)
+  accounts    every SASL account: compromised, suspicious or ok, the
+              signals, the attackers' addresses, the first and last abusive
+              message, its account_abuse recipients and its usual use
 
 --format html writes the forensic report as one self-contained HTML page
 (styles and charts inline, nothing loaded from the network, prints on A4),
@@ -62,7 +65,7 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 	f := &reportFlags{commonFlags: c}
 	cmd := &cobra.Command{
 		Use:       "report [flags] KIND",
-		Short:     "Print what the database holds: summary, relay, attempts, auth, recipients, timeline, traffic, forensic",
+		Short:     "Print what the database holds: summary, relay, attempts, auth, recipients, timeline, traffic, forensic, accounts",
 		Long:      reportLong,
 		ValidArgs: reportKinds,
 		Args: func(cmd *cobra.Command, args []string) error {
