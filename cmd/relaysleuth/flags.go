@@ -48,7 +48,7 @@ func (c *commonFlags) persistentFlags(root *cobra.Command) {
 	fs := root.PersistentFlags()
 	fs.StringVar(&c.db, "db", "relaysleuth.db", "SQLite database `file`")
 	c.policyFlags(fs)
-	fs.StringVar(&c.outputFormat, "format", "table", "output `format`: table, json, csv (tail: text or json)")
+	fs.StringVar(&c.outputFormat, "format", "table", "output `format`: table, json, csv; html for report; text or json for tail")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "say more: the policy in force and where it came from, each input's format")
 	fs.StringVar(&c.group, "group", "", "files relaysleuth creates (database, --output) are 0600; with a `group` they are 0640 and belong to it, for a team that shares them (e.g. adm)")
 	fs.BoolVar(&c.localTime, "local-time", false, "show times in the local time zone (TZ), not UTC; times given to --since/--until without a zone are then local too")
