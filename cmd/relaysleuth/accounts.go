@@ -87,7 +87,9 @@ func printAccounts(ctx context.Context, store *schema.Store, w io.Writer, format
 		return compromised, writeCSV(w, accountColumns, rows)
 	}
 	if len(rows) == 0 {
-		fmt.Fprintln(w, "No SASL accounts sent mail: nothing to judge.")
+		// Accounts are judged at the end of ingest, scan and rejudge (and
+		// by tail): a database older than the accounts table has none yet.
+		fmt.Fprintln(w, "No SASL account judged: none sent mail, or the database predates account judging (run relaysleuth rejudge).")
 		return 0, nil
 	}
 	say(w, accountsHeadline(accts))

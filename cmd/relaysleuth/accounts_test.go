@@ -210,3 +210,31 @@ func TestReportAccountsSample(t *testing.T) {
 		}
 	}
 }
+
+// TestReportAccountsNone: a database without SASL accounts says so in a
+// table, and gives an empty list in JSON.
+func TestReportAccountsNone(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "rs.db")
+	log := filepath.Join(t.TempDir(), "mail.log")
+	writeFile(t, log, []byte("Mar  2 06:00:01 mail postfix/smtpd[4021]: connect from unknown[203.0.113.9]\n"+
+		"Mar  2 06:00:02 mail postfix/smtpd[4021]: 4B49DBC34B: client=unknown[203.0.113.9]\n"+
+		"Mar  2 06:00:02 mail postfix/qmgr[4016]: 4B49DBC34B: from=<a@outside.example>, size=615, nrcpt=1 (queue active)\n"+
+		"Mar  2 06:00:03 mail postfix/local[4031]: 4B49DBC34B: to=<dave@corp.example>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to mailbox)\n"))
+	if err := runCLI(t, []string{"ingest", "--db", db, "--local-domains", "corp.example", "--year", "2026", log}, io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := runCLI(t, []string{"report", "accounts", "--db", db}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "No SASL account judged") {
+		t.Errorf("report accounts without accounts: %q", out.String())
+	}
+	out.Reset()
+	if err := runCLI(t, []string{"report", "accounts", "--db", db, "--format", "json"}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out.String()) != "[]" {
+		t.Errorf("report accounts --format json without accounts: %q", out.String())
+	}
+}
