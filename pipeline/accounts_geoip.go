@@ -10,9 +10,10 @@ import (
 )
 
 // GeoIP finds the country and AS number of an address in a MaxMind-format
-// database (GeoLite2/GeoIP2 Country, City or ASN, or one that merges
-// them, as DB-IP and IPinfo publish): the account judge's Locator under
-// --geoip.
+// database in MaxMind's layout (GeoLite2/GeoIP2 Country, City or ASN, and
+// DB-IP's lite databases, which follow it): the account judge's Locator
+// under --geoip. A database of another layout (IPinfo's "country": "DE")
+// locates nothing, and the judge compares by /16 alone.
 type GeoIP struct {
 	r *maxminddb.Reader
 }
