@@ -3,9 +3,11 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/relaysleuth/relaysleuth/parsers"
+	"github.com/relaysleuth/relaysleuth/schema"
 )
 
 // headFingerprint identifies a file by its first lines as ingest does: the
@@ -203,4 +206,84 @@ func fileID(fi os.FileInfo) (dev, ino uint64) {
 func sameFile(fi os.FileInfo, dev, ino uint64) bool {
 	d, i := fileID(fi)
 	return d == dev && i == ino
+}
+
+// relocate finds, by their first lines, the files that hold the sources
+// stored under path's rotation family now (path, path.1, path.2.gz,
+// path-20261206, ...), and renames the ones logrotate moved, in the store
+// (every stored "file:line" reference) and in the correlator's memory:
+// after mail.log became mail.log.1 and mail.log.1 became mail.log.2.gz,
+// a reference still leads to its line. The caller has committed and
+// settled what it read, and feeds no line of the file that took path's
+// name before this returns.
+func (t *tailer) relocate(ctx context.Context, path string) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	srcs, err := t.store.SourcesUnder(t.sctx, path)
+	if err != nil {
+		return StoreError{err}
+	}
+	if len(srcs) == 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // the directory is gone: nothing can be found again
+	}
+	printOf := map[string]string{} // file → fingerprint
+	byPrint := map[string]string{} // fingerprint → file
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasPrefix(n, base) || !e.Type().IsRegular() || ctx.Err() != nil {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		lines, err := headLines(&Input{Path: p})
+		if err != nil || len(lines) == 0 {
+			continue
+		}
+		fp := fingerprint(lines)
+		printOf[p] = fp
+		// A plain copy beats a compressed one of the same lines (a
+		// copytruncate copy not yet compressed, or delaycompress).
+		if q, ok := byPrint[fp]; !ok || compressedName(q) && !compressedName(p) {
+			byPrint[fp] = p
+		}
+	}
+	var moves []schema.Relocation
+	renames := map[string]string{}
+	for _, s := range srcs {
+		if printOf[s.Path] == s.Fingerprint {
+			continue // still where the store says
+		}
+		to, ok := byPrint[s.Fingerprint]
+		if !ok || to == s.Path {
+			continue // deleted by logrotate's rotate count: nothing to lead to
+		}
+		moves = append(moves, schema.Relocation{SourceID: s.ID, From: s.Path, To: to})
+		renames[s.Path] = to
+	}
+	if len(moves) == 0 {
+		return nil
+	}
+	if err := t.store.Relocate(t.sctx, moves); err != nil {
+		return StoreError{err}
+	}
+	t.corr.RenameFiles(renames)
+	for _, m := range moves {
+		fmt.Fprintf(t.stderr, "%s: now %s: its stored lines point there\n", m.From, m.To)
+	}
+	return nil
+}
+
+// compressedName reports whether a rotated file's name says it is
+// compressed.
+func compressedName(p string) bool {
+	switch filepath.Ext(p) {
+	case ".gz", ".bz2", ".xz", ".zst", ".lz4":
+		return true
+	}
+	return false
 }

@@ -628,6 +628,11 @@ func (t *tailer) open(ctx context.Context, f *followed) (*tail.SeekInfo, error) 
 			return nil, err
 		}
 	}
+	// Rotations while we were not running: the stored lines of the files
+	// renamed or compressed since are found where they are now.
+	if err := t.relocate(ctx, f.path); err != nil {
+		return nil, err
+	}
 	if had {
 		same := statErr == nil && (fp != "" && fp == prev.Fingerprint ||
 			prev.Fingerprint == "" && dev == prev.Device && ino == prev.Inode)
@@ -728,6 +733,19 @@ func (t *tailer) drainAway(ctx context.Context, f *followed, prev schema.Follow)
 // read (or the same file, truncated): the rest of the old one is read
 // first, then f starts over with the new one.
 func (t *tailer) rotated(ctx context.Context, f *followed) error {
+	// What was read before is stored under the old name first; then the
+	// family's files are found again (mail.log is mail.log.1 now), before
+	// the rest of the old file is read under its new name and before any
+	// line of the new file is stored under the old one.
+	if err := t.commitDrained(f); err != nil {
+		return err
+	}
+	if err := t.settle(); err != nil {
+		return err
+	}
+	if err := t.relocate(ctx, f.path); err != nil {
+		return err
+	}
 	if err := t.drain(ctx, f); err != nil {
 		return err
 	}
