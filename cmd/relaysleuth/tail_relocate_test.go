@@ -100,11 +100,52 @@ func TestTailEvidenceAfterRotation(t *testing.T) {
 	waitFor(t, "the lines after the second rotation", func() bool { return stored() == len(lines) })
 	r.stop(t)
 
+	checkEvidenceOpens(t, db, log, len(lines))
+}
+
+// TestTailEvidenceAfterRotationWhileStopped is the same with tail stopped
+// during each rotation: at its start it finds where the files went.
+func TestTailEvidenceAfterRotationWhileStopped(t *testing.T) {
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	log1, log2 := log+".1", log+".2.gz"
+	stored := func() int {
+		return countRows(t, openDB(t, db), `SELECT coalesce(sum(lines), 0) FROM sources`)
+	}
+	run := func(want int, args ...string) {
+		r := startTail(t, append([]string{"--db", db, "--quiet", "0", "--format", "json"}, append(args, log)...)...)
+		waitFor(t, "the lines", func() bool { return stored() == want })
+		r.stop(t)
+	}
+	appendLines(t, log, lines[:250])
+	run(250, "--from-start")
+	if err := os.Rename(log, log1); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, log1, lines[250:260])
+	appendLines(t, log, lines[260:500])
+	run(500)
+	compressRotated(t, log1, log2)
+	if err := os.Rename(log, log1); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, log, lines[500:])
+	run(len(lines))
+	checkEvidenceOpens(t, db, log, len(lines))
+}
+
+// checkEvidenceOpens checks that every file:line that report recipients,
+// investigate and the HTML report give leads to its line in log, log.1 and
+// log.2.gz, which hold n lines.
+func checkEvidenceOpens(t *testing.T, db, log string, n int) {
+	t.Helper()
+	log1, log2 := log+".1", log+".2.gz"
 	files := map[string][]string{}
 	for _, p := range []string{log, log1, log2} {
 		files[p] = fileLines(t, p)
 	}
-	if len(files[log2]) != 260 || len(files[log1]) != 240 || len(files[log]) != len(lines)-500 {
+	if len(files[log2]) != 260 || len(files[log1]) != 240 || len(files[log]) != n-500 {
 		t.Fatalf("files hold %d, %d, %d lines", len(files[log2]), len(files[log1]), len(files[log]))
 	}
 	line := func(ref string) (string, bool) {
