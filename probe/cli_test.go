@@ -21,12 +21,12 @@ func command(t *testing.T, args ...string) (open bool, stdout, stderr string, er
 	return open, out.String(), errOut.String(), err
 }
 
-// markerRE matches the run and case marker the probe puts in its local
+// testMarkerRE matches the run and case marker the probe puts in its local
 // parts ("relaytest-k3f9a1c2-05a@…").
-var markerRE = regexp.MustCompile(`-[a-z2-7]{8}-\d\d[a-z]`)
+var testMarkerRE = regexp.MustCompile(`-[a-z2-7]{8}-\d\d[a-z]`)
 
 // unmarked is s without the probe's markers.
-func unmarked(s string) string { return markerRE.ReplaceAllString(s, "") }
+func unmarked(s string) string { return testMarkerRE.ReplaceAllString(s, "") }
 
 func TestCommandClosed(t *testing.T) {
 	srv := startServer(t, nil)
@@ -44,7 +44,7 @@ func TestCommandClosed(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	if !strings.Contains(stdout, "C: RCPT TO:<relaytest-") || !markerRE.MatchString(stdout) {
+	if !strings.Contains(stdout, "C: RCPT TO:<relaytest-") || !testMarkerRE.MatchString(stdout) {
 		t.Errorf("stdout lacks the marked addresses:\n%s", stdout)
 	}
 	if !strings.Contains(stderr, "warning: the probe ran on the server itself (127.0.0.1)") {

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"regexp"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -123,7 +124,9 @@ func Verify(res *Result, recs []LogRecord, skew time.Duration, files []string) L
 	taken := make([]bool, len(sorted))
 	if res.Run != "" {
 		for j, r := range sorted {
-			_, _, taken[j] = findMarker(r, res.Run)
+			// Ours, tied above; or another run's (a probe just before
+			// this one, from the same address): never this run's case.
+			taken[j] = markerRE.MatchString(r.Recipient + " " + r.Sender + " " + r.Raw)
 		}
 	}
 
@@ -149,8 +152,8 @@ func Verify(res *Result, recs []LogRecord, skew time.Duration, files []string) L
 			return 0, ""
 		}
 		switch {
-		case r.Recipient == "" && c.Verdict == Accepted:
-			return 1, matchSession
+		case r.Recipient == "" && r.Status == "" && c.Verdict == Accepted:
+			return 1, matchSession // a queue file opened, not a refused sender
 		case r.Recipient == "":
 			return 0, ""
 		case strings.EqualFold(r.Recipient, c.Recipient) && strings.EqualFold(r.Sender, c.Sender):
@@ -293,6 +296,9 @@ func markerLogs(res *Result, sorted []LogRecord) []*CaseLog {
 	}
 	return logs
 }
+
+// markerRE matches any run's marker in the probe's local parts.
+var markerRE = regexp.MustCompile(`(?i)relay(?:sleuth|test)-[a-z2-7]{8}-\d\d[a-z]`)
 
 // findMarker returns the marker of run in r's addresses or line
 // ("relaytest-RUN-05a@…" gives "RUN-05a") and the case number in it.

@@ -84,3 +84,36 @@ func TestVerifyMarkers(t *testing.T) {
 		t.Errorf("local-sender without its lines: %+v, summary %+v; want not in the log", l, sum)
 	}
 }
+
+// TestVerifyOtherRun: lines of another probe run just before from the same
+// address (its markers) and refused senders are never taken for this run's
+// accepted cases, which only a queue file opened in their time may stand
+// for (Exim logs nothing for a recipient accepted without a message).
+func TestVerifyOtherRun(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 2, 10, 1, 0, time.UTC)
+	ip := netip.MustParseAddr("127.0.0.1")
+	cfg := Config{LocalDomain: "probe.test", Cases: []string{"local-sender", "outside-sender"}}
+	res := Result{Run: "k3f9a1c2", End: t0.Add(time.Second)}
+	for i, c := range cases(cfg, Target{Name: "mail.probe.test", IP: ip}, res.Run) {
+		res.Cases = append(res.Cases, CaseResult{Name: c.Name, Sender: c.Sender, Recipient: c.Recipient, Marker: c.Marker,
+			Verdict: Accepted, Code: 250, Stage: "RCPT", ClientIP: ip, Time: t0.Add(time.Duration(i) * 10 * time.Millisecond)})
+	}
+	recs := []LogRecord{
+		{Time: t0, ClientIP: ip, Sender: "relaysleuth-zzzzzzzz-05a@[127.0.0.1]", Status: "rejected", Reply: "MAIL: domain literals not allowed",
+			Evidence: []string{"mainlog:2"}},
+		{Time: t0, ClientIP: ip, Sender: "someone@probe.test", Status: "rejected", Reply: "MAIL: sender verify failed", Evidence: []string{"mainlog:3"}},
+		{Time: t0, ClientIP: ip, Sender: "relaysleuth-zzzzzzzz-01a@probe.test", Recipient: "relaytest-zzzzzzzz-01a@relaytest.invalid",
+			Status: "rejected", Evidence: []string{"mainlog:4"}},
+		{Time: t0, ClientIP: ip, QueueID: "4B49DBC301", Evidence: []string{"mail.log:9"}},
+	}
+	sum := Verify(&res, recs, 2*time.Second, nil)
+	if l := res.Cases[0].Log; l.Status != LogAccepted || l.Match != matchSession || l.Evidence[0] != "mail.log:9" {
+		t.Errorf("local-sender: %+v, want the queue file", l)
+	}
+	if l := res.Cases[1].Log; l.Status != LogMissing {
+		t.Errorf("outside-sender: %+v, want not in the log", l)
+	}
+	if sum.Disagree != 0 {
+		t.Errorf("summary %+v: the log does not disagree", sum)
+	}
+}
