@@ -2,8 +2,8 @@ package probe
 
 import (
 	"fmt"
-	"regexp"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
