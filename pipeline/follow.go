@@ -262,6 +262,12 @@ func (t *tailer) relocate(ctx context.Context, path string) error {
 		if !ok || to == s.Path {
 			continue // deleted by logrotate's rotate count: nothing to lead to
 		}
+		if s.Path != path && t.following(s.Path) {
+			// Another followed file of the family (mail.log.err beside
+			// mail.log): it moves when its own follower sees the
+			// rotation, after storing what it read of the old file.
+			continue
+		}
 		moves = append(moves, schema.Relocation{SourceID: s.ID, From: s.Path, To: to})
 		renames[s.Path] = to
 	}
@@ -276,6 +282,16 @@ func (t *tailer) relocate(ctx context.Context, path string) error {
 		fmt.Fprintf(t.stderr, "%s: now %s: its stored lines point there\n", m.From, m.To)
 	}
 	return nil
+}
+
+// following reports whether path is one of the files followed.
+func (t *tailer) following(path string) bool {
+	for _, f := range t.files {
+		if f.path == path {
+			return true
+		}
+	}
+	return false
 }
 
 // compressedName reports whether a rotated file's name says it is
