@@ -217,20 +217,41 @@ func sameFile(fi os.FileInfo, dev, ino uint64) bool {
 // settled what it read, and feeds no line of the file that took path's
 // name before this returns.
 func (t *tailer) relocate(ctx context.Context, path string) error {
+	moves, err := relocateFamily(ctx, t.sctx, t.store, path, func(p string) bool {
+		// Another followed file of the family (mail.log.err beside
+		// mail.log) moves when its own follower sees the rotation, after
+		// storing what it read of the old file.
+		return p != path && t.following(p)
+	})
+	if err != nil {
+		return err
+	}
+	t.corr.RenameFiles(renames(moves))
+	for _, m := range moves {
+		fmt.Fprintf(t.stderr, "%s: now %s: its stored lines point there\n", m.From, m.To)
+	}
+	return nil
+}
+
+// relocateFamily is relocate for any reader of the store: it moves the
+// sources of path's rotation family whose file was renamed, except those
+// whose stored path keep says to leave, and returns the moves. The store
+// is written with sctx.
+func relocateFamily(ctx, sctx context.Context, store *schema.Store, path string, keep func(string) bool) ([]schema.Relocation, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	srcs, err := t.store.SourcesUnder(t.sctx, path)
+	srcs, err := store.SourcesUnder(sctx, path)
 	if err != nil {
-		return StoreError{err}
+		return nil, StoreError{err}
 	}
 	if len(srcs) == 0 {
-		return nil
+		return nil, nil
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil // the directory is gone: nothing can be found again
+		return nil, nil // the directory is gone: nothing can be found again
 	}
 	printOf := map[string]string{} // file → fingerprint
 	byPrint := map[string]string{} // fingerprint → file
@@ -253,35 +274,29 @@ func (t *tailer) relocate(ctx context.Context, path string) error {
 		}
 	}
 	var moves []schema.Relocation
-	renames := map[string]string{}
 	for _, s := range srcs {
 		if printOf[s.Path] == s.Fingerprint {
 			continue // still where the store says
 		}
 		to, ok := byPrint[s.Fingerprint]
-		if !ok || to == s.Path {
+		if !ok || to == s.Path || keep != nil && keep(s.Path) {
 			continue // deleted by logrotate's rotate count: nothing to lead to
 		}
-		if s.Path != path && t.following(s.Path) {
-			// Another followed file of the family (mail.log.err beside
-			// mail.log): it moves when its own follower sees the
-			// rotation, after storing what it read of the old file.
-			continue
-		}
 		moves = append(moves, schema.Relocation{SourceID: s.ID, From: s.Path, To: to})
-		renames[s.Path] = to
 	}
-	if len(moves) == 0 {
-		return nil
+	if err := store.Relocate(sctx, moves); err != nil {
+		return nil, StoreError{err}
 	}
-	if err := t.store.Relocate(t.sctx, moves); err != nil {
-		return StoreError{err}
+	return moves, nil
+}
+
+// renames maps the old names of moves to their new ones.
+func renames(moves []schema.Relocation) map[string]string {
+	m := make(map[string]string, len(moves))
+	for _, x := range moves {
+		m[x.From] = x.To
 	}
-	t.corr.RenameFiles(renames)
-	for _, m := range moves {
-		fmt.Fprintf(t.stderr, "%s: now %s: its stored lines point there\n", m.From, m.To)
-	}
-	return nil
+	return m
 }
 
 // following reports whether path is one of the files followed.

@@ -164,6 +164,20 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 	if err := r.cw.sync(ctx); err != nil {
 		return err
 	}
+	if in.stdin == nil {
+		// Files logrotate renamed since an earlier run: their stored
+		// lines are found where they are now, before a new file under an
+		// old name adds its own (see relocateFamily).
+		moves, err := relocateFamily(ctx, ctx, r.Store, in.evidencePath(), nil)
+		if err != nil {
+			return err
+		}
+		r.corr.RenameFiles(renames(moves))
+		for _, m := range moves {
+			r.clearBar()
+			fmt.Fprintf(r.Log, "%s: now %s: its stored lines point there\n", parsers.Clean(m.From), parsers.Clean(m.To))
+		}
+	}
 	src, err := r.Store.Source(ctx, in.evidencePath(), in.finger, in.Format.Name, in.Size)
 	if err != nil {
 		return StoreError{err}

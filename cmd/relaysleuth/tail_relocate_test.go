@@ -325,3 +325,34 @@ func checkHTMLEvidence(t *testing.T, page string, line func(string) (string, boo
 		t.Errorf("the HTML report names no line")
 	}
 }
+
+// TestIngestEvidenceAfterRotation: ingest run from cron on mail.log, across
+// the same two rotations: each run finds where the files read before went.
+func TestIngestEvidenceAfterRotation(t *testing.T) {
+	lines := devLines(t)
+	dir := t.TempDir()
+	log, db := filepath.Join(dir, "mail.log"), filepath.Join(dir, "t.db")
+	log1, log2 := log+".1", log+".2.gz"
+	ingest := func(paths ...string) {
+		t.Helper()
+		args := append([]string{"ingest", "--db", db, "--config", devConfig, "--timezone", "UTC", "--year", "2026"}, paths...)
+		if err := runCLI(t, args, &bytes.Buffer{}, nil); err != nil {
+			t.Fatalf("ingest: %v", err)
+		}
+	}
+	appendLines(t, log, lines[:250])
+	ingest(log)
+	if err := os.Rename(log, log1); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, log1, lines[250:260])
+	appendLines(t, log, lines[260:500])
+	ingest(log1, log) // the rest of the old file, then the new one
+	compressRotated(t, log1, log2)
+	if err := os.Rename(log, log1); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, log, lines[500:])
+	ingest(log)
+	checkEvidenceOpens(t, db, log, len(lines))
+}
