@@ -273,10 +273,21 @@ func relocateFamily(ctx, sctx context.Context, store *schema.Store, path string,
 			byPrint[fp] = p
 		}
 	}
-	var moves []schema.Relocation
+	// A reference names a file, not a source: when another source stored
+	// under the same name is still in that file (a database written
+	// before relocation existed, with the new mail.log stored before the
+	// old one was moved), the references cannot be told apart, and moving
+	// them would break that source's right ones to mend the others.
+	present := map[string]bool{}
 	for _, s := range srcs {
 		if printOf[s.Path] == s.Fingerprint {
-			continue // still where the store says
+			present[s.Path] = true
+		}
+	}
+	var moves []schema.Relocation
+	for _, s := range srcs {
+		if printOf[s.Path] == s.Fingerprint || present[s.Path] {
+			continue // still where the store says, or ambiguous
 		}
 		to, ok := byPrint[s.Fingerprint]
 		if !ok || to == s.Path || keep != nil && keep(s.Path) {
