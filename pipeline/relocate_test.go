@@ -21,7 +21,9 @@ func TestRelocateFamily(t *testing.T) {
 		"C": "Nov 28 19:00:00 mail postfix/master[1]: daemon started C\n",
 		"D": "Nov 29 19:00:00 mail postfix/master[1]: daemon started D\n",
 	}
-	fp := func(gen string) string { return fingerprint([][]byte{bytes.TrimSuffix([]byte(first[gen]), []byte("\n"))}) }
+	fp := func(gen string) string {
+		return fingerprint([][]byte{bytes.TrimSuffix([]byte(first[gen]), []byte("\n"))})
+	}
 	write := func(t *testing.T, path, gen string) {
 		t.Helper()
 		data := []byte(first[gen] + "Nov 29 19:00:01 mail postfix/qmgr[2]: 4B49DBC301: removed\n")
