@@ -52,19 +52,22 @@ called closed for it.
 
 Every address carries a marker unique to the run and the case
 ("relaytest-k3f9a1c2-05a@…", the letter counting the senders tried), so that
---verify-log ties each case to its own log lines by their content. With --format json the result
-goes to stdout as JSON and the conversation to stderr.
+--verify-log ties each case to its own log lines by their content.
+
+With --format json the result goes to stdout as JSON and the conversation to
+stderr. --source ADDRESS connects from one of this machine's addresses: a
+probe from inside the server's relay networks says nothing about strangers.
 
 Checking against the server's log: with --verify-log PATH (repeatable), the
 log is read after the probe (into --db, by default a temporary database) and
 each case is looked up in it by its marker (a line belongs to one case at
 most; Exim's mainlog line and its rejectlog copy are one finding); lines
 without one (Postfix's "client=" line of a queue file) by the probe's client
-address, its time (widened by --clock-skew) and its addresses.
-For each case the log says: refused (with the reply it logged), accepted (no
-message followed: the probe sends no DATA), sent, deferred, queued or bounced
-("250 at RCPT, then bounced" is not a delivered relay), or "not in the log",
-itself a finding: the wrong log, time zone (--timezone) or clock.
+address, its time (widened by --clock-skew) and its addresses. For each case
+the log says: refused (with the reply it logged), accepted (no message
+followed: the probe sends no DATA), sent, deferred, queued or bounced ("250
+at RCPT, then bounced" is not a delivered relay), or "not in the log", itself
+a finding: the wrong log, time zone (--timezone) or clock.
 
 Checking the configuration: --from-postconf FILE (the output of postconf -n,
 or main.cf) and --from-exim-config FILE warn, with the line, about settings
