@@ -273,7 +273,7 @@ func (r *forensicReport) attempts(ctx context.Context, store *schema.Store, span
 		}
 		a.Count++
 		a.Last = rc.Time
-		a.domains[analysis.Domain(rc.Recipient)]++
+		a.domains[analysis.RelayDomain(rc.Recipient)]++
 		if rc.Helo != "" && len(a.Helos) < maxListed && !contains(a.Helos, rc.Helo) {
 			a.Helos = append(a.Helos, rc.Helo)
 		}
