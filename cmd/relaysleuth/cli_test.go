@@ -149,22 +149,7 @@ func TestVerbosePolicy(t *testing.T) {
 // investigate; a database in a directory the user may not write says so.
 // Run as nobody: root writes anywhere.
 func TestReadOnlyDatabaseReadable(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and setpriv to run as nobody")
-	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	os.Chmod(filepath.Dir(dir), 0o755)
-	roDir := filepath.Join(dir, "ro")
-	os.Mkdir(roDir, 0o755)
-	db := filepath.Join(roDir, "rs.db")
-	if out, err := ingestRun(t, db, nil, sampleLog); err != nil {
-		t.Fatalf("ingest: %v\n%s", err, out)
-	}
+	setpriv, bin, dir, roDir, db := asNobodySetup(t)
 	for _, p := range []string{bin, filepath.Dir(bin), dir} {
 		os.Chmod(p, 0o755)
 	}

@@ -114,23 +114,7 @@ func TestCorruptGzip(t *testing.T) {
 // gives a clear error naming it, and leaves it as it was. (Run as an
 // unprivileged user: root writes anywhere.)
 func TestReadOnlyDatabaseDir(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs root and setpriv to run as nobody")
-	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	os.Chmod(filepath.Dir(dir), 0o755)
-	os.Chmod(dir, 0o755)
-	roDir := filepath.Join(dir, "ro")
-	os.Mkdir(roDir, 0o755)
-	db := filepath.Join(roDir, "rs.db")
-	if out, err := ingestRun(t, db, nil, sampleLog); err != nil {
-		t.Fatalf("ingest: %v\n%s", err, out)
-	}
+	setpriv, bin, dir, _, db := asNobodySetup(t)
 	before := summaryOf(t, db)
 	logCopy := filepath.Join(dir, "mail.log")
 	bigLogFrom(t, logCopy, 5, 1)
@@ -153,4 +137,29 @@ func TestReadOnlyDatabaseDir(t *testing.T) {
 	}
 	t.Logf("as nobody: %s", out)
 	sameVerdicts(t, summaryOf(t, db), before)
+}
+
+// asNobodySetup skips unless the test can run the binary as nobody (root
+// and setpriv), and makes a database of the sample in a directory of its
+// own (roDir), for tests of what an unprivileged user may do with it.
+func asNobodySetup(t *testing.T) (setpriv, bin, dir, roDir, db string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and setpriv to run as nobody")
+	}
+	bin = buildBinary(t)
+	dir = t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	roDir = filepath.Join(dir, "ro")
+	os.Mkdir(roDir, 0o755)
+	db = filepath.Join(roDir, "rs.db")
+	if out, err := ingestRun(t, db, nil, sampleLog); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, out)
+	}
+	return setpriv, bin, dir, roDir, db
 }
