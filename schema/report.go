@@ -195,7 +195,7 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 		a := byIP[ip]
 		a.Messages = len(a.msgs)
 		a.Domains = len(a.domains)
-		a.TopDomains = topKeys(a.domains, 5)
+		a.TopDomains = analysis.TopKeys(a.domains, 5)
 		for snd := range a.senders {
 			a.Senders = append(a.Senders, snd)
 		}
@@ -204,23 +204,6 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
 	return out, nil
-}
-
-func topKeys(m map[string]int, n int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	if len(keys) > n {
-		keys = keys[:n]
-	}
-	return keys
 }
 
 // authFailureOnce keeps a failed login (events e) once: Exim writes it to

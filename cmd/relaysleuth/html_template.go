@@ -91,7 +91,7 @@ type trafficItem struct {
 
 // htmlView is what the template renders.
 type htmlView struct {
-	*forensicReport
+	*analysis.Forensic
 	Relay        bool
 	Chart        *timelineChart
 	TrafficChart trafficChart
@@ -127,8 +127,8 @@ var htmlFuncs = template.FuncMap{
 }
 
 // renderHTML writes r as one self-contained HTML page.
-func renderHTML(w io.Writer, r *forensicReport) error {
-	v := htmlView{forensicReport: r, Relay: r.Summary.Verdicts[analysis.RelayAbuse] > 0}
+func renderHTML(w io.Writer, r *analysis.Forensic) error {
+	v := htmlView{Forensic: r, Relay: r.Summary.Verdicts[analysis.RelayAbuse] > 0}
 	for _, vd := range analysis.Verdicts {
 		if n := r.Summary.Verdicts[vd]; n > 0 {
 			v.Verdicts = append(v.Verdicts, verdictCount{vd, n})
@@ -148,7 +148,7 @@ func renderHTML(w io.Writer, r *forensicReport) error {
 // per time bin as bars (each lane scaled to its own busiest bin), and the
 // server's events as marks across the lanes. Nil when there is nothing to
 // draw.
-func layoutTimeline(r *forensicReport) *timelineChart {
+func layoutTimeline(r *analysis.Forensic) *timelineChart {
 	var from, to time.Time
 	see := func(t time.Time) {
 		if from.IsZero() || t.Before(from) {
@@ -158,7 +158,7 @@ func layoutTimeline(r *forensicReport) *timelineChart {
 			to = t
 		}
 	}
-	for _, ts := range r.activity {
+	for _, ts := range r.Activity {
 		for _, t := range ts {
 			see(t)
 		}
@@ -185,8 +185,8 @@ func layoutTimeline(r *forensicReport) *timelineChart {
 	bin := span / chartBins
 	c.BinWidth = bin.Round(time.Second).String()
 	y := float64(chartTop)
-	for _, name := range laneNames {
-		ts := r.activity[name]
+	for _, name := range analysis.Lanes {
+		ts := r.Activity[name]
 		lane := svgLane{Name: name, Total: len(ts), Y: y}
 		var counts [chartBins]int
 		for _, t := range ts {

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
 )
 
 // forensicDB is the dev Postfix corpus and testdata/html/hostile.log (a
@@ -98,10 +100,10 @@ func TestForensicHTML(t *testing.T) {
 	var r struct {
 		Headline     string `json:"headline"`
 		RelayClients []struct {
-			ClientIP string         `json:"client_ip"`
-			Lines    []evidenceLine `json:"lines"`
+			ClientIP string                  `json:"client_ip"`
+			Lines    []analysis.EvidenceLine `json:"lines"`
 		} `json:"relay_clients"`
-		Attempts []attemptClient `json:"attempts"`
+		Attempts []analysis.AttemptClient `json:"attempts"`
 		Change   *struct {
 			Kind     string   `json:"kind"`
 			Evidence []string `json:"evidence"`

@@ -191,13 +191,13 @@ func printReport(ctx context.Context, store *schema.Store, kind, format string, 
 	case "accounts":
 		return printAccounts(ctx, store, w, format)
 	case "timeline":
-		entries, err := timelineOf(ctx, store, filter)
+		entries, err := analysis.TimelineOf(ctx, store, filter)
 		if err != nil {
 			return 0, err
 		}
 		return 0, printTimeline(w, format, entries)
 	case "traffic":
-		t, err := trafficOf(ctx, store, filter)
+		t, err := analysis.TrafficOf(ctx, store, filter)
 		if err != nil {
 			return 0, err
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -9,42 +8,7 @@ import (
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
-	"github.com/relaysleuth/relaysleuth/schema"
 )
-
-// timelineOf gathers report timeline for filter's span: the servers' own
-// events, the first and last recipient of each verdict, and the first and
-// last recipient of each relay client.
-func timelineOf(ctx context.Context, store *schema.Store, filter analysis.Filter) ([]analysis.TimelineEntry, error) {
-	span := analysis.TimeRange{From: filter.Since, To: filter.Until}
-	server, err := store.ServerEvents(ctx, span)
-	if err != nil {
-		return nil, err
-	}
-	sum, err := store.Summary(ctx, analysis.Filter{Since: filter.Since, Until: filter.Until})
-	if err != nil {
-		return nil, err
-	}
-	var spans []analysis.VerdictSpan
-	for _, v := range analysis.Verdicts {
-		if sum.Verdicts[v] == 0 {
-			continue
-		}
-		s, ok, err := store.VerdictSpan(ctx, v, span)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			s.Count = sum.Verdicts[v]
-			spans = append(spans, s)
-		}
-	}
-	clients, err := store.ByClient(ctx, analysis.Filter{Verdict: analysis.RelayAbuse, Since: filter.Since, Until: filter.Until})
-	if err != nil {
-		return nil, err
-	}
-	return analysis.Timeline(server, spans, clients), nil
-}
 
 // timelineColumns are report timeline's columns; the text gives way last.
 var timelineColumns = []column{

@@ -1,27 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
-	"github.com/relaysleuth/relaysleuth/parsers"
-	"github.com/relaysleuth/relaysleuth/schema"
 )
-
-// trafficOf counts report traffic over filter's span from the stored
-// events.
-func trafficOf(ctx context.Context, store *schema.Store, filter analysis.Filter) (analysis.Traffic, error) {
-	c := analysis.NewTrafficCounter()
-	err := store.EachEvent(ctx, analysis.TimeRange{From: filter.Since, To: filter.Until}, func(ev parsers.Event) error {
-		c.Add(ev)
-		return nil
-	})
-	return c.Traffic(), err
-}
 
 // countColumns are the columns of a row of totals, after its name.
 var countColumns = []column{
