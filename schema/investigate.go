@@ -189,8 +189,14 @@ func (s *Store) AuthFailuresBy(ctx context.Context, key analysis.Key, value stri
 }
 
 func (s *Store) events(ctx context.Context, q, value string, r analysis.TimeRange) ([]parsers.Event, error) {
+	return s.eventRows(ctx, q, value, r, maxInvestigateEvents)
+}
+
+// eventRows runs q, a query of events' rows by one value in r, keeping at
+// most limit of them.
+func (s *Store) eventRows(ctx context.Context, q, value string, r analysis.TimeRange, limit int) ([]parsers.Event, error) {
 	from, to := bounds(r)
-	rows, err := s.db.QueryContext(ctx, q, value, from, to, maxInvestigateEvents)
+	rows, err := s.db.QueryContext(ctx, q, value, from, to, limit)
 	if err != nil {
 		return nil, wrapBusy(err)
 	}

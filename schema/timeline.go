@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
-	"net/netip"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/parsers"
@@ -31,34 +29,7 @@ const maxServerEvents = 100000
 // ServerEvents returns the MTAs' own events (parsers.KindServer) in r, in
 // time order, at most maxServerEvents of them.
 func (s *Store) ServerEvents(ctx context.Context, r analysis.TimeRange) ([]parsers.Event, error) {
-	from, to := bounds(r)
-	rows, err := s.db.QueryContext(ctx, serverEvents, "server", from, to, maxServerEvents)
-	if err != nil {
-		return nil, wrapBusy(err)
-	}
-	defer rows.Close()
-	var out []parsers.Event
-	for rows.Next() {
-		var (
-			ev             parsers.Event
-			ts             int64
-			kind, clientIP string
-			detail         []byte
-		)
-		if err := rows.Scan(&ts, &ev.Pos.File, &ev.Pos.Line, &ev.Pos.Offset, &ev.Format, &ev.Host, &ev.Daemon, &kind,
-			&ev.QueueID, &ev.NextQueueID, &ev.PrevQueueID, &ev.MessageID, &clientIP, &ev.ClientName, &ev.SASLMethod,
-			&ev.SASLUser, &ev.Raw, &detail); err != nil {
-			return nil, err
-		}
-		if err := decodeDetail(detail, &ev); err != nil {
-			return nil, fmt.Errorf("%s: %w", ev.Pos, err)
-		}
-		ev.Time = msTime(sql.NullInt64{Int64: ts, Valid: true})
-		ev.Kind = parsers.ParseKind(kind)
-		ev.ClientIP, _ = netip.ParseAddr(clientIP)
-		out = append(out, ev)
-	}
-	return out, wrapBusy(rows.Err())
+	return s.eventRows(ctx, serverEvents, "server", r, maxServerEvents)
 }
 
 // VerdictSpan returns the first and last first-hop recipient of verdict v
