@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -183,7 +184,64 @@ type Event struct {
 	Size     int64
 	NRcpt    int
 
+	// Attrs holds what the line says that has no field above, in the order
+	// logged: Exim's log_selector items (X=, CV=, SNI=, DKIM=, QT=, ...),
+	// Postfix's optional attributes (TLS details, milter and access-map
+	// actions), Exchange's event source and custom data. Unknown items are
+	// kept here, never fatal. Set with AddAttr, read with Attr and EachAttr;
+	// a string (each key and value its length in decimal, ':', its bytes)
+	// keeps an Event comparable and costs nothing when empty.
+	Attrs string
+
 	Raw string // the line as read
+}
+
+// AddAttr appends the item key=value to e.Attrs.
+func (e *Event) AddAttr(key, value string) {
+	e.Attrs += strconv.Itoa(len(key)) + ":" + key + strconv.Itoa(len(value)) + ":" + value
+}
+
+// EachAttr calls f with each item of e.Attrs in order, until f returns
+// false. A malformed Attrs (not written by AddAttr) ends the walk.
+func (e *Event) EachAttr(f func(key, value string) bool) {
+	for s := e.Attrs; s != ""; {
+		var k, v string
+		var ok bool
+		if k, s, ok = cutField(s); !ok {
+			return
+		}
+		if v, s, ok = cutField(s); !ok {
+			return
+		}
+		if !f(k, v) {
+			return
+		}
+	}
+}
+
+// Attr returns the value of the first item named key in e.Attrs.
+func (e *Event) Attr(key string) (value string, ok bool) {
+	e.EachAttr(func(k, v string) bool {
+		if k == key {
+			value, ok = v, true
+			return false
+		}
+		return true
+	})
+	return value, ok
+}
+
+// cutField splits s into its first length-prefixed field and the rest.
+func cutField(s string) (field, rest string, ok bool) {
+	colon := strings.IndexByte(s, ':')
+	if colon <= 0 || colon > 10 {
+		return "", "", false
+	}
+	n, err := strconv.Atoi(s[:colon])
+	if err != nil || n < 0 || n > len(s)-colon-1 {
+		return "", "", false
+	}
+	return s[colon+1 : colon+1+n], s[colon+1+n:], true
 }
 
 // ErrUnsupported reports a well-formed line of no interest. It is counted,

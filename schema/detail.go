@@ -23,7 +23,11 @@ func appendDetail(b []byte, ev *parsers.Event) []byte {
 	b = appendNumField(b, ev.Size)
 	b = appendNumField(b, int64(ev.NRcpt))
 	b = appendField(b, origClient(ev))
-	return appendField(b, ev.OrigClientName)
+	b = appendField(b, ev.OrigClientName)
+	if ev.Attrs == "" {
+		return b
+	}
+	return appendField(b, ev.Attrs)
 }
 
 func appendField(b []byte, s string) []byte {
@@ -42,7 +46,7 @@ func appendNumField(b []byte, n int64) []byte {
 
 // decodeDetail sets ev's detail fields from b.
 func decodeDetail(b []byte, ev *parsers.Event) error {
-	var f [14]string
+	var f [15]string
 	for i := 0; i < len(f) && len(b) > 0; i++ {
 		v, rest, err := nextField(b)
 		if err != nil {
@@ -56,5 +60,6 @@ func decodeDetail(b []byte, ev *parsers.Event) error {
 	ev.NRcpt, _ = strconv.Atoi(f[11])
 	ev.OrigClientIP, _ = netip.ParseAddr(f[12])
 	ev.OrigClientName = f[13]
+	ev.Attrs = f[14]
 	return nil
 }
