@@ -67,6 +67,12 @@ func (ing *Ingest) Run(ctx context.Context, ins []*Input) (Result, error) {
 	if n := r.ov.fullNote(); n != "" {
 		fmt.Fprintf(ing.Log, "relaysleuth: %s\n", n)
 	}
+	// Into an empty database, the indexes only readers use are built after
+	// the load, by a sort (schema.DeferIndexes).
+	deferred, err := ing.Store.DeferIndexes(ctx)
+	if err != nil {
+		return res, err
+	}
 	r.cw = startCommitter(ctx)
 	r.corr.Resolver = &syncedResolver{r: ing.Store.Resolver(ctx), cw: r.cw, ctx: ctx}
 	ordered := inOrder(ins)
@@ -96,6 +102,16 @@ func (ing *Ingest) Run(ctx context.Context, ins []*Input) (Result, error) {
 	if ing.Progress != nil {
 		ing.Progress.Finish()
 	}
+	if deferred {
+		// Even after an interruption: readers need them, and what was
+		// stored is whole. A kill leaves them to the next writer's Open.
+		if res.Stats.Lines >= bigLoad {
+			fmt.Fprintf(ing.Log, "relaysleuth: building the report indexes\n")
+		}
+		if err := ing.Store.RestoreIndexes(context.WithoutCancel(ctx)); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
 	if runErr == nil {
 		runErr = ing.accounts(ctx)
 	}
@@ -111,6 +127,10 @@ func (ing *Ingest) Run(ctx context.Context, ins []*Input) (Result, error) {
 	}
 	return res, nil
 }
+
+// bigLoad is the number of lines above which building the deferred indexes
+// takes long enough to say so.
+const bigLoad = 2_000_000
 
 // inOrder reports whether Prepare could sort the inputs oldest first: each
 // is a file whose first line's time it read. The correlator is then told

@@ -80,6 +80,11 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	if err == nil {
 		err = (&Store{db: mdb, path: file}).migrate(ctx)
 	}
+	if err == nil {
+		// A bulk load that died before building the indexes it
+		// deferred (defer.go) left them to the next writer.
+		err = restoreIndexes(ctx, mdb)
+	}
 	if cerr := mdb.Close(); err == nil {
 		err = cerr
 	}

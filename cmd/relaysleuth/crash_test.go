@@ -146,6 +146,28 @@ func TestCrashSafety(t *testing.T) {
 	if got.summary != want.summary {
 		t.Errorf("summary differs from a clean run after %d kills:\n%s\nwant\n%s", kills, got.summary, want.summary)
 	}
+	// A kill during the first load leaves the report indexes unbuilt
+	// (schema.DeferIndexes); the next run builds them.
+	if g, w := indexesOf(t, crashed), indexesOf(t, clean); g != w {
+		t.Errorf("indexes after %d kills:\n%s\nwant as in a clean run:\n%s", kills, g, w)
+	}
+}
+
+// indexesOf lists the indexes of the database at db.
+func indexesOf(t *testing.T, db string) string {
+	t.Helper()
+	r, err := openDB(t, db).Query(`SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var b strings.Builder
+	for r.Next() {
+		var name string
+		r.Scan(&name)
+		b.WriteString(name + "\n")
+	}
+	return b.String()
 }
 
 // firstDiff shows the first lines where got and want differ.

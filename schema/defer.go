@@ -1,0 +1,117 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// deferrable are the recipients' indexes that the ingest itself never
+// reads: only reports, investigate, the accounts pass after the load and
+// tail's look-ups do. Kept during a load: the primary keys (upserts), the
+// recipients of a message (recipients_message_key) and messages by queue
+// id (the correlator's resolver, across files).
+var deferrable = []string{
+	"recipients_ts", "recipients_client", "recipients_queue_id", "recipients_auth_user_ts",
+	"recipients_sender_ts", "recipients_recipient_nocase", "recipients_message_id_ts", "recipients_verdict_ts",
+}
+
+// DeferIndexes drops the indexes that only readers use when the database
+// holds no recipient yet, remembering how to build each in
+// deferred_indexes, and reports whether it did. A bulk load into the empty
+// database then writes rows without them; RestoreIndexes builds them after
+// by a sort, which costs a fraction of inserting every entry in random key
+// order. A load that dies before that leaves them listed, and the next
+// writer to open the database builds them (Open). Readers meanwhile get
+// the same answers, slower.
+func (s *Store) DeferIndexes(ctx context.Context) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, wrapBusy(err)
+	}
+	defer tx.Rollback()
+	var any int
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM recipients)`).Scan(&any); err != nil {
+		return false, wrapBusy(err)
+	}
+	if any != 0 {
+		return false, nil
+	}
+	dropped := false
+	for _, name := range deferrable {
+		var def string
+		err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&def)
+		if err == sql.ErrNoRows {
+			continue // already deferred, by this or another run
+		}
+		if err != nil {
+			return false, wrapBusy(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO deferred_indexes (name, sql) VALUES (?, ?)`, name, def); err != nil {
+			return false, wrapBusy(err)
+		}
+		// name is one of deferrable's constants, never input.
+		if _, err := tx.ExecContext(ctx, `DROP INDEX `+name); err != nil {
+			return false, wrapBusy(err)
+		}
+		dropped = true
+	}
+	return dropped, wrapBusy(tx.Commit())
+}
+
+// RestoreIndexes builds the indexes DeferIndexes dropped, if any, in one
+// transaction. The sorts spill to temporary files, not memory: an index of
+// tens of millions of rows is bigger than the memory a run may use.
+func (s *Store) RestoreIndexes(ctx context.Context) error {
+	return restoreIndexes(ctx, s.db)
+}
+
+func restoreIndexes(ctx context.Context, db *sql.DB) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return wrapBusy(err)
+	}
+	defer c.Close()
+	var n int
+	if err := c.QueryRowContext(ctx, `SELECT count(*) FROM deferred_indexes`).Scan(&n); err != nil || n == 0 {
+		return wrapBusy(err)
+	}
+	if _, err := c.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		return wrapBusy(err)
+	}
+	// The connection goes back to the pool: give it back its setting.
+	defer c.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`)
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapBusy(err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM deferred_indexes ORDER BY name`)
+	if err != nil {
+		return wrapBusy(err)
+	}
+	var names, defs []string
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			rows.Close()
+			return wrapBusy(err)
+		}
+		names, defs = append(names, name), append(defs, def)
+	}
+	if err := rows.Close(); err != nil {
+		return wrapBusy(err)
+	}
+	for i, def := range defs {
+		// def is the statement SQLite itself stored for the index.
+		def = strings.Replace(def, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+		if _, err := tx.ExecContext(ctx, def); err != nil {
+			return fmt.Errorf("build index %s: %w", names[i], wrapBusy(err))
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deferred_indexes WHERE name = ?`, names[i]); err != nil {
+			return wrapBusy(err)
+		}
+	}
+	return wrapBusy(tx.Commit())
+}
