@@ -221,8 +221,7 @@ func (s *Store) ApplyAccounts(ctx context.Context, reps []analysis.AccountReport
 					return err
 				}
 				if len(abused) == 0 {
-					var ev []string
-					if json.Unmarshal([]byte(evj), &ev) == nil && len(ev) > 0 {
+					if ev := decodeEvidence(evj); len(ev) > 0 {
 						ss.Evidence = append(ss.Evidence, ev[0])
 						if len(rep.Evidence) < 10 {
 							rep.Evidence = append(rep.Evidence, ev[0])

@@ -277,8 +277,7 @@ func Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Mess
 	b.rJSON = make([]string, 0, 2*len(rs))
 	for _, r := range b.rs {
 		deliveries, _ := json.Marshal(nonNil(r.Deliveries))
-		evidence, _ := json.Marshal(nonNilS(r.Evidence))
-		b.rJSON = append(b.rJSON, string(deliveries), string(evidence))
+		b.rJSON = append(b.rJSON, string(deliveries), encodeEvidence(r.Evidence))
 	}
 	b.ms = byKey(ms, func(m *analysis.Message) string { return m.Key })
 	b.mText = make([]string, 0, 2*len(ms))
@@ -287,12 +286,12 @@ func Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Mess
 		for j, p := range m.Evidence {
 			ev[j] = p.String()
 		}
-		evidence, _ := json.Marshal(ev)
+		evidence := encodeEvidence(ev)
 		ip := ""
 		if m.ClientIP.IsValid() {
 			ip = m.ClientIP.String()
 		}
-		b.mText = append(b.mText, ip, string(evidence))
+		b.mText = append(b.mText, ip, evidence)
 	}
 	return b
 }

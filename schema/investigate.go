@@ -110,7 +110,7 @@ func (s *Store) RecipientsBy(ctx context.Context, key analysis.Key, value string
 		rc.Time = msTime(ts)
 		rc.Verdict = analysis.Verdict(verdict)
 		_ = json.Unmarshal([]byte(deliveries), &rc.Deliveries)
-		_ = json.Unmarshal([]byte(evidence), &rc.Evidence)
+		rc.Evidence = decodeEvidence(evidence)
 		if rc.Deliveries == nil {
 			rc.Deliveries = []analysis.Delivery{}
 		}

@@ -80,6 +80,8 @@ func TestRelocate(t *testing.T) {
 	}
 	insertRow(t, s.db, "recipients", map[string]any{"key": "r1", "evidence": ev(log1+":7", log+":3", log+":4")})
 	insertRow(t, s.db, "messages", map[string]any{"key": "m1", "evidence": ev(log+":3", "/var/log/mail.log.other:3")})
+	// as written today: references to one file grouped (evidence.go)
+	insertRow(t, s.db, "recipients", map[string]any{"key": "r2", "evidence": encodeEvidence([]string{log1 + ":7", log + ":3", log + ":4", log + ":9"})})
 
 	under, err := s.SourcesUnder(ctx, log)
 	if err != nil || len(under) != 2 || under[0].ID != older.ID || under[1].ID != cur.ID {
@@ -101,6 +103,13 @@ func TestRelocate(t *testing.T) {
 	}
 	if want := ev(log1+":3", "/var/log/mail.log.other:3"); mEv != want {
 		t.Errorf("message evidence %s, want %s", mEv, want)
+	}
+	var r2 string
+	if err := s.db.QueryRow(`SELECT evidence FROM recipients WHERE key = 'r2'`).Scan(&r2); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := decodeEvidence(r2), []string{log2 + ":7", log1 + ":3", log1 + ":4", log1 + ":9"}; !slices.Equal(got, want) {
+		t.Errorf("grouped recipient evidence %s reads %q, want %q", r2, got, want)
 	}
 	under, _ = s.SourcesUnder(ctx, log)
 	var paths []string

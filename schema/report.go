@@ -75,7 +75,7 @@ func (s *Store) Recipients(ctx context.Context, f analysis.Filter, fn func(analy
 		r.Time = msTime(ts)
 		r.Verdict = analysis.Verdict(verdict)
 		_ = json.Unmarshal([]byte(deliveries), &r.Deliveries)
-		_ = json.Unmarshal([]byte(evidence), &r.Evidence)
+		r.Evidence = decodeEvidence(evidence)
 		if r.Deliveries == nil {
 			r.Deliveries = []analysis.Delivery{}
 		}

@@ -62,9 +62,7 @@ func (r *Resolver) load(query string, args ...any) (*analysis.Message, []*analys
 	// line say which.
 	m.SenderSet = m.Sender != ""
 	m.ClientIP, _ = netip.ParseAddr(ip)
-	var ev []string
-	_ = json.Unmarshal([]byte(evid), &ev)
-	for _, s := range ev {
+	for _, s := range decodeEvidence(evid) {
 		m.Evidence = append(m.Evidence, analysis.ParsePos(s))
 	}
 	rows, err := r.s.db.QueryContext(r.ctx, recipientsOfMessage, m.Key)
@@ -84,7 +82,7 @@ func (r *Resolver) load(query string, args ...any) (*analysis.Message, []*analys
 		}
 		rc.Verdict = analysis.Verdict(verdict)
 		_ = json.Unmarshal([]byte(deliveries), &rc.Deliveries)
-		_ = json.Unmarshal([]byte(evidence), &rc.Evidence)
+		rc.Evidence = decodeEvidence(evidence)
 		analysis.RestoreRecipient(&rc, m.Evidence)
 		rs = append(rs, &rc)
 	}

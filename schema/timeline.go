@@ -71,7 +71,7 @@ func (s *Store) oneRecipient(ctx context.Context, q string, args ...any) (analys
 	rc.Time = msTime(ts)
 	rc.Verdict = analysis.Verdict(verdict)
 	_ = json.Unmarshal([]byte(deliveries), &rc.Deliveries)
-	_ = json.Unmarshal([]byte(evidence), &rc.Evidence)
+	rc.Evidence = decodeEvidence(evidence)
 	if rc.Evidence == nil {
 		rc.Evidence = []string{}
 	}
