@@ -115,7 +115,8 @@ func angleEnd(s string) int {
 			return len(s)
 		}
 		i += j + 1
-		if i == len(s) || s[i] == ',' || s[i] == ' ' || s[i] == ';' {
+		if i == len(s) || s[i] == ',' || s[i] == ' ' || s[i] == ';' ||
+			s[i] == ':' && i+1 < len(s) && s[i+1] == ' ' { // "helo=<h>: text" (cleanup)
 			return i
 		}
 	}

@@ -137,7 +137,14 @@ func (p *Parser) Parse(dst []parsers.Event, line []byte, pos parsers.Pos) ([]par
 		dst = qmgr(dst, ev, msg)
 	case "pickup":
 		dst = pickup(dst, ev, msg)
-	case "smtp", "lmtp", "local", "virtual", "pipe", "error", "discard", "retry":
+	case "smtp", "lmtp":
+		var ok bool
+		if dst, ok = tls(dst, ev, msg); !ok {
+			dst = delivery(dst, ev, msg)
+		}
+	case "tlsproxy":
+		dst, _ = tls(dst, ev, msg)
+	case "local", "virtual", "pipe", "error", "discard", "retry":
 		dst = delivery(dst, ev, msg)
 	case "bounce":
 		dst = bounce(dst, ev, msg)

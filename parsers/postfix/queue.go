@@ -7,12 +7,15 @@ import (
 	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
-// cleanup parses the cleanup(8) lines: the Message-ID of each queued message,
-// and header/body/milter rejects of a whole message.
+// cleanup parses the cleanup(8) lines: the Message-ID of each queued
+// message, and what header/body checks and milters did to a whole message
+// (see cleanupAction and action): refused it, held it, discarded it,
+// redirected it, logged a warning.
 //
 //	4B49DBC34B: message-id=<20261127192754.8f8bf4fe56.1@outside.example>
 //	4B49DBC34B: milter-reject: END-OF-MESSAGE from unknown[203.0.113.9]: 5.7.1 Spam; from=<a@b> to=<c@d> proto=ESMTP helo=<x>
 //	4B49DBC34B: reject: header Subject: buy now from unknown[203.0.113.9]; from=<a@b> to=<c@d> proto=ESMTP helo=<x>: 5.7.1 no spam
+//	4B49DBC34B: hold: header Subject: HOLDME from unknown[203.0.113.9]; from=<a@b> to=<c@d> proto=ESMTP helo=<x>: held for review
 func cleanup(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event {
 	qid, rest, ok := queueID(msg)
 	if !ok || qid == "NOQUEUE" {
@@ -24,26 +27,17 @@ func cleanup(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event 
 		ev.Kind = parsers.KindMessageID
 		ev.MessageID = addr(strings.TrimSpace(rest[len("message-id="):]))
 		return append(dst, ev)
-	case strings.HasPrefix(rest, "milter-reject: "):
-		return smtpdAction(dst, ev, parsers.KindReject, rest[len("milter-reject: "):])
-	case strings.HasPrefix(rest, "reject: "), strings.HasPrefix(rest, "discard: "):
-		// "reject: header Subject: x from c[ip]; from=<> to=<> proto=ESMTP helo=<h>: 5.7.1 text"
-		ev.Kind = parsers.KindReject
-		body := rest[strings.IndexByte(rest, ' ')+1:]
-		what, tail, found := strings.Cut(body, "; from=")
-		if !found {
-			ev.Reason = body
-			return append(dst, ev)
+	case strings.HasPrefix(rest, "milter-"):
+		// milter-reject, milter-discard, milter-hold at END-OF-MESSAGE:
+		// the smtpd shape.
+		if a, body, ok := cutAction(rest); ok {
+			return action(dst, ev, a, body)
 		}
-		if i := strings.LastIndex(what, " from "); i >= 0 {
-			ev.ClientName, ev.ClientIP = client(what[i+len(" from "):])
-			what = what[:i]
+	}
+	if a, body, ok := strings.Cut(rest, ": "); ok {
+		if _, known := cleanupActions[a]; known {
+			return cleanupAction(dst, ev, a, body)
 		}
-		kv, reply, _ := strings.Cut("from="+tail, ": ")
-		envelopeFields(&ev, kv)
-		ev.DSN, ev.Reason = dsn(reply)
-		ev.Reason = what + ": " + ev.Reason
-		return append(dst, ev)
 	}
 	return dst
 }
@@ -144,9 +138,16 @@ func delivery(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event
 			ev.DSN = v
 		case "status":
 			ev.Status = v
+		default:
+			ev.AddAttr(k, v) // delay, delays, conn_use, ...
 		}
 	}
 	ev.Reason = text
+	if ev.Daemon == "discard" && ev.Status == parsers.StatusSent {
+		// discard(8) "delivers" by throwing the message away, and says
+		// sent (postconf(5) discard transport): it was not delivered.
+		ev.Status = StatusDiscarded
+	}
 	// The next queue file on this server, if the message went on as one:
 	// a content filter answering "250 2.0.0 Ok: queued as 92842BC340", or
 	// local(8) forwarding through an alias or .forward file. Remote
@@ -186,33 +187,39 @@ func bounce(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event {
 	return append(dst, ev)
 }
 
-// postsuper parses an administrator's removal of a queued message.
+// postsuper parses what an administrator did to a queued message with
+// postsuper(1): deleted it (-d), expired it (-e, Postfix 3.5+: qmgr then
+// returns it as "force-expired"), put it on hold (-h), released it (-H),
+// requeued it (-r). A deletion is KindRemoved, an expiry KindExpired; a
+// hold is a KindRcpt with Status StatusHeld and no recipient (the whole
+// message); a release or requeue a KindRcpt without status. The word is
+// kept in Attrs ("postsuper"). The summary lines ("Deleted: 3 messages")
+// repeat the per-message ones and are not events.
 //
 //	4B49DBC34B: removed
+//	4B49DBC34B: expired
+//	4B49DBC34B: placed on hold
+//	4B49DBC34B: released from hold
+//	4B49DBC34B: requeued
 func postsuper(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event {
 	qid, rest, ok := queueID(msg)
-	if !ok || rest != "removed" {
+	if !ok || qid == "NOQUEUE" {
 		return dst
 	}
 	ev.QueueID = qid
-	ev.Kind = parsers.KindRemoved
-	return append(dst, ev)
-}
-
-// postscreen parses the zombie blocker's verdicts on a client. Its rejects
-// have the smtpd shape:
-//
-//	NOQUEUE: reject: RCPT from [203.0.113.9]:41234: 550 5.7.1 Service unavailable; client [203.0.113.9] blocked using zen.spamhaus.org; from=<a@b>, to=<c@d>, proto=ESMTP, helo=<x>
-//	CONNECT from [203.0.113.9]:41234 to [192.0.2.1]:25
-func postscreen(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event {
-	switch {
-	case strings.HasPrefix(msg, "CONNECT from "):
-		ev.Kind = parsers.KindConnect
-		who, _, _ := strings.Cut(msg[len("CONNECT from "):], " ")
-		ev.ClientName, ev.ClientIP = client(who)
-		return append(dst, ev)
-	case strings.HasPrefix(msg, "NOQUEUE: reject: "):
-		return smtpdAction(dst, ev, parsers.KindReject, msg[len("NOQUEUE: reject: "):])
+	switch rest {
+	case "removed":
+		ev.Kind = parsers.KindRemoved
+	case "expired":
+		ev.Kind = parsers.KindExpired
+	case "placed on hold":
+		ev.Kind, ev.Status = parsers.KindRcpt, StatusHeld
+	case "released from hold", "requeued":
+		ev.Kind = parsers.KindRcpt
+	default:
+		return dst
 	}
-	return dst
+	ev.AddAttr("postsuper", rest)
+	ev.Reason = "postsuper: " + rest
+	return append(dst, ev)
 }

@@ -37,14 +37,9 @@ func smtpd(dst []parsers.Event, ev parsers.Event, pid, msg string) []parsers.Eve
 		return append(dst, ev)
 	case strings.HasPrefix(msg, "warning: "):
 		return smtpdWarning(dst, ev, msg[len("warning: "):])
-	case strings.Contains(msg, " TLS connection established from "):
-		// "Anonymous TLS connection established from x[ip]: TLSv1.3 with cipher ..."
-		ev.Kind = parsers.KindTLS
-		_, rest, _ := strings.Cut(msg, " established from ")
-		who, details, _ := strings.Cut(rest, ": ")
-		ev.ClientName, ev.ClientIP = client(who)
-		ev.Reason = details
-		return append(dst, ev)
+	}
+	if dst, ok := tls(dst, ev, msg); ok {
+		return dst
 	}
 	qid, rest, ok := queueID(msg)
 	if !ok {
@@ -70,19 +65,16 @@ func smtpd(dst []parsers.Event, ev parsers.Event, pid, msg string) []parsers.Eve
 				ev.PrevQueueID = v
 			case "orig_client":
 				ev.OrigClientName, ev.OrigClientIP = client(v)
+			default:
+				// sasl_sender= (the MAIL FROM AUTH= parameter), and
+				// what a later Postfix adds.
+				ev.AddAttr(k, v)
 			}
 		}
 		return append(dst, ev)
-	case strings.HasPrefix(rest, "reject: "):
-		return smtpdAction(dst, ev, parsers.KindReject, rest[len("reject: "):])
-	case strings.HasPrefix(rest, "milter-reject: "):
-		// A milter refused at CONNECT, HELO, MAIL or RCPT (smtpd logs it;
-		// at END-OF-MESSAGE cleanup does).
-		return smtpdAction(dst, ev, parsers.KindReject, rest[len("milter-reject: "):])
-	case strings.HasPrefix(rest, "reject_warning: "):
-		return smtpdAction(dst, ev, parsers.KindRejectWarning, rest[len("reject_warning: "):])
-	case strings.HasPrefix(rest, "permit: "):
-		return smtpdAction(dst, ev, parsers.KindPermit, rest[len("permit: "):])
+	}
+	if a, body, ok := cutAction(rest); ok {
+		return action(dst, ev, a, body)
 	}
 	return dst
 }
