@@ -86,6 +86,9 @@ type Parser struct {
 	haveReject bool
 	envelope   bool
 
+	// Address rewrites waiting for their arrival line: see rewrite.go.
+	rewrites map[string][]string
+
 	// What lines sent through syslog need: see syslog.go.
 	sys syslogState
 }
@@ -198,6 +201,7 @@ func (p *Parser) message(dst []parsers.Event, ev parsers.Event, pid, body string
 		switch body[:2] {
 		case "<=", "(=":
 			ev.Session = pid
+			p.takeRewrites(&ev, pid)
 			return arrival(dst, ev, body[:2], body[3:])
 		case "=>", "->", ">>", "*>", "**", "==":
 			return delivery(dst, ev, body[:2], body[3:])
@@ -207,7 +211,10 @@ func (p *Parser) message(dst []parsers.Event, ev parsers.Event, pid, body string
 	case body == "Completed" || strings.HasPrefix(body, "Completed "):
 		// "Completed QT=1s" with log_selector +queue_time_overall.
 		ev.Kind = parsers.KindRemoved
+		keepFields(&ev, strings.TrimPrefix(body, "Completed"))
 		return append(dst, ev), nil
+	case p.rewrite(ev.QueueID, body):
+		return dst, nil
 	case hasFieldPrefix(body):
 		// "H=... F=<a@b> rejected after DATA: ...", logged once the
 		// message has an id.

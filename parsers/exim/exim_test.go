@@ -78,7 +78,7 @@ var parseTests = []struct {
 			Reason: "250 2.0.0 Ok: queued as S5808209098", NextQueueID: "S5808209098"}}, nil},
 	{"additional address, +all", `2026-11-27 19:36:45 1xX1lB-0008FR-0I -> chen.mueller@victim.example F=<gina@corp.example> P=<gina@corp.example> R=corpus_sink T=remote_smtp S=970 H=127.0.0.1 [127.0.0.1]:2525* I=[127.0.0.1]:38130 C="250 OK id=1xX1lB-0008FS-0J" QT=0s DT=0s`,
 		[]parsers.Event{{Time: at(t0), Kind: parsers.KindDelivery, QueueID: "1xX1lB-0008FR-0I", Rcpt: "chen.mueller@victim.example",
-			From: "gina@corp.example", Relay: "127.0.0.1[127.0.0.1]:2525", Status: parsers.StatusSent,
+			From: "gina@corp.example", Relay: "127.0.0.1[127.0.0.1]:2525", Status: parsers.StatusSent, Size: 970,
 			Reason: "250 OK id=1xX1lB-0008FS-0J", NextQueueID: "1xX1lB-0008FS-0J"}}, nil},
 	{"spec: intermediate address", "2002-10-31 08:59:13 16ZCW1-0005MB-00 => |/usr/bin/procmail -d marv (marv@hitch.fict.example) <postmaster@hitch.fict.example> R=userforward T=address_pipe",
 		[]parsers.Event{{Time: at("2002-10-31 08:59:13.000 +0000"), Kind: parsers.KindDelivery, QueueID: "16ZCW1-0005MB-00",
@@ -214,6 +214,7 @@ func TestParse(t *testing.T) {
 				t.Fatalf("Parse(%q) = %d events %+v, want %d", tt.line, len(got), got, len(tt.want))
 			}
 			for i := range got {
+				got[i].Attrs = "" // TestLogSelector checks them
 				if !reflect.DeepEqual(got[i], tt.want[i]) {
 					t.Errorf("Parse(%q)[%d] =\n%+v\nwant\n%+v", tt.line, i, got[i], tt.want[i])
 				}
@@ -315,6 +316,9 @@ func TestSniff(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, tt := range parseTests {
+		f.Add(tt.line)
+	}
+	for _, tt := range logSelectorTests {
 		f.Add(tt.line)
 	}
 	f.Fuzz(func(t *testing.T, line string) {

@@ -31,19 +31,19 @@ func nextField(s string) (f field, rest string) {
 		if f.key == "H" {
 			return f, s
 		}
-		if strings.HasPrefix(s, `"`) {
-			f.val, rest = quoted(s)
-		} else {
-			f.val, rest = word(s)
-		}
 	} else {
 		f.bare = true
-		if strings.HasPrefix(s, `"`) {
-			f.val, rest = quoted(s)
-		} else {
-			f.val, rest = word(s)
-		}
 	}
+	if strings.HasPrefix(s, `"`) {
+		f.val, rest = quoted(s)
+		// DN="O=x,CN=y": ends the fields of a "**" line: the colon
+		// follows the closing quote.
+		if strings.HasPrefix(rest, ":") && (len(rest) == 1 || rest[1] == ' ') {
+			f.last, rest = true, rest[1:]
+		}
+		return f, rest
+	}
+	f.val, rest = word(s)
 	if strings.HasSuffix(f.val, ":") && (rest == "" || rest[0] == ' ') {
 		f.val, f.last = f.val[:len(f.val)-1], true
 	}
@@ -52,13 +52,15 @@ func nextField(s string) (f field, rest string) {
 
 // keyLen returns the length of the "KEY" of a "KEY=value" item at the start
 // of s, or 0. Exim's field names are short: A, C, CV, DKIM, DN, DT, id,
-// M8S, PRDR, QT, RT, SNI, TFO ...
+// M8S, PRX, QT, RT, SNI ..., and "id*" (log_selector +msg_id_created: a
+// Message-ID Exim made for a message that had none).
 func keyLen(s string) int {
 	for i := 0; i < len(s) && i <= 8; i++ {
 		c := s[i]
 		switch {
 		case c == '=':
 			return i
+		case c == '*' && i > 0 && i+1 < len(s) && s[i+1] == '=':
 		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', i > 0 && isDigit(c), c == '_':
 		default:
 			return 0
@@ -93,6 +95,9 @@ func quoted(s string) (v, rest string) {
 	}
 	v = unescape(s[1:i])
 	tail, rest := word(s[i+1:])
+	if tail == ":" { // a quoted field that ends a "**" line's fields
+		return v, s[i+1:]
+	}
 	if tail != "" {
 		v = s[:i+1] + tail // keep an address's quotes: they are part of it
 	}

@@ -38,11 +38,17 @@ func arrival(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parser
 		f, rest = nextField(rest)
 		if f.bare {
 			switch f.val {
+			case "":
 			case "for":
 				rcpts, rest = rest, ""
 			case "from":
-				// " from <sender>" (LOG_SENDER): the raw sender again.
-				_, rest = word(strings.TrimLeft(rest, " "))
+				// " from <sender>" (+received_sender): the sender as
+				// received, before rewriting.
+				var w string
+				w, rest = readAddr(strings.TrimLeft(rest, " "))
+				ev.AddAttr("from", angle(w))
+			default:
+				ev.AddAttr(f.val, "") // K, L, DS, PRDR, TFO ...
 			}
 			continue
 		}
@@ -54,26 +60,30 @@ func arrival(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parser
 			}
 			rest, hasHost = r, true
 			ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, helo(h)
+			keepHost(&ev, h)
 		case "P":
 			ev.Proto = f.val
 		case "A":
-			// A=authenticator[:set_id[:auth sender]]
-			method, user, _ := strings.Cut(f.val, ":")
-			user, _, _ = strings.Cut(user, ":")
-			if user == "" {
-				user = method
-			}
-			ev.SASLMethod, ev.SASLUser = method, user
+			ev.SASLMethod, ev.SASLUser = authField(&ev, f.val)
 		case "S":
 			ev.Size, _ = strconv.ParseInt(f.val, 10, 64)
 		case "id":
 			ev.MessageID = angle(f.val)
+		case "id*":
+			// +msg_id_created: the Message-ID Exim added to a message
+			// that had none (a bounce, a submission). The same join key.
+			ev.MessageID = angle(f.val)
+			ev.AddAttr(f.key, f.val)
 		case "R":
 			bounceOf = f.val
+			ev.AddAttr(f.key, f.val)
 		case "U":
 			who = f.val
+			ev.AddAttr(f.key, f.val)
 		case "Ci":
 			ev.Session = f.val
+		default:
+			ev.AddAttr(f.key, f.val)
 		}
 	}
 	if flag == "(=" {
@@ -88,7 +98,7 @@ func arrival(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parser
 		dst = append(dst, ev)
 		b := ev
 		b.Kind, b.QueueID, b.NextQueueID = parsers.KindBounce, bounceOf, ev.QueueID
-		b.Size, b.Proto, b.MessageID, b.Reason = 0, "", "", "delivery status notification"
+		b.Size, b.Proto, b.MessageID, b.Reason, b.Attrs = 0, "", "", "delivery status notification", ""
 		dst = append(dst, b)
 	default:
 		ev.Kind = parsers.KindPickup
@@ -110,6 +120,22 @@ func arrival(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parser
 		dst = append(dst, rc)
 	}
 	return dst, nil
+}
+
+// authField reads A=authenticator[:set_id[:auth sender]] and returns the
+// method and the user, the method standing for the user when no set_id is
+// logged. The third part (+smtp_mailauth: the AUTH= of MAIL FROM, "<>"
+// when the client gave none that Exim accepted) is kept as "mailauth".
+func authField(ev *parsers.Event, v string) (method, user string) {
+	method, user, _ = strings.Cut(v, ":")
+	user, sender, found := strings.Cut(user, ":")
+	if found {
+		ev.AddAttr("mailauth", angle(sender))
+	}
+	if user == "" {
+		user = method
+	}
+	return method, user
 }
 
 // helo returns the HELO name of a client host. Exim prints it in
@@ -158,19 +184,23 @@ func delivery(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parse
 	}
 	ev.Rcpt = to
 	var h host
-	hasHost := false
+	hasHost, fields := false, false
 	for !done && rest != "" {
 		rest = strings.TrimLeft(rest, " ")
 		switch {
-		case strings.HasPrefix(rest, "("):
-			// (intermediate address)
+		case !fields && strings.HasPrefix(rest, "("):
+			// (intermediate address), or with +all_parents every
+			// parent, nearest first: "(staff@x, team@x)".
 			end := strings.IndexByte(rest, ')')
 			if end < 0 {
 				return dst, errBadLine
 			}
+			for _, a := range strings.Split(rest[1:end], ", ") {
+				ev.AddAttr("parent", a)
+			}
 			rest = rest[end+1:]
 			continue
-		case strings.HasPrefix(rest, "<"):
+		case !fields && strings.HasPrefix(rest, "<"):
 			end := strings.IndexByte(rest, '>')
 			if end < 0 {
 				return dst, errBadLine
@@ -181,10 +211,25 @@ func delivery(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parse
 			}
 			continue
 		}
+		fields = true
 		var f field
 		f, rest = nextField(rest)
-		switch f.key {
-		case "H":
+		switch {
+		case f.bare && f.val == "defer":
+			// "defer (-44)": the error number of a "==" line.
+			r, n := strings.TrimLeft(rest, " "), ""
+			if strings.HasPrefix(r, "(") {
+				n, rest = word(r)
+				if strings.HasSuffix(n, ":") {
+					n, f.last = n[:len(n)-1], true
+				}
+			}
+			ev.AddAttr("defer", strings.Trim(n, "()"))
+		case f.bare:
+			if f.val != "" {
+				ev.AddAttr(f.val, "") // K, L*, PRDR, DS, TFO ...
+			}
+		case f.key == "H":
 			var ok bool
 			if h, rest, ok = parseHost(rest); !ok {
 				return dst, errBadLine
@@ -194,13 +239,17 @@ func delivery(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parse
 				text, done = strings.TrimPrefix(rest[1:], " "), true
 			}
 			continue
-		case "F":
+		case f.key == "F":
 			ev.From = angle(f.val)
-		case "C":
+		case f.key == "C":
 			// The remote server's reply to the end of data.
 			ev.Reason = f.val
 			ev.DSN = dsn(f.val)
 			ev.NextQueueID = nextQueueID(f.val)
+		case f.key == "S":
+			ev.Size, _ = strconv.ParseInt(f.val, 10, 64) // +delivery_size
+		default:
+			ev.AddAttr(f.key, f.val)
 		}
 		if failed && f.last {
 			text, done = strings.TrimPrefix(rest, " "), true
@@ -221,6 +270,7 @@ func delivery(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parse
 		// With log_selector +deliver_time the time taken follows the
 		// error text of a "**" line: "... mailbox table DT=0s".
 		if i := strings.LastIndex(text, " DT="); i >= 0 && !strings.Contains(text[i+1:], " ") {
+			ev.AddAttr("DT", text[i+len(" DT="):])
 			text = text[:i]
 		}
 		ev.Reason = text

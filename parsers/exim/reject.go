@@ -25,6 +25,9 @@ func (p *Parser) reject(dst []parsers.Event, ev parsers.Event, body string) []pa
 		var f field
 		f, rest = nextField(rest)
 		if f.bare {
+			if f.val == "incomplete" && strings.HasPrefix(rest, " transaction ") {
+				return incomplete(dst, ev, rest[len(" transaction "):])
+			}
 			if f.val == "temporarily" && strings.HasPrefix(rest, " rejected ") {
 				temporary = true
 				rest = rest[len(" rejected "):]
@@ -46,17 +49,15 @@ func (p *Parser) reject(dst []parsers.Event, ev parsers.Event, body string) []pa
 			}
 			rest = r
 			ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, helo(h)
+			keepHost(&ev, h)
 		case "F":
 			ev.From = angle(f.val)
 		case "A":
-			method, user, _ := strings.Cut(f.val, ":")
-			user, _, _ = strings.Cut(user, ":")
-			if user == "" {
-				user = method
-			}
-			ev.SASLMethod, ev.SASLUser = method, user
+			ev.SASLMethod, ev.SASLUser = authField(&ev, f.val)
 		case "Ci":
 			ev.Session = f.val
+		default:
+			ev.AddAttr(f.key, f.val) // I=, U=, X=, CV=, DN=, SNI=, PRX= ...
 		}
 	}
 	var stage, text string
@@ -86,6 +87,44 @@ func (p *Parser) reject(dst []parsers.Event, ev parsers.Event, body string) []pa
 	}
 	p.lastReject, p.haveReject = ev, true
 	return append(dst, ev)
+}
+
+// incomplete parses the line of log_selector +smtp_incomplete_transaction:
+// a transaction ended by RSET, QUIT, a lost connection or another MAIL
+// before any message was accepted, with the sender and the recipients the
+// server had accepted (evidence of address harvesting, and of a relay
+// tested without a message). s follows "incomplete transaction ".
+//
+//	H=(x) [192.0.2.7]:4711 I=[192.0.2.1]:25 incomplete transaction (RSET) from <a@b.example> for c@corp.example d@corp.example
+//
+// Each recipient becomes a KindRcpt without a queue id (no message came of
+// it); a transaction that had none a KindSender.
+func incomplete(dst []parsers.Event, ev parsers.Event, s string) []parsers.Event {
+	why, rest := word(s)
+	ev.Reason = "incomplete transaction " + why
+	rest = strings.TrimLeft(rest, " ")
+	if r, ok := strings.CutPrefix(rest, "from "); ok {
+		var a string
+		a, rest = readAddr(r)
+		ev.From = angle(a)
+	}
+	rest = strings.TrimLeft(rest, " ")
+	r, ok := strings.CutPrefix(rest, "for ")
+	if !ok {
+		ev.Kind = parsers.KindSender
+		return append(dst, ev)
+	}
+	for r = strings.TrimLeft(r, " "); r != ""; r = strings.TrimLeft(r, " ") {
+		var a string
+		a, r = readAddr(r)
+		if a == "" {
+			break
+		}
+		rc := ev
+		rc.Kind, rc.Rcpt = parsers.KindRcpt, angle(a)
+		dst = append(dst, rc)
+	}
+	return dst
 }
 
 // bracketed splits "<a@b>: text" into the address and the text. Exim cuts

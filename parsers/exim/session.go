@@ -17,12 +17,34 @@ import (
 func (p *Parser) session(dst []parsers.Event, ev parsers.Event, pid, body string) ([]parsers.Event, error) {
 	ev.Session = pid
 	switch {
+	case ev.QueueID == "" && pid != "" && p.rewrite("pid "+pid, body):
+		return dst, nil
 	case hasFieldPrefix(body):
 		return p.reject(dst, ev, body), nil
 	case strings.HasPrefix(body, "SMTP connection from "):
 		return connection(dst, ev, body[len("SMTP connection from "):]), nil
+	case strings.HasPrefix(body, "SMTP connection Ci="):
+		// Exim 4.97+ puts the connection id first: "SMTP connection
+		// Ci=p1240 from (tester) [127.0.0.1] lost while reading message data".
+		ci, rest := word(body[len("SMTP connection Ci="):])
+		if rest, ok := strings.CutPrefix(rest, " from "); ok {
+			ev.Session = ci
+			return connection(dst, ev, rest), nil
+		}
+		return dst, nil
 	case strings.HasPrefix(body, "SMTP syntax error in "):
 		return syntaxError(dst, ev, body[len("SMTP syntax error in "):]), nil
+	case strings.HasPrefix(body, "SMTP protocol error in "):
+		// +smtp_protocol_error: "SMTP protocol error in \"MAIL
+		// FROM:<a@b>\" H=(x) [ip] sender already given".
+		return syntaxError(dst, ev, body[len("SMTP protocol error in "):]), nil
+	case strings.HasPrefix(body, "Connection from ") && strings.Contains(body, " refused"):
+		// +connection_reject, by the daemon: "Connection from [ip]:port
+		// refused: too many connections from that IP address".
+		return refusedConnection(dst, ev, body[len("Connection from "):]), nil
+	case strings.HasPrefix(body, "refused connection from "):
+		// host_reject_connection: "refused connection from H=[ip] (...)".
+		return refusedConnection(dst, ev, strings.TrimPrefix(body[len("refused connection from "):], "H=")), nil
 	case strings.HasPrefix(body, "unqualified recipient rejected: "), strings.HasPrefix(body, "unqualified sender rejected: "):
 		return unqualified(dst, ev, body), nil
 	case strings.HasPrefix(body, "SMTP protocol synchronization error"):
@@ -42,6 +64,13 @@ func (p *Parser) session(dst []parsers.Event, ev parsers.Event, pid, body string
 			}
 			ev.Kind = e.kind
 			ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, h.helo
+			keepHost(&ev, h)
+			keepFields(&ev, after)
+			if ev.SASLUser == "" {
+				if a, ok := ev.Attr("A"); ok { // an authenticated session without MAIL
+					ev.SASLMethod, ev.SASLUser = authField(&parsers.Event{}, a)
+				}
+			}
 			ev.Reason = strings.TrimSuffix(e.prefix, " from ")
 			ev.Reason = strings.TrimSuffix(ev.Reason, " on connection")
 			ev.Reason = strings.TrimSuffix(ev.Reason, " on TLS connection")
@@ -103,6 +132,12 @@ func connection(dst []parsers.Event, ev parsers.Event, s string) []parsers.Event
 	if i := strings.Index(rest, " Ci="); i >= 0 {
 		ev.Session, _ = word(rest[i+len(" Ci="):])
 	}
+	keepHost(&ev, h)
+	keepFields(&ev, rest)
+	if i := strings.Index(rest, "(TCP/IP connection count = "); i >= 0 {
+		n, _, _ := strings.Cut(rest[i+len("(TCP/IP connection count = "):], ")")
+		ev.AddAttr("count", n)
+	}
 	text := tailText(rest)
 	switch {
 	case text == "" || strings.HasPrefix(text, "(TCP/IP connection count"):
@@ -159,7 +194,13 @@ func syntaxError(dst []parsers.Event, ev parsers.Event, s string) []parsers.Even
 		ev.From = angle(arg)
 		verb = "MAIL"
 	default:
-		return dst
+		// Another command (EHLO, AUTH, BDAT, an unknown one): a refusal
+		// without an address, kept as evidence of the session.
+		verb, _, _ = strings.Cut(verb, " ")
+		if verb == "" {
+			verb = "command"
+		}
+		ev.AddAttr("command", cmd)
 	}
 	h, rest, ok := parseHost(rest)
 	if !ok {
@@ -167,7 +208,27 @@ func syntaxError(dst []parsers.Event, ev parsers.Event, s string) []parsers.Even
 	}
 	ev.Kind = parsers.KindReject
 	ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, helo(h)
+	keepHost(&ev, h)
+	keepFields(&ev, rest)
 	ev.Reason = verb + ": " + tailText(rest)
+	return append(dst, ev)
+}
+
+// refusedConnection parses a connection the daemon refused before any
+// SMTP (+connection_reject): too many connections, the load average,
+// host_reject_connection. It is a refusal without an address.
+//
+//	Connection from [192.0.2.7]:4711 refused: too many connections from that IP address
+func refusedConnection(dst []parsers.Event, ev parsers.Event, s string) []parsers.Event {
+	h, rest, ok := parseHost(s)
+	if !ok || !h.ip.IsValid() {
+		return dst
+	}
+	ev.Kind = parsers.KindReject
+	ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, h.helo
+	keepHost(&ev, h)
+	keepFields(&ev, rest)
+	ev.Reason = "connection " + strings.TrimPrefix(strings.TrimSpace(tailText(rest)), ": ")
 	return append(dst, ev)
 }
 
@@ -198,6 +259,8 @@ func unqualified(dst []parsers.Event, ev parsers.Event, body string) []parsers.E
 	}
 	ev.Kind = parsers.KindReject
 	ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, helo(h)
+	keepHost(&ev, h)
+	keepFields(&ev, rest)
 	ev.Reason = stage + ": " + what + " rejected"
 	if tail := tailText(rest); tail != "" {
 		ev.Reason += ": " + tail
@@ -220,10 +283,14 @@ func authFailed(dst []parsers.Event, ev parsers.Event, body string) []parsers.Ev
 	if !ok {
 		return dst
 	}
+	keepHost(&ev, h)
 	// Fields (I=[ip]:port, U=ident) up to the ": " before the reply.
 	for !strings.HasPrefix(rest, ": ") && rest != ":" {
 		var f field
 		f, rest = nextField(rest)
+		if f.key != "" {
+			ev.AddAttr(f.key, f.val)
+		}
 		if f.last || rest == "" {
 			break
 		}
