@@ -190,7 +190,7 @@ func (s *Store) ApplyAccounts(ctx context.Context, reps []analysis.AccountReport
 			if err := rows.Scan(&c.key, &c.reason); err != nil {
 				return err
 			}
-			c.reason = analysis.TrimAbuseReason(rep.Account, c.reason)
+			c.reason = analysis.TrimAbuseReason(rep.Account, decodePhrases(c.reason))
 			back = append(back, c)
 			return nil
 		})
@@ -198,7 +198,7 @@ func (s *Store) ApplyAccounts(ctx context.Context, reps []analysis.AccountReport
 			return out, err
 		}
 		for _, c := range back {
-			if _, err := upd.ExecContext(ctx, string(analysis.AuthenticatedOutbound), c.reason, c.key); err != nil {
+			if _, err := upd.ExecContext(ctx, string(analysis.AuthenticatedOutbound), encodePhrases(c.reason), c.key); err != nil {
 				return out, wrapBusy(err)
 			}
 		}
@@ -228,7 +228,7 @@ func (s *Store) ApplyAccounts(ctx context.Context, reps []analysis.AccountReport
 						}
 					}
 				}
-				c.reason = analysis.AbuseReason(rep.Account, *ss, c.reason)
+				c.reason = analysis.AbuseReason(rep.Account, *ss, decodePhrases(c.reason))
 				abused = append(abused, c)
 				if hop == 1 {
 					rep.Recipients++
@@ -240,7 +240,7 @@ func (s *Store) ApplyAccounts(ctx context.Context, reps []analysis.AccountReport
 				return out, err
 			}
 			for _, c := range abused {
-				if _, err := upd.ExecContext(ctx, string(analysis.AccountAbuse), c.reason, c.key); err != nil {
+				if _, err := upd.ExecContext(ctx, string(analysis.AccountAbuse), encodePhrases(c.reason), c.key); err != nil {
 					return out, wrapBusy(err)
 				}
 			}

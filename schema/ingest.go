@@ -3,7 +3,6 @@ package schema
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -276,8 +275,7 @@ func Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Mess
 	b.rs = byKey(rs, func(r *analysis.Recipient) string { return r.Key })
 	b.rJSON = make([]string, 0, 2*len(rs))
 	for _, r := range b.rs {
-		deliveries, _ := json.Marshal(nonNil(r.Deliveries))
-		b.rJSON = append(b.rJSON, string(deliveries), encodeEvidence(r.Evidence))
+		b.rJSON = append(b.rJSON, encodeDeliveries(r.Deliveries), encodeEvidence(r.Evidence))
 	}
 	b.ms = byKey(ms, func(m *analysis.Message) string { return m.Key })
 	b.mText = make([]string, 0, 2*len(ms))
@@ -469,7 +467,7 @@ func (w *Writer) writeJudgements(ctx context.Context, tx *sql.Tx, stmts *writeSt
 		r := rs[i]
 		return append(args, r.Key, r.MessageKey, r.Time.UnixMilli(), r.MTA, r.Host, r.QueueID, r.MessageID,
 			r.ClientIP, r.ClientName, r.Helo, r.Authenticated, r.AuthUser, r.Sender, r.Recipient, r.Status,
-			b.rJSON[2*i], string(r.Verdict), r.Reason, r.Hop, r.OriginQueueID, b.rJSON[2*i+1])
+			b.rJSON[2*i], string(r.Verdict), encodePhrases(r.Reason), r.Hop, r.OriginQueueID, b.rJSON[2*i+1])
 	}, func(i, j int) string { return "recipients " + rs[i].Recipient + " to " + rs[j-1].Recipient })
 	if err != nil {
 		return err
@@ -496,16 +494,3 @@ func addrString(ev *parsers.Event) string {
 	return ""
 }
 
-func nonNil(d []analysis.Delivery) []analysis.Delivery {
-	if d == nil {
-		return []analysis.Delivery{}
-	}
-	return d
-}
-
-func nonNilS(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}

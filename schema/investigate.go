@@ -3,7 +3,6 @@ package schema
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/netip"
@@ -109,7 +108,8 @@ func (s *Store) RecipientsBy(ctx context.Context, key analysis.Key, value string
 		}
 		rc.Time = msTime(ts)
 		rc.Verdict = analysis.Verdict(verdict)
-		_ = json.Unmarshal([]byte(deliveries), &rc.Deliveries)
+		rc.Deliveries = decodeDeliveries(deliveries)
+		rc.Reason = decodePhrases(rc.Reason)
 		rc.Evidence = decodeEvidence(evidence)
 		if rc.Deliveries == nil {
 			rc.Deliveries = []analysis.Delivery{}

@@ -3,7 +3,6 @@ package schema
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,7 +73,8 @@ func (s *Store) Recipients(ctx context.Context, f analysis.Filter, fn func(analy
 		}
 		r.Time = msTime(ts)
 		r.Verdict = analysis.Verdict(verdict)
-		_ = json.Unmarshal([]byte(deliveries), &r.Deliveries)
+		r.Deliveries = decodeDeliveries(deliveries)
+		r.Reason = decodePhrases(r.Reason)
 		r.Evidence = decodeEvidence(evidence)
 		if r.Deliveries == nil {
 			r.Deliveries = []analysis.Delivery{}

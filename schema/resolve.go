@@ -3,7 +3,6 @@ package schema
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"net/netip"
 	"time"
@@ -81,7 +80,8 @@ func (r *Resolver) load(query string, args ...any) (*analysis.Message, []*analys
 			return nil, nil, err
 		}
 		rc.Verdict = analysis.Verdict(verdict)
-		_ = json.Unmarshal([]byte(deliveries), &rc.Deliveries)
+		rc.Deliveries = decodeDeliveries(deliveries)
+		rc.Reason = decodePhrases(rc.Reason)
 		rc.Evidence = decodeEvidence(evidence)
 		analysis.RestoreRecipient(&rc, m.Evidence)
 		rs = append(rs, &rc)

@@ -3,7 +3,6 @@ package schema
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/parsers"
@@ -70,7 +69,8 @@ func (s *Store) oneRecipient(ctx context.Context, q string, args ...any) (analys
 	}
 	rc.Time = msTime(ts)
 	rc.Verdict = analysis.Verdict(verdict)
-	_ = json.Unmarshal([]byte(deliveries), &rc.Deliveries)
+	rc.Deliveries = decodeDeliveries(deliveries)
+	rc.Reason = decodePhrases(rc.Reason)
 	rc.Evidence = decodeEvidence(evidence)
 	if rc.Evidence == nil {
 		rc.Evidence = []string{}
