@@ -198,6 +198,9 @@ func (c *Correlator) Feed(ev parsers.Event) {
 		}
 		m.Origin = OriginLocal
 		m.Sender, m.SenderSet = ev.From, true
+		if ev.MessageID != "" { // Exim logs it on a local submission's "<=" line
+			m.MessageID = ev.MessageID
+		}
 		c.evidence(m, ev.Pos)
 		c.touch(m)
 	case parsers.KindMessageID:
