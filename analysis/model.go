@@ -52,6 +52,10 @@ const (
 	StatusBounced  = "bounced"
 	StatusRejected = "rejected"
 	StatusQueued   = "queued"
+	// StatusHeld and StatusDiscarded: accepted, then held (Postfix HOLD)
+	// or thrown away (DISCARD, discard(8), Exchange DROP): not relayed.
+	StatusHeld      = parsers.StatusHeld
+	StatusDiscarded = parsers.StatusDiscarded
 )
 
 // How a message entered the queue.

@@ -28,7 +28,7 @@ func origin(m *Message) (*Message, int) {
 // the local domains and was handed to a remote host, or "".
 func externalDelivery(p Policy, r *Recipient) string {
 	for _, d := range r.Deliveries {
-		if d.Relay != "local" && d.NextQueueID == "" && p.External(d.To) {
+		if d.Relay != "local" && d.NextQueueID == "" && p.External(d.To) && !notRelayed(d.Status) {
 			return d.To
 		}
 	}
@@ -70,6 +70,9 @@ func (c *Correlator) judge(m *Message, r *Recipient) {
 	}
 	r.Status = recipientStatus(r)
 	r.Verdict, r.Reason = c.verdict(m, o, r)
+	if notRelayed(r.Status) {
+		r.Reason += "; " + r.Status + " by the server: not relayed"
+	}
 	if o.ex != nil {
 		r.Reason += exchangeNote(o, r.Verdict)
 	}
@@ -132,10 +135,18 @@ func recipientStatus(r *Recipient) string {
 			return StatusDeferred
 		case "bounced", "expired":
 			status = StatusBounced
+		case StatusHeld, StatusDiscarded:
+			if status == StatusSent {
+				status = d.Status
+			}
 		}
 	}
 	return status
 }
+
+// notRelayed reports whether a delivery status says the server kept or
+// threw the message away instead of delivering it.
+func notRelayed(status string) bool { return status == StatusHeld || status == StatusDiscarded }
 
 // verdict applies the relay rules to r, a recipient of m whose origin is o.
 func (c *Correlator) verdict(m, o *Message, r *Recipient) (Verdict, string) {

@@ -132,6 +132,12 @@ const (
 	StatusDeferred = "deferred"
 	StatusBounced  = "bounced"
 	StatusExpired  = "expired"
+	// StatusHeld and StatusDiscarded: the server accepted the recipient and
+	// then held the message (Postfix HOLD: the hold queue, until an
+	// administrator releases or deletes it) or threw it away (DISCARD,
+	// discard(8), Exchange DROP): it was not relayed.
+	StatusHeld      = "held"
+	StatusDiscarded = "discarded"
 )
 
 // What a KindServer event says happened, in its Status.

@@ -1,16 +1,19 @@
 package postfix
 
 import (
+	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
-// Statuses of a recipient that an action held or discarded: the server
-// said 250 to the client, and the message was not delivered (or not yet).
+// The statuses of a recipient that an action held or discarded: the
+// server said 250 to the client, and the message was not relayed (HOLD:
+// not until an administrator releases it with postsuper -H).
 const (
-	StatusHeld      = "held"      // HOLD: in the hold queue until postsuper -H or -d
-	StatusDiscarded = "discarded" // DISCARD: accepted and thrown away
+	StatusHeld      = parsers.StatusHeld
+	StatusDiscarded = parsers.StatusDiscarded
 )
 
 // smtpdActions are the words smtpd(8) logs before an access-map, milter or
@@ -29,10 +32,10 @@ var smtpdActions = map[string]struct {
 	"reject_warning": {parsers.KindRejectWarning, ""},
 	"warn":           {parsers.KindRejectWarning, ""},
 	"permit":         {parsers.KindPermit, ""},
-	"hold":           {parsers.KindRcpt, StatusHeld},
-	"milter-hold":    {parsers.KindRcpt, StatusHeld},
-	"discard":        {parsers.KindRcpt, StatusDiscarded},
-	"milter-discard": {parsers.KindRcpt, StatusDiscarded},
+	"hold":           {parsers.KindDelivery, StatusHeld},
+	"milter-hold":    {parsers.KindDelivery, StatusHeld},
+	"discard":        {parsers.KindDelivery, StatusDiscarded},
+	"milter-discard": {parsers.KindDelivery, StatusDiscarded},
 	"redirect":       {parsers.KindRcpt, ""},
 	"filter":         {parsers.KindRcpt, ""},
 }
@@ -49,9 +52,12 @@ func cutAction(rest string) (action, body string, ok bool) {
 }
 
 // action appends the event of an smtpd-shaped action line (smtpd, and the
-// milter lines of cleanup). A hold or discard is a KindRcpt with Status
-// StatusHeld or StatusDiscarded: the client was told 250, and the message
-// was not relayed. A redirect or filter is a KindRcpt too, with the new
+// milter lines of cleanup). A hold or discard is the server's disposition
+// of the recipient: a KindDelivery with Status StatusHeld or
+// StatusDiscarded and Relay "none" (the client was told 250, and the
+// message was not relayed); said before the queue file existed (NOQUEUE),
+// Parser.bindActions repeats it on the session's next "client=" line,
+// which names the queue id. A redirect or filter is a KindRcpt, with the new
 // recipient or transport in Attrs ("redirect", "filter"). Every action
 // but reject, reject_warning and permit keeps its word in Attrs ("action");
 // a permit keeps the restriction that
@@ -66,6 +72,12 @@ func action(dst []parsers.Event, ev parsers.Event, action, body string) []parser
 	}
 	e := &dst[n]
 	e.Status = a.status
+	if a.status != "" {
+		e.Relay = "none"
+		if e.Rcpt == "" {
+			e.Kind = parsers.KindRcpt // a whole transaction (MAIL, CONNECT): no recipient named
+		}
+	}
 	if action != "reject" && action != "reject_warning" && action != "permit" {
 		e.AddAttr("action", action) // the rest are their Kind
 	}
@@ -103,8 +115,8 @@ var cleanupActions = map[string]struct {
 	status string
 }{
 	"reject":   {parsers.KindReject, ""},
-	"hold":     {parsers.KindRcpt, StatusHeld},
-	"discard":  {parsers.KindRcpt, StatusDiscarded},
+	"hold":     {parsers.KindDelivery, StatusHeld},
+	"discard":  {parsers.KindDelivery, StatusDiscarded},
 	"warning":  {parsers.KindRejectWarning, ""},
 	"info":     {parsers.KindRejectWarning, ""},
 	"redirect": {parsers.KindRcpt, ""},
@@ -120,6 +132,9 @@ var cleanupActions = map[string]struct {
 func cleanupAction(dst []parsers.Event, ev parsers.Event, action, body string) []parsers.Event {
 	a := cleanupActions[action]
 	ev.Kind, ev.Status = a.kind, a.status
+	if a.status != "" {
+		ev.Relay = "none"
+	}
 	ev.AddAttr("action", action)
 	what, tail, found := strings.Cut(body, "; from=")
 	if !found {
@@ -140,7 +155,74 @@ func cleanupAction(dst []parsers.Event, ev parsers.Event, action, body string) [
 		what += ": " + text
 	}
 	ev.Reason = what
+	if ev.Kind == parsers.KindDelivery && ev.Rcpt == "" {
+		ev.Kind = parsers.KindRcpt // no recipient named: the message's disposition only
+	}
+	if a.status != "" {
+		dst = appendSender(dst, ev)
+	}
 	return append(dst, ev)
+}
+
+// appendSender appends the envelope sender a hold or discard line names,
+// as a KindSender: qmgr(8), which logs it otherwise, never sees a
+// discarded message, nor a held one until it is released.
+func appendSender(dst []parsers.Event, ev parsers.Event) []parsers.Event {
+	if ev.QueueID == "" {
+		return dst
+	}
+	s := parsers.Event{Pos: ev.Pos, Time: ev.Time, Format: ev.Format, Host: ev.Host, Daemon: ev.Daemon,
+		Session: ev.Session, Kind: parsers.KindSender, QueueID: ev.QueueID, From: ev.From, Raw: ev.Raw}
+	return append(dst, s)
+}
+
+// maxPendingSessions bounds the smtpd sessions whose NOQUEUE hold or
+// discard waits for a queue id (bindActions).
+const maxPendingSessions = 1024
+
+// bindActions looks at the events one smtpd line produced (dst[n:]). A
+// hold or discard logged before the queue file existed ("NOQUEUE: hold:
+// RCPT from ...") concerns the message the session's next "client=" line
+// names: Postfix logs "client=" when it opens the queue file, right after
+// the first recipient is accepted. The action is kept per session (smtpd
+// pid) and repeated on that line as a KindDelivery with the queue id; a
+// new connection or a disconnect forgets it.
+func (p *Parser) bindActions(dst []parsers.Event, n int, pid string) []parsers.Event {
+	for i := n; i < len(dst); i++ {
+		e := dst[i]
+		switch {
+		case e.Kind == parsers.KindConnect || e.Kind == parsers.KindDisconnect:
+			delete(p.pending, pid)
+		case e.Kind == parsers.KindDelivery && e.QueueID == "" && e.Status != "":
+			if p.pending == nil || len(p.pending) >= maxPendingSessions {
+				p.pending = make(map[string][]parsers.Event)
+			}
+			if len(p.pending[pid]) < 16 {
+				p.pending[pid] = append(p.pending[pid], e)
+			}
+		case e.Kind == parsers.KindClient && e.QueueID != "":
+			for j, a := range p.pending[pid] {
+				if j == 0 {
+					s := e
+					s.Kind, s.From = parsers.KindSender, a.From
+					dst = appendSender(dst, s)
+				}
+				d := e
+				d.Kind, d.Status, d.Relay = parsers.KindDelivery, a.Status, a.Relay
+				d.ClientName, d.ClientIP, d.OrigClientName, d.OrigClientIP = "", netip.Addr{}, "", netip.Addr{}
+				d.SASLMethod, d.SASLUser, d.PrevQueueID = "", "", ""
+				d.From, d.Rcpt, d.Proto, d.Helo = a.From, a.Rcpt, a.Proto, a.Helo
+				d.Reason, d.Attrs = a.Reason, a.Attrs
+				if a.Pos.Line > 0 {
+					// Where the action itself is, in this file.
+					d.AddAttr("action_line", strconv.Itoa(a.Pos.Line))
+				}
+				dst = append(dst, d)
+			}
+			delete(p.pending, pid)
+		}
+	}
+	return dst
 }
 
 // cutFieldsEnd splits "from=<a> to=<b> proto=ESMTP helo=<h>: text" after

@@ -54,6 +54,7 @@ type Parser struct {
 	lastMonth time.Month
 	modYear   int // ModTime's year and month in Location
 	modMonth  time.Month
+	pending   map[string][]parsers.Event // see bindActions
 }
 
 // NewParser returns a Parser for one file.
@@ -129,6 +130,7 @@ func (p *Parser) Parse(dst []parsers.Event, line []byte, pos parsers.Pos) ([]par
 	switch h.daemon {
 	case "smtpd":
 		dst = smtpd(dst, ev, h.pid, msg)
+		dst = p.bindActions(dst, n, h.host+"|"+h.tag+"|"+h.pid)
 	case "postscreen":
 		dst = postscreen(dst, ev, msg)
 	case "cleanup":

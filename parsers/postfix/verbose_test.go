@@ -1,6 +1,8 @@
 package postfix
 
 import (
+	"testing"
+
 	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
@@ -43,15 +45,15 @@ var verboseTests = []struct {
 			ClientName: "unknown", ClientIP: ip("203.0.113.9"), From: "a@outside.example", Rcpt: "bob@corp.example", Proto: "ESMTP", Helo: "pc.example",
 			Reason: "RCPT: watch this client", Attrs: attrs("action", "warn")}}, nil},
 	{"access HOLD", "Dec  6 03:04:45 mail postfix/smtpd[18114]: NOQUEUE: hold: RCPT from unknown[203.0.113.9]: <quarantine@corp.example>: Recipient address quarantined; from=<a@outside.example> to=<quarantine@corp.example> proto=ESMTP helo=<pc.example>",
-		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "smtpd", Kind: parsers.KindRcpt, Session: "18114", Status: StatusHeld,
+		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "smtpd", Kind: parsers.KindDelivery, Relay: "none", Session: "18114", Status: StatusHeld,
 			ClientName: "unknown", ClientIP: ip("203.0.113.9"), From: "a@outside.example", Rcpt: "quarantine@corp.example", Proto: "ESMTP", Helo: "pc.example",
 			Reason: "RCPT: <quarantine@corp.example>: Recipient address quarantined", Attrs: attrs("action", "hold")}}, nil},
 	{"access DISCARD with queue id", "Dec  6 03:04:45 mail postfix/smtpd[18074]: 4jhqpP4m8lz5g1f: discard: RCPT from unknown[203.0.113.9]: <trap@corp.example>: Recipient address triggers DISCARD action; from=<a@outside.example> to=<trap@corp.example> proto=ESMTP helo=<pc.example>",
-		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "smtpd", Kind: parsers.KindRcpt, Session: "18074", Status: StatusDiscarded, QueueID: "4jhqpP4m8lz5g1f",
+		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "smtpd", Kind: parsers.KindDelivery, Relay: "none", Session: "18074", Status: StatusDiscarded, QueueID: "4jhqpP4m8lz5g1f",
 			ClientName: "unknown", ClientIP: ip("203.0.113.9"), From: "a@outside.example", Rcpt: "trap@corp.example", Proto: "ESMTP", Helo: "pc.example",
 			Reason: "RCPT: <trap@corp.example>: Recipient address triggers DISCARD action", Attrs: attrs("action", "discard")}}, nil},
 	{"access DISCARD at MAIL", "Dec  6 03:04:45 mail postfix/smtpd[18074]: NOQUEUE: discard: MAIL from unknown[203.0.113.9]: <spam@outside.example>: Sender address triggers DISCARD action; from=<spam@outside.example> proto=ESMTP helo=<pc.example>",
-		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "smtpd", Kind: parsers.KindRcpt, Session: "18074", Status: StatusDiscarded,
+		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "smtpd", Kind: parsers.KindRcpt, Session: "18074", Status: StatusDiscarded, Relay: "none",
 			ClientName: "unknown", ClientIP: ip("203.0.113.9"), From: "spam@outside.example", Proto: "ESMTP", Helo: "pc.example",
 			Reason: "MAIL: <spam@outside.example>: Sender address triggers DISCARD action", Attrs: attrs("action", "discard")}}, nil},
 	{"access REDIRECT", "Dec  6 03:04:45 mail postfix/smtpd[18114]: NOQUEUE: redirect: RCPT from unknown[203.0.113.9]: <redirect@corp.example>: Recipient address triggers REDIRECT ops@partner.example; from=<a@outside.example> to=<redirect@corp.example> proto=ESMTP helo=<pc.example>",
@@ -73,11 +75,11 @@ var verboseTests = []struct {
 
 	// milters
 	{"milter-hold in smtpd", "Dec  6 03:04:45 mail postfix/smtpd[18074]: NOQUEUE: milter-hold: RCPT from unknown[203.0.113.9]: milter triggers HOLD action; from=<a@outside.example> to=<b@corp.example> proto=ESMTP helo=<pc.example>",
-		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "smtpd", Kind: parsers.KindRcpt, Session: "18074", Status: StatusHeld,
+		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "smtpd", Kind: parsers.KindDelivery, Relay: "none", Session: "18074", Status: StatusHeld,
 			ClientName: "unknown", ClientIP: ip("203.0.113.9"), From: "a@outside.example", Rcpt: "b@corp.example", Proto: "ESMTP", Helo: "pc.example",
 			Reason: "RCPT: milter triggers HOLD action", Attrs: attrs("action", "milter-hold")}}, nil},
 	{"milter-discard in cleanup", "Dec  6 03:04:45 mail postfix/cleanup[18112]: 4jhqpP4RNhz5g1c: milter-discard: END-OF-MESSAGE from unknown[203.0.113.9]: milter triggers DISCARD action; from=<a@outside.example> to=<v@victim.example> proto=ESMTP helo=<pc.example>",
-		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "cleanup", Kind: parsers.KindRcpt, QueueID: "4jhqpP4RNhz5g1c", Status: StatusDiscarded,
+		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "cleanup", Kind: parsers.KindDelivery, Relay: "none", QueueID: "4jhqpP4RNhz5g1c", Status: StatusDiscarded,
 			ClientName: "unknown", ClientIP: ip("203.0.113.9"), From: "a@outside.example", Rcpt: "v@victim.example", Proto: "ESMTP", Helo: "pc.example",
 			Reason: "END-OF-MESSAGE: milter triggers DISCARD action", Attrs: attrs("action", "milter-discard")}}, nil},
 	{"milter-reject tempfail in cleanup", "Dec  6 03:04:45 mail postfix/cleanup[18112]: 4jhqpP4RNhz5g1c: milter-reject: END-OF-MESSAGE from unknown[203.0.113.9]: 4.7.1 Service unavailable - try again later; from=<a@outside.example> to=<v@victim.example> proto=ESMTP helo=<pc.example>",
@@ -87,13 +89,15 @@ var verboseTests = []struct {
 
 	// header_checks(5) / body_checks actions in cleanup(8)
 	{"header HOLD", "Dec  6 03:04:45 mail postfix/cleanup[18112]: 4jhqpP4M4nz5g1b: hold: header Subject: HOLDME please from unknown[203.0.113.9]; from=<a@outside.example> to=<dave@corp.example> proto=ESMTP helo=<pc.example>: held for review",
-		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "cleanup", Kind: parsers.KindRcpt, QueueID: "4jhqpP4M4nz5g1b", Status: StatusHeld,
-			ClientName: "unknown", ClientIP: ip("203.0.113.9"), From: "a@outside.example", Rcpt: "dave@corp.example", Proto: "ESMTP", Helo: "pc.example",
-			Reason: "header Subject: HOLDME please: held for review", Attrs: attrs("action", "hold", "check", "header", "text", "held for review")}}, nil},
+		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "cleanup", Kind: parsers.KindSender, QueueID: "4jhqpP4M4nz5g1b", From: "a@outside.example"},
+			{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "cleanup", Kind: parsers.KindDelivery, Relay: "none", QueueID: "4jhqpP4M4nz5g1b", Status: StatusHeld,
+				ClientName: "unknown", ClientIP: ip("203.0.113.9"), From: "a@outside.example", Rcpt: "dave@corp.example", Proto: "ESMTP", Helo: "pc.example",
+				Reason: "header Subject: HOLDME please: held for review", Attrs: attrs("action", "hold", "check", "header", "text", "held for review")}}, nil},
 	{"header DISCARD no text", "Dec  6 03:04:45 mail postfix/cleanup[18112]: 4jhqpP4RNhz5g1c: discard: header Subject: DISCARDME now from unknown[198.51.100.5]; from=<s@outside.example> to=<v@victim.example> proto=ESMTP helo=<pc.example>",
-		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "cleanup", Kind: parsers.KindRcpt, QueueID: "4jhqpP4RNhz5g1c", Status: StatusDiscarded,
-			ClientName: "unknown", ClientIP: ip("198.51.100.5"), From: "s@outside.example", Rcpt: "v@victim.example", Proto: "ESMTP", Helo: "pc.example",
-			Reason: "header Subject: DISCARDME now", Attrs: attrs("action", "discard", "check", "header")}}, nil},
+		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "cleanup", Kind: parsers.KindSender, QueueID: "4jhqpP4RNhz5g1c", From: "s@outside.example"},
+			{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "cleanup", Kind: parsers.KindDelivery, Relay: "none", QueueID: "4jhqpP4RNhz5g1c", Status: StatusDiscarded,
+				ClientName: "unknown", ClientIP: ip("198.51.100.5"), From: "s@outside.example", Rcpt: "v@victim.example", Proto: "ESMTP", Helo: "pc.example",
+				Reason: "header Subject: DISCARDME now", Attrs: attrs("action", "discard", "check", "header")}}, nil},
 	{"header WARN", "Dec  6 03:04:45 mail postfix/cleanup[18112]: 5F73ABC34B: warning: header Subject: hello from unknown[203.0.113.9]; from=<a@outside.example> to=<x@corp.example> proto=ESMTP helo=<pc>: suspicious subject",
 		[]parsers.Event{{Time: at("2026-12-06T03:04:45Z"), Host: "mail", Daemon: "cleanup", Kind: parsers.KindRejectWarning, QueueID: "5F73ABC34B",
 			ClientName: "unknown", ClientIP: ip("203.0.113.9"), From: "a@outside.example", Rcpt: "x@corp.example", Proto: "ESMTP", Helo: "pc",
@@ -258,3 +262,43 @@ var verboseTests = []struct {
 }
 
 func init() { parseTests = append(parseTests, verboseTests...) }
+
+// TestBindActions: a hold or discard logged before the queue file existed
+// is repeated, with the queue id, on the session's "client=" line; another
+// session's, or one forgotten at a new connection, is not.
+func TestBindActions(t *testing.T) {
+	lines := []string{
+		"Dec  6 03:04:45 mail postfix/smtpd[100]: connect from unknown[203.0.113.9]",
+		"Dec  6 03:04:45 mail postfix/smtpd[100]: NOQUEUE: hold: RCPT from unknown[203.0.113.9]: <q@corp.example>: Recipient address quarantined; from=<a@outside.example> to=<q@corp.example> proto=ESMTP helo=<pc.example>",
+		"Dec  6 03:04:45 mail postfix/smtpd[200]: 4jhqpP40MHz5g1T: client=unknown[198.51.100.1]",
+		"Dec  6 03:04:45 mail postfix/smtpd[100]: 4jhqpP4p9Qz5g1f: client=unknown[203.0.113.9]",
+		"Dec  6 03:04:46 mail postfix/smtpd[100]: connect from unknown[203.0.113.9]",
+		"Dec  6 03:04:46 mail postfix/smtpd[100]: NOQUEUE: discard: RCPT from unknown[203.0.113.9]: <t@corp.example>: Recipient address spamtrap; from=<a@outside.example> to=<t@corp.example> proto=ESMTP helo=<pc.example>",
+		"Dec  6 03:04:46 mail postfix/smtpd[100]: disconnect from unknown[203.0.113.9] ehlo=1 mail=1 rcpt=1 quit=1 commands=4",
+		"Dec  6 03:04:47 mail postfix/smtpd[100]: 4jhqpQ0F9bz5g1n: client=unknown[203.0.113.9]",
+	}
+	p := newTestParser()
+	var got []parsers.Event
+	for i, l := range lines {
+		var err error
+		if got, err = p.Parse(got, []byte(l), parsers.Pos{File: "mail.log", Line: i + 1}); err != nil {
+			t.Fatalf("Parse(%q): %v", l, err)
+		}
+	}
+	var held []parsers.Event
+	for _, e := range got {
+		if e.Kind == parsers.KindDelivery && e.QueueID != "" {
+			held = append(held, e)
+		}
+	}
+	if len(held) != 1 {
+		t.Fatalf("bound %d deliveries, want 1: %+v", len(held), held)
+	}
+	want := parsers.Event{Pos: parsers.Pos{File: "mail.log", Line: 4}, Time: at("2026-12-06T03:04:45Z"), Format: "postfix", Host: "mail",
+		Daemon: "smtpd", Kind: parsers.KindDelivery, Session: "100", QueueID: "4jhqpP4p9Qz5g1f", Relay: "none", Status: StatusHeld,
+		From: "a@outside.example", Rcpt: "q@corp.example", Proto: "ESMTP", Helo: "pc.example",
+		Reason: "RCPT: <q@corp.example>: Recipient address quarantined", Attrs: attrs("action", "hold", "action_line", "2"), Raw: lines[3]}
+	if held[0] != want {
+		t.Errorf("bound\n got %s\nwant %s", eventString(held[0]), eventString(want))
+	}
+}
