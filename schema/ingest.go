@@ -493,4 +493,3 @@ func addrString(ev *parsers.Event) string {
 	}
 	return ""
 }
-
