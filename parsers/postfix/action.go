@@ -158,15 +158,16 @@ func cleanupAction(dst []parsers.Event, ev parsers.Event, action, body string) [
 	if ev.Kind == parsers.KindDelivery && ev.Rcpt == "" {
 		ev.Kind = parsers.KindRcpt // no recipient named: the message's disposition only
 	}
-	if a.status != "" {
+	if a.status != "" || a.kind == parsers.KindReject {
 		dst = appendSender(dst, ev)
 	}
 	return append(dst, ev)
 }
 
-// appendSender appends the envelope sender a hold or discard line names,
-// as a KindSender: qmgr(8), which logs it otherwise, never sees a
-// discarded message, nor a held one until it is released.
+// appendSender appends the envelope sender a reject, hold or discard line
+// of a queued message names, as a KindSender: qmgr(8), which logs it
+// otherwise, never sees a refused or discarded message, nor a held one
+// until it is released.
 func appendSender(dst []parsers.Event, ev parsers.Event) []parsers.Event {
 	if ev.QueueID == "" {
 		return dst

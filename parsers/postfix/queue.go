@@ -31,7 +31,12 @@ func cleanup(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event 
 		// milter-reject, milter-discard, milter-hold at END-OF-MESSAGE:
 		// the smtpd shape.
 		if a, body, ok := cutAction(rest); ok {
-			return action(dst, ev, a, body)
+			n := len(dst)
+			if dst = action(dst, ev, a, body); len(dst) > n && (dst[n].Kind == parsers.KindReject || dst[n].Status != "") {
+				e := dst[n]
+				dst = append(appendSender(dst[:n], e), e)
+			}
+			return dst
 		}
 	}
 	if a, body, ok := strings.Cut(rest, ": "); ok {
