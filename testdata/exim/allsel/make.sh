@@ -25,9 +25,11 @@
 # deliver everything.
 #
 # Run from anywhere: testdata/exim/allsel/make.sh. Rewrites mainlog,
-# rejectlog and labels.csv beside this script.
+# rejectlog and labels.csv beside this script, or in $OUT when set
+# (.ci/exim-allsel.sh: a fresh run checked without touching the corpus).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${OUT:-$HERE}
 DIR=/tmp/relaysleuth-exim-allsel
 PORT=2540
 SINK_PORT=2541
@@ -195,13 +197,15 @@ sleep 1
 stop
 trap - EXIT
 
-cp "$DIR/log/mainlog" "$HERE/mainlog"
-cp "$DIR/log/rejectlog" "$HERE/rejectlog"
+mkdir -p "$OUT"
+cp "$DIR/log/mainlog" "$OUT/mainlog"
+cp "$DIR/log/rejectlog" "$OUT/rejectlog"
+[ "$OUT" = "$HERE" ] || cp "$HERE/config.json" "$OUT/config.json"
 
 # labels.csv: each message is found by its Message-ID (or, for the one
 # without, by its subject; the bounce by R=), its queue id taken from
 # the "<=" line.
-qid() { grep -F -- "$1" "$HERE/mainlog" | grep ' <= ' | head -1 | sed -E 's/^.* ([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) <= .*$/\1/'; }
+qid() { grep -F -- "$1" "$OUT/mainlog" | grep ' <= ' | head -1 | sed -E 's/^.* ([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) <= .*$/\1/'; }
 inb=$(qid 'id=inbound.1@partner.example')
 rel=$(qid 'id=relay.1@spam.example')
 sub1=$(qid 'T="Lunch?"')
@@ -216,7 +220,7 @@ for v in inb rel sub1 sub2 tru fwd loc abu bnc; do
 done
 # The Message-ID as the "<=" line logs it: id= (+msg_id) or, for a
 # message Exim gave one, id*= (+msg_id_created).
-mid() { grep -F -- " $1 <= " "$HERE/mainlog" | sed -nE 's/^.* id\*?=([^ ]+) .*$/<\1>/p' | head -1; }
+mid() { grep -F -- " $1 <= " "$OUT/mainlog" | sed -nE 's/^.* id\*?=([^ ]+) .*$/<\1>/p' | head -1; }
 sub1id=$(mid "$sub1")
 bncid=$(mid "$bnc")
 [ -n "$sub1id" ] && [ -n "$bncid" ] || fail "no Message-ID made by Exim (id*=) for $sub1 or $bnc"
@@ -240,5 +244,5 @@ bncid=$(mid "$bnc")
 	echo "exim,<abuse.1@bulk.example>,$abu,127.0.0.20,no,offers@bulk.example,target2@victim.example,relay_abuse,case=abuse;relay_from_hosts holds 127.0.0.20"
 	echo "exim,,,127.0.0.14,no,probe@scan.example,bad@@corp.example,relay_attempt_rejected,case=noise;syntax error at RCPT (a relay-trick form: @ in the local part)"
 	echo "exim,,,127.0.0.15,no,,,auth_failure,case=noise;wrong password for bob"
-} >"$HERE/labels.csv"
-say "wrote $(wc -l <"$HERE/mainlog") mainlog lines, $(wc -l <"$HERE/rejectlog") rejectlog lines, $(($(wc -l <"$HERE/labels.csv") - 1)) labels"
+} >"$OUT/labels.csv"
+say "wrote $(wc -l <"$OUT/mainlog") mainlog lines, $(wc -l <"$OUT/rejectlog") rejectlog lines, $(($(wc -l <"$OUT/labels.csv") - 1)) labels"
