@@ -1,9 +1,8 @@
 package exim
 
 import (
+	"strconv"
 	"strings"
-
-	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
 // What a line says that has no Event field of its own is kept in
@@ -53,17 +52,38 @@ import (
 // KEY=value item is kept as it is: a later Exim's new fields are never
 // fatal.
 
+// An attrBuf collects the items of one line in the encoding of
+// parsers.Event.AddAttr, in a buffer the Parser reuses from line to line:
+// one allocation per event instead of one per item.
+type attrBuf []byte
+
+// add appends the item key=value.
+func (a *attrBuf) add(key, value string) {
+	b := strconv.AppendInt(*a, int64(len(key)), 10)
+	b = append(append(b, ':'), key...)
+	b = strconv.AppendInt(b, int64(len(value)), 10)
+	*a = append(append(b, ':'), value...)
+}
+
+// attrs returns the items collected, after those of prev.
+func (a *attrBuf) attrs(prev string) string {
+	if len(*a) == 0 {
+		return prev
+	}
+	return prev + string(*a)
+}
+
 // keepHost keeps what a host rendering says beyond the address and names.
-func keepHost(ev *parsers.Event, h host) {
+func (a *attrBuf) keepHost(h host) {
 	if h.port != "" {
-		ev.AddAttr("port", h.port)
+		a.add("port", h.port)
 	}
 }
 
 // keepFields keeps every KEY=value item of free text s (the fields that
 // follow a host on a session line: I=, D=, X=, CV=, SNI=, C= ...), skipping
 // the words between them.
-func keepFields(ev *parsers.Event, s string) {
+func (a *attrBuf) keepFields(s string) {
 	for s != "" {
 		s = strings.TrimLeft(s, " ")
 		if keyLen(s) == 0 {
@@ -76,6 +96,6 @@ func keepFields(ev *parsers.Event, s string) {
 			_, s, _ = parseHost(s)
 			continue
 		}
-		ev.AddAttr(f.key, f.val)
+		a.add(f.key, f.val)
 	}
 }

@@ -86,6 +86,9 @@ type Parser struct {
 	haveReject bool
 	envelope   bool
 
+	// ab collects the items of the line being read (attrs.go).
+	ab attrBuf
+
 	// Address rewrites waiting for their arrival line: see rewrite.go.
 	rewrites map[string][]string
 
@@ -145,6 +148,7 @@ func (p *Parser) Parse(dst []parsers.Event, line []byte, pos parsers.Pos) ([]par
 // pid is the process id (+pid), ev.QueueID the message id if any.
 func (p *Parser) body(dst []parsers.Event, ev parsers.Event, pid, body string) ([]parsers.Event, error) {
 	p.envelope = false
+	p.ab = p.ab[:0]
 	n := len(dst)
 	var err error
 	if ev.QueueID != "" {
@@ -202,16 +206,17 @@ func (p *Parser) message(dst []parsers.Event, ev parsers.Event, pid, body string
 		case "<=", "(=":
 			ev.Session = pid
 			p.takeRewrites(&ev, pid)
-			return arrival(dst, ev, body[:2], body[3:])
+			return arrival(dst, ev, body[:2], body[3:], &p.ab)
 		case "=>", "->", ">>", "*>", "**", "==":
-			return delivery(dst, ev, body[:2], body[3:])
+			return delivery(dst, ev, body[:2], body[3:], &p.ab)
 		}
 	}
 	switch {
 	case body == "Completed" || strings.HasPrefix(body, "Completed "):
 		// "Completed QT=1s" with log_selector +queue_time_overall.
 		ev.Kind = parsers.KindRemoved
-		keepFields(&ev, strings.TrimPrefix(body, "Completed"))
+		p.ab.keepFields(strings.TrimPrefix(body, "Completed"))
+		ev.Attrs = p.ab.attrs(ev.Attrs)
 		return append(dst, ev), nil
 	case p.rewrite(ev.QueueID, body):
 		return dst, nil

@@ -19,7 +19,7 @@ import (
 //
 // Recipients listed after "for" (log_selector +received_recipients) become
 // KindRcpt events.
-func arrival(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parsers.Event, error) {
+func arrival(dst []parsers.Event, ev parsers.Event, flag, body string, a *attrBuf) ([]parsers.Event, error) {
 	sender, rest := readAddr(body)
 	if sender == "" {
 		return dst, errBadLine
@@ -46,9 +46,9 @@ func arrival(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parser
 				// received, before rewriting.
 				var w string
 				w, rest = readAddr(strings.TrimLeft(rest, " "))
-				ev.AddAttr("from", angle(w))
+				a.add("from", angle(w))
 			default:
-				ev.AddAttr(f.val, "") // K, L, DS, PRDR, TFO ...
+				a.add(f.val, "") // K, L, DS, PRDR, TFO ...
 			}
 			continue
 		}
@@ -60,11 +60,11 @@ func arrival(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parser
 			}
 			rest, hasHost = r, true
 			ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, helo(h)
-			keepHost(&ev, h)
+			a.keepHost(h)
 		case "P":
 			ev.Proto = f.val
 		case "A":
-			ev.SASLMethod, ev.SASLUser = authField(&ev, f.val)
+			ev.SASLMethod, ev.SASLUser = authField(a, f.val)
 		case "S":
 			ev.Size, _ = strconv.ParseInt(f.val, 10, 64)
 		case "id":
@@ -73,22 +73,23 @@ func arrival(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parser
 			// +msg_id_created: the Message-ID Exim added to a message
 			// that had none (a bounce, a submission). The same join key.
 			ev.MessageID = angle(f.val)
-			ev.AddAttr(f.key, f.val)
+			a.add(f.key, f.val)
 		case "R":
 			bounceOf = f.val
-			ev.AddAttr(f.key, f.val)
+			a.add(f.key, f.val)
 		case "U":
 			who = f.val
-			ev.AddAttr(f.key, f.val)
+			a.add(f.key, f.val)
 		case "Ci":
 			ev.Session = f.val
 		default:
-			ev.AddAttr(f.key, f.val)
+			a.add(f.key, f.val)
 		}
 	}
 	if flag == "(=" {
 		ev.Reason = "fakereject"
 	}
+	ev.Attrs = a.attrs(ev.Attrs)
 	switch {
 	case hasHost:
 		ev.Kind = parsers.KindClient
@@ -126,11 +127,11 @@ func arrival(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parser
 // method and the user, the method standing for the user when no set_id is
 // logged. The third part (+smtp_mailauth: the AUTH= of MAIL FROM, "<>"
 // when the client gave none that Exim accepted) is kept as "mailauth".
-func authField(ev *parsers.Event, v string) (method, user string) {
+func authField(a *attrBuf, v string) (method, user string) {
 	method, user, _ = strings.Cut(v, ":")
 	user, sender, found := strings.Cut(user, ":")
-	if found {
-		ev.AddAttr("mailauth", angle(sender))
+	if found && a != nil {
+		a.add("mailauth", angle(sender))
 	}
 	if user == "" {
 		user = method
@@ -162,7 +163,7 @@ func helo(h host) string {
 // was sent to in angle brackets (OrigRcpt). A delivery without a remote
 // host went to a local transport, except a failed or deferred one, which
 // went nowhere ("none", as Postfix says).
-func delivery(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parsers.Event, error) {
+func delivery(dst []parsers.Event, ev parsers.Event, flag, body string, a *attrBuf) ([]parsers.Event, error) {
 	ev.Kind = parsers.KindDelivery
 	switch flag {
 	case "**":
@@ -195,8 +196,8 @@ func delivery(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parse
 			if end < 0 {
 				return dst, errBadLine
 			}
-			for _, a := range strings.Split(rest[1:end], ", ") {
-				ev.AddAttr("parent", a)
+			for _, parent := range strings.Split(rest[1:end], ", ") {
+				a.add("parent", parent)
 			}
 			rest = rest[end+1:]
 			continue
@@ -224,10 +225,10 @@ func delivery(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parse
 					n, f.last = n[:len(n)-1], true
 				}
 			}
-			ev.AddAttr("defer", strings.Trim(n, "()"))
+			a.add("defer", strings.Trim(n, "()"))
 		case f.bare:
 			if f.val != "" {
-				ev.AddAttr(f.val, "") // K, L*, PRDR, DS, TFO ...
+				a.add(f.val, "") // K, L*, PRDR, DS, TFO ...
 			}
 		case f.key == "H":
 			var ok bool
@@ -249,7 +250,7 @@ func delivery(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parse
 		case f.key == "S":
 			ev.Size, _ = strconv.ParseInt(f.val, 10, 64) // +delivery_size
 		default:
-			ev.AddAttr(f.key, f.val)
+			a.add(f.key, f.val)
 		}
 		if failed && f.last {
 			text, done = strings.TrimPrefix(rest, " "), true
@@ -270,7 +271,7 @@ func delivery(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parse
 		// With log_selector +deliver_time the time taken follows the
 		// error text of a "**" line: "... mailbox table DT=0s".
 		if i := strings.LastIndex(text, " DT="); i >= 0 && !strings.Contains(text[i+1:], " ") {
-			ev.AddAttr("DT", text[i+len(" DT="):])
+			a.add("DT", text[i+len(" DT="):])
 			text = text[:i]
 		}
 		ev.Reason = text
@@ -279,6 +280,7 @@ func delivery(dst []parsers.Event, ev parsers.Event, flag, body string) ([]parse
 	if flag == "*>" {
 		ev.Reason = "suppressed"
 	}
+	ev.Attrs = a.attrs(ev.Attrs)
 	return append(dst, ev), nil
 }
 

@@ -26,7 +26,7 @@ func (p *Parser) reject(dst []parsers.Event, ev parsers.Event, body string) []pa
 		f, rest = nextField(rest)
 		if f.bare {
 			if f.val == "incomplete" && strings.HasPrefix(rest, " transaction ") {
-				return incomplete(dst, ev, rest[len(" transaction "):])
+				return incomplete(dst, ev, rest[len(" transaction "):], &p.ab)
 			}
 			if f.val == "temporarily" && strings.HasPrefix(rest, " rejected ") {
 				temporary = true
@@ -49,15 +49,15 @@ func (p *Parser) reject(dst []parsers.Event, ev parsers.Event, body string) []pa
 			}
 			rest = r
 			ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, helo(h)
-			keepHost(&ev, h)
+			p.ab.keepHost(h)
 		case "F":
 			ev.From = angle(f.val)
 		case "A":
-			ev.SASLMethod, ev.SASLUser = authField(&ev, f.val)
+			ev.SASLMethod, ev.SASLUser = authField(&p.ab, f.val)
 		case "Ci":
 			ev.Session = f.val
 		default:
-			ev.AddAttr(f.key, f.val) // I=, U=, X=, CV=, DN=, SNI=, PRX= ...
+			p.ab.add(f.key, f.val) // I=, U=, X=, CV=, DN=, SNI=, PRX= ...
 		}
 	}
 	var stage, text string
@@ -81,6 +81,7 @@ func (p *Parser) reject(dst []parsers.Event, ev parsers.Event, body string) []pa
 		stage = "temporarily " + stage
 	}
 	ev.Kind = parsers.KindReject
+	ev.Attrs = p.ab.attrs(ev.Attrs)
 	ev.Reason = stage
 	if text != "" {
 		ev.Reason += ": " + text
@@ -99,7 +100,8 @@ func (p *Parser) reject(dst []parsers.Event, ev parsers.Event, body string) []pa
 //
 // Each recipient becomes a KindRcpt without a queue id (no message came of
 // it); a transaction that had none a KindSender.
-func incomplete(dst []parsers.Event, ev parsers.Event, s string) []parsers.Event {
+func incomplete(dst []parsers.Event, ev parsers.Event, s string, a *attrBuf) []parsers.Event {
+	ev.Attrs = a.attrs(ev.Attrs)
 	why, rest := word(s)
 	ev.Reason = "incomplete transaction " + why
 	rest = strings.TrimLeft(rest, " ")

@@ -22,31 +22,31 @@ func (p *Parser) session(dst []parsers.Event, ev parsers.Event, pid, body string
 	case hasFieldPrefix(body):
 		return p.reject(dst, ev, body), nil
 	case strings.HasPrefix(body, "SMTP connection from "):
-		return connection(dst, ev, body[len("SMTP connection from "):]), nil
+		return connection(dst, ev, body[len("SMTP connection from "):], &p.ab), nil
 	case strings.HasPrefix(body, "SMTP connection Ci="):
 		// Exim 4.97+ puts the connection id first: "SMTP connection
 		// Ci=p1240 from (tester) [127.0.0.1] lost while reading message data".
 		ci, rest := word(body[len("SMTP connection Ci="):])
 		if rest, ok := strings.CutPrefix(rest, " from "); ok {
 			ev.Session = ci
-			return connection(dst, ev, rest), nil
+			return connection(dst, ev, rest, &p.ab), nil
 		}
 		return dst, nil
 	case strings.HasPrefix(body, "SMTP syntax error in "):
-		return syntaxError(dst, ev, body[len("SMTP syntax error in "):]), nil
+		return syntaxError(dst, ev, body[len("SMTP syntax error in "):], &p.ab), nil
 	case strings.HasPrefix(body, "SMTP protocol error in "):
 		// +smtp_protocol_error: "SMTP protocol error in \"MAIL
 		// FROM:<a@b>\" H=(x) [ip] sender already given".
-		return syntaxError(dst, ev, body[len("SMTP protocol error in "):]), nil
+		return syntaxError(dst, ev, body[len("SMTP protocol error in "):], &p.ab), nil
 	case strings.HasPrefix(body, "Connection from ") && strings.Contains(body, " refused"):
 		// +connection_reject, by the daemon: "Connection from [ip]:port
 		// refused: too many connections from that IP address".
-		return refusedConnection(dst, ev, body[len("Connection from "):]), nil
+		return refusedConnection(dst, ev, body[len("Connection from "):], &p.ab), nil
 	case strings.HasPrefix(body, "refused connection from "):
 		// host_reject_connection: "refused connection from H=[ip] (...)".
-		return refusedConnection(dst, ev, strings.TrimPrefix(body[len("refused connection from "):], "H=")), nil
+		return refusedConnection(dst, ev, strings.TrimPrefix(body[len("refused connection from "):], "H="), &p.ab), nil
 	case strings.HasPrefix(body, "unqualified recipient rejected: "), strings.HasPrefix(body, "unqualified sender rejected: "):
-		return unqualified(dst, ev, body), nil
+		return unqualified(dst, ev, body, &p.ab), nil
 	case strings.HasPrefix(body, "SMTP protocol synchronization error"):
 		// "SMTP protocol synchronization error (input sent without waiting
 		// for greeting): rejected connection from H=[ip]:port input=...":
@@ -54,7 +54,7 @@ func (p *Parser) session(dst []parsers.Event, ev parsers.Event, pid, body string
 		reason, _, _ := strings.Cut(body, ": rejected ")
 		return ended(dst, ev, parsers.KindDisconnect, reason, body), nil
 	case strings.Contains(body, " authenticator failed for "):
-		return authFailed(dst, ev, body), nil
+		return authFailed(dst, ev, body, &p.ab), nil
 	}
 	for _, e := range endings {
 		if rest, ok := strings.CutPrefix(body, e.prefix); ok {
@@ -64,12 +64,11 @@ func (p *Parser) session(dst []parsers.Event, ev parsers.Event, pid, body string
 			}
 			ev.Kind = e.kind
 			ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, h.helo
-			keepHost(&ev, h)
-			keepFields(&ev, after)
-			if ev.SASLUser == "" {
-				if a, ok := ev.Attr("A"); ok { // an authenticated session without MAIL
-					ev.SASLMethod, ev.SASLUser = authField(&parsers.Event{}, a)
-				}
+			p.ab.keepHost(h)
+			p.ab.keepFields(after)
+			ev.Attrs = p.ab.attrs(ev.Attrs)
+			if a, ok := ev.Attr("A"); ok && ev.SASLUser == "" { // an authenticated session without MAIL
+				ev.SASLMethod, ev.SASLUser = authField(nil, a)
 			}
 			ev.Reason = strings.TrimSuffix(e.prefix, " from ")
 			ev.Reason = strings.TrimSuffix(ev.Reason, " on connection")
@@ -123,7 +122,7 @@ func tailText(s string) string {
 //	SMTP connection from [127.125.127.143]:53437 I=[127.0.0.1]:25 (TCP/IP connection count = 1)
 //	SMTP connection from (smtp.example.net) [127.125.127.143]:53437 I=[127.0.0.1]:25 closed by QUIT
 //	SMTP connection from [192.0.2.1] lost while reading message data
-func connection(dst []parsers.Event, ev parsers.Event, s string) []parsers.Event {
+func connection(dst []parsers.Event, ev parsers.Event, s string, a *attrBuf) []parsers.Event {
 	h, rest, ok := parseHost(s)
 	if !ok {
 		return dst
@@ -132,11 +131,11 @@ func connection(dst []parsers.Event, ev parsers.Event, s string) []parsers.Event
 	if i := strings.Index(rest, " Ci="); i >= 0 {
 		ev.Session, _ = word(rest[i+len(" Ci="):])
 	}
-	keepHost(&ev, h)
-	keepFields(&ev, rest)
+	a.keepHost(h)
+	a.keepFields(rest)
 	if i := strings.Index(rest, "(TCP/IP connection count = "); i >= 0 {
 		n, _, _ := strings.Cut(rest[i+len("(TCP/IP connection count = "):], ")")
-		ev.AddAttr("count", n)
+		a.add("count", n)
 	}
 	text := tailText(rest)
 	switch {
@@ -149,6 +148,7 @@ func connection(dst []parsers.Event, ev parsers.Event, s string) []parsers.Event
 		ev.Kind = parsers.KindDisconnect
 		ev.Reason = text
 	}
+	ev.Attrs = a.attrs(ev.Attrs)
 	return append(dst, ev)
 }
 
@@ -174,7 +174,7 @@ func ended(dst []parsers.Event, ev parsers.Event, kind parsers.Kind, reason, lin
 // a refused recipient; a malformed MAIL FROM a refused sender.
 //
 //	SMTP syntax error in "RCPT TO:<jsmith@victim.example@corp.example>" H=(localhost) [127.57.127.110] malformed address: @corp.example> may not follow <jsmith@victim.example
-func syntaxError(dst []parsers.Event, ev parsers.Event, s string) []parsers.Event {
+func syntaxError(dst []parsers.Event, ev parsers.Event, s string, a *attrBuf) []parsers.Event {
 	cmd, rest, ok := strings.Cut(s, `" H=`)
 	if !ok || !strings.HasPrefix(cmd, `"`) {
 		return dst
@@ -200,7 +200,7 @@ func syntaxError(dst []parsers.Event, ev parsers.Event, s string) []parsers.Even
 		if verb == "" {
 			verb = "command"
 		}
-		ev.AddAttr("command", cmd)
+		a.add("command", cmd)
 	}
 	h, rest, ok := parseHost(rest)
 	if !ok {
@@ -208,9 +208,10 @@ func syntaxError(dst []parsers.Event, ev parsers.Event, s string) []parsers.Even
 	}
 	ev.Kind = parsers.KindReject
 	ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, helo(h)
-	keepHost(&ev, h)
-	keepFields(&ev, rest)
+	a.keepHost(h)
+	a.keepFields(rest)
 	ev.Reason = verb + ": " + tailText(rest)
+	ev.Attrs = a.attrs(ev.Attrs)
 	return append(dst, ev)
 }
 
@@ -219,16 +220,17 @@ func syntaxError(dst []parsers.Event, ev parsers.Event, s string) []parsers.Even
 // host_reject_connection. It is a refusal without an address.
 //
 //	Connection from [192.0.2.7]:4711 refused: too many connections from that IP address
-func refusedConnection(dst []parsers.Event, ev parsers.Event, s string) []parsers.Event {
+func refusedConnection(dst []parsers.Event, ev parsers.Event, s string, a *attrBuf) []parsers.Event {
 	h, rest, ok := parseHost(s)
 	if !ok || !h.ip.IsValid() {
 		return dst
 	}
 	ev.Kind = parsers.KindReject
 	ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, h.helo
-	keepHost(&ev, h)
-	keepFields(&ev, rest)
+	a.keepHost(h)
+	a.keepFields(rest)
 	ev.Reason = "connection " + strings.TrimPrefix(strings.TrimSpace(tailText(rest)), ": ")
+	ev.Attrs = a.attrs(ev.Attrs)
 	return append(dst, ev)
 }
 
@@ -239,7 +241,7 @@ func refusedConnection(dst []parsers.Event, ev parsers.Event, s string) []parser
 //
 //	unqualified recipient rejected: <"relaytest@relaytest.invalid"> H=(probe.test) [127.0.0.2]
 //	unqualified sender rejected: <bob> H=(x) [192.0.2.7]:4711 I=[192.0.2.1]:25
-func unqualified(dst []parsers.Event, ev parsers.Event, body string) []parsers.Event {
+func unqualified(dst []parsers.Event, ev parsers.Event, body string, a *attrBuf) []parsers.Event {
 	what, rest, _ := strings.Cut(body, " rejected: ")
 	addr, rest, ok := strings.Cut(rest, "> H=")
 	if !ok || !strings.HasPrefix(addr, "<") {
@@ -259,12 +261,13 @@ func unqualified(dst []parsers.Event, ev parsers.Event, body string) []parsers.E
 	}
 	ev.Kind = parsers.KindReject
 	ev.ClientName, ev.ClientIP, ev.Helo = h.name, h.ip, helo(h)
-	keepHost(&ev, h)
-	keepFields(&ev, rest)
+	a.keepHost(h)
+	a.keepFields(rest)
 	ev.Reason = stage + ": " + what + " rejected"
 	if tail := tailText(rest); tail != "" {
 		ev.Reason += ": " + tail
 	}
+	ev.Attrs = a.attrs(ev.Attrs)
 	return append(dst, ev)
 }
 
@@ -274,7 +277,7 @@ func unqualified(dst []parsers.Event, ev parsers.Event, body string) []parsers.E
 //
 //	corpus_plain authenticator failed for ([127.221.232.128]) [127.221.232.128]: 535 Incorrect authentication data (set_id=test)
 //	dovecot_login authenticator failed for H=(User) [192.0.2.7]:52436 I=[192.0.2.1]:587: 535 Incorrect authentication data (set_id=x)
-func authFailed(dst []parsers.Event, ev parsers.Event, body string) []parsers.Event {
+func authFailed(dst []parsers.Event, ev parsers.Event, body string, a *attrBuf) []parsers.Event {
 	name, rest, _ := strings.Cut(body, " authenticator failed for ")
 	if name == "" || strings.ContainsRune(name, ' ') {
 		return dst
@@ -283,13 +286,13 @@ func authFailed(dst []parsers.Event, ev parsers.Event, body string) []parsers.Ev
 	if !ok {
 		return dst
 	}
-	keepHost(&ev, h)
+	a.keepHost(h)
 	// Fields (I=[ip]:port, U=ident) up to the ": " before the reply.
 	for !strings.HasPrefix(rest, ": ") && rest != ":" {
 		var f field
 		f, rest = nextField(rest)
 		if f.key != "" {
-			ev.AddAttr(f.key, f.val)
+			a.add(f.key, f.val)
 		}
 		if f.last || rest == "" {
 			break
@@ -305,5 +308,6 @@ func authFailed(dst []parsers.Event, ev parsers.Event, body string) []parsers.Ev
 	ev.SASLMethod = name
 	ev.DSN = dsn(reply)
 	ev.Reason = reply
+	ev.Attrs = a.attrs(ev.Attrs)
 	return append(dst, ev)
 }
