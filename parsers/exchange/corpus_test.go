@@ -24,14 +24,14 @@ func TestCorpus(t *testing.T) {
 			"connect": 5, "disconnect": 5, "helo": 7, "tls": 2, "permit": 1, "auth": 1,
 			"rcpt": 4, "reject": 1, "client": 4, "unsupported": 72}},
 		{dev + "MessageTracking/MSGTRK2025020614-1.LOG", LogUnknown, map[string]int{
-			"client": 4, "rcpt": 4, "delivery": 4, "unsupported": 9}},
+			"client": 4, "rcpt": 4, "delivery": 4, "sender": 4, "unsupported": 5}},
 		{dev + "MessageTracking/MSGTRKMD2025020614-1.LOG", LogUnknown, map[string]int{"delivery": 1, "unsupported": 5}},
 		{pub + "elastic-integrations/msgtrk_test-messagetracking.log", LogTracking, map[string]int{
-			"client": 2, "rcpt": 2, "delivery": 2, "unsupported": 2}},
+			"client": 2, "rcpt": 2, "delivery": 2, "sender": 2}},
 		{pub + "elastic-integrations/smtp_test-smtp_recv.log", LogReceive, map[string]int{"connect": 1, "helo": 1, "unsupported": 2}},
 		{pub + "elastic-integrations/smtp_test-smtp_send.log", LogSend, map[string]int{"unsupported": 3}},
 		{pub + "elastic-integrations/exo_messagetrace_test-log.log", LogUnknown, map[string]int{"delivery": 1}},
-		{pub + "elastic-beats/bom8_msgtrk_ex2010.log", LogUnknown, map[string]int{"unsupported": 7}},
+		{pub + "elastic-beats/bom8_msgtrk_ex2010.log", LogUnknown, map[string]int{"sender": 2, "unsupported": 5}},
 		{pub + "ms-qa/recv_frontend_relay_denied_q179653.log", LogReceive, map[string]int{
 			"permit": 1, "reject": 1, "disconnect": 1, "unsupported": 5}},
 		{pub + "ms-qa/recv_hub_xproxyfrom_q162632.log", LogReceive, map[string]int{"rcpt": 1, "client": 1, "unsupported": 8}},

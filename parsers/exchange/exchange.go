@@ -138,8 +138,9 @@ import (
 const format = "exchange"
 
 // StatusDropped is the Status of a recipient Exchange accepted and then
-// discarded without delivery or NDR (tracking event DROP).
-const StatusDropped = "dropped"
+// discarded without delivery or NDR (tracking events DROP and BADMAIL): it
+// was not relayed.
+const StatusDropped = parsers.StatusDiscarded
 
 // UnknownUser is the SASLUser of a session that authenticated (235 reply)
 // without the log naming the account.
@@ -232,6 +233,7 @@ type Parser struct {
 	w3c      map[string]*w3cSession // W3C log, by c-ip
 	w3cSeq   int
 	redirect map[redirectKey]string // tracking: new recipient → old
+	alias    map[string]string      // tracking: a forked copy's internal-message-id → the original's
 }
 
 // NewParser returns a Parser for one log.

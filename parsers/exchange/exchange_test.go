@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,7 +73,8 @@ var parseTests = []struct {
 	{"tracking receive, two recipients", []string{trkHeader}, trkReceive, func() []parsers.Event {
 		base := parsers.Event{Time: timeOf("2025-02-06T14:37:54.529Z"), Host: "EXSRV2", Daemon: "msgtrk",
 			Session: "08DD435E619ACFAB", QueueID: "30817263514542", MessageID: "1738853872.442@ylmf-pc",
-			ClientIP: ipRcv, ClientName: "ylmf-pc", From: "noreply@promo-gift.example", Size: 3880, NRcpt: 2}
+			ClientIP: ipRcv, ClientName: "ylmf-pc", From: "noreply@promo-gift.example", Size: 3880, NRcpt: 2,
+			Attrs: attrs("client-ip", "172.16.4.10", "client-hostname", "exsrv2.nwtraders.example", "server-ip", "172.16.4.10", "server-hostname", "EXSRV2", "source-context", "08DD435E619ACFAB;2025-02-06T14:37:53.567Z;0", "connector-id", "EXSRV2\\Default EXSRV2", "source", "SMTP", "event-id", "RECEIVE", "network-message-id", "8e387235-8a37-8ea2-b800-08dd46bbd6f4", "message-subject", "You have won a gift card", "message-info", "0cA: ", "directionality", "Incoming", "original-client-ip", "203.0.113.66", "original-server-ip", "172.16.4.10", "custom-data", "S:ProxyHop1=exsrv2.nwtraders.example(172.16.4.10);S:FromEntity=Internet;S:ProxiedClientIPAddress=203.0.113.66;S:ProxiedClientHostname=ylmf-pc", "transport-traffic-type", "Email", "log-id", "4bee27f5-fb22-fc64-2cb8-08dd46bbd787", "schema-version", "15.01.2507.044")}
 		return []parsers.Event{
 			with(base, func(e *parsers.Event) {
 				e.Kind, e.Proto = parsers.KindClient, "SMTP"
@@ -84,15 +87,18 @@ var parseTests = []struct {
 	{"tracking send", []string{trkHeader}, trkSend, []parsers.Event{{Time: timeOf("2025-02-06T14:37:55.519Z"),
 		Host: "EXSRV2", Daemon: "msgtrk", Kind: parsers.KindDelivery, QueueID: "30817263514542",
 		MessageID: "1738853872.442@ylmf-pc", From: "noreply@promo-gift.example", Rcpt: "victim01@webmail-br.example",
-		Relay: "mx.webmail-br.example[192.0.2.222]", Status: parsers.StatusSent, DSN: "2.1.5", Reason: "Ok", Size: 3880, NRcpt: 1}}, nil},
+		Relay: "mx.webmail-br.example[192.0.2.222]", Status: parsers.StatusSent, DSN: "2.1.5", Reason: "Ok", Size: 3880, NRcpt: 1,
+		Attrs: attrs("client-ip", "172.16.4.10", "client-hostname", "EXSRV2", "server-ip", "192.0.2.222", "server-hostname", "mx.webmail-br.example", "source-context", ";250 2.0.0 Ok: queued as Qx9Lm7Kc0;ClientSubmitTime:", "connector-id", "To Internet", "source", "SMTP", "event-id", "SEND", "network-message-id", "8e387235-8a37-8ea2-b800-08dd46bbd6f4", "message-subject", "You have won a gift card", "message-info", "2025-02-06T14:37:54.529Z;LSRV=exsrv2.nwtraders.example:TOTAL-HUB=0.990", "directionality", "Incoming", "custom-data", "S:ToEntity=Internet", "transport-traffic-type", "Email", "log-id", "5325f4ee-e533-45e8-5756-08dd46bbd81e", "schema-version", "15.01.2507.044")}}, nil},
 	{"tracking deliver", []string{trkHeader}, trkDeliver, []parsers.Event{{Time: timeOf("2025-02-06T14:03:09.696Z"),
 		Host: "EXSRV2", Daemon: "msgtrk", Kind: parsers.KindDelivery, QueueID: "30817263514458",
 		MessageID: "20250206140307.88A1F2C3D4@mail.adatum.example", From: "orders@adatum.example",
-		Rcpt: "sam.lee@nwtraders.example", Relay: "local", Status: parsers.StatusSent, Size: 27114, NRcpt: 1}}, nil},
+		Rcpt: "sam.lee@nwtraders.example", Relay: "local", Status: parsers.StatusSent, Size: 27114, NRcpt: 1,
+		Attrs: attrs("client-ip", "172.16.4.10", "client-hostname", "exsrv2.nwtraders.example", "server-hostname", "exsrv2.nwtraders.example", "source-context", "08DD435E6FE8E82F;2025-02-06T14:03:09.167Z;ClientSubmitTime:", "source", "STOREDRIVER", "event-id", "DELIVER", "network-message-id", "78f60d50-22aa-bfec-e4f7-08dd46b6fc00", "message-subject", "Invoice 10-2291", "message-info", "2025-02-06T14:03:08.796Z;SRV=exsrv2.nwtraders.example:TOTAL-DEL=0.549", "directionality", "Incoming", "original-client-ip", "198.51.100.140", "original-server-ip", "172.16.4.10", "custom-data", "S:IncludeInSla=True", "transport-traffic-type", "Email", "log-id", "668b4afd-124b-d4bb-b461-08dd46b6fcdf", "schema-version", "15.01.2507.044")}}, nil},
 	{"tracking fail, bracketed and unbracketed ';' in statuses", []string{trkHeader}, trkFail, func() []parsers.Event {
 		base := parsers.Event{Time: timeOf("2025-02-07T09:00:01Z"), Host: "EXSRV2", Daemon: "msgtrk", Kind: parsers.KindDelivery,
 			QueueID: "30817263514600", MessageID: "x1@adatum.example", From: "orders@adatum.example", Relay: "none",
-			Status: parsers.StatusBounced, Size: 100, NRcpt: 2}
+			Status: parsers.StatusBounced, Size: 100, NRcpt: 2,
+			Attrs: attrs("server-hostname", "EXSRV2", "source", "ROUTING", "event-id", "FAIL", "message-subject", "Hi", "directionality", "Incoming", "transport-traffic-type", "Email", "log-id", "x", "schema-version", "15.01.2507.044")}
 		return []parsers.Event{
 			with(base, func(e *parsers.Event) {
 				e.Rcpt, e.DSN, e.Reason = "nobody@nwtraders.example", "5.1.1", "RESOLVER.ADR.RecipNotFound; not found"
@@ -104,23 +110,32 @@ var parseTests = []struct {
 	}(), nil},
 	{"tracking redirect", []string{trkHeader}, trkRedirect, []parsers.Event{{Time: timeOf("2025-02-07T09:10:00Z"),
 		Host: "EXSRV2", Daemon: "msgtrk", Kind: parsers.KindRcpt, QueueID: "30817263514700", MessageID: "fw@adatum.example",
-		From: "orders@adatum.example", Rcpt: "pat@gmail.example", OrigRcpt: "pat@nwtraders.example", Reason: "REDIRECT", Size: 100, NRcpt: 1}}, nil},
+		From: "orders@adatum.example", Rcpt: "pat@gmail.example", OrigRcpt: "pat@nwtraders.example", Reason: "REDIRECT", Size: 100, NRcpt: 1,
+		Attrs: attrs("server-hostname", "EXSRV2", "source", "ROUTING", "event-id", "REDIRECT", "related-recipient-address", "pat@nwtraders.example", "message-subject", "Fwd", "directionality", "Incoming", "transport-traffic-type", "Email", "log-id", "x", "schema-version", "15.01.2507.044")}}, nil},
 	{"tracking send after redirect keeps orig rcpt", []string{trkHeader, trkRedirect}, trkFwdSend, []parsers.Event{{
 		Time: timeOf("2025-02-07T09:10:01Z"), Host: "EXSRV2", Daemon: "msgtrk", Kind: parsers.KindDelivery, QueueID: "30817263514700",
 		MessageID: "fw@adatum.example", From: "orders@adatum.example", Rcpt: "pat@gmail.example", OrigRcpt: "pat@nwtraders.example",
-		Relay: "mx.gmail.example[192.0.2.9]", Status: parsers.StatusSent, DSN: "2.1.5", Reason: "OK", Size: 100, NRcpt: 1}}, nil},
+		Relay: "mx.gmail.example[192.0.2.9]", Status: parsers.StatusSent, DSN: "2.1.5", Reason: "OK", Size: 100, NRcpt: 1,
+		Attrs: attrs("client-ip", "172.16.4.10", "client-hostname", "EXSRV2", "server-ip", "192.0.2.9", "server-hostname", "mx.gmail.example", "source-context", ";250 2.0.0 OK;ClientSubmitTime:", "connector-id", "To Internet", "source", "SMTP", "event-id", "SEND", "message-subject", "Fwd", "directionality", "Incoming", "transport-traffic-type", "Email", "log-id", "x", "schema-version", "15.01.2507.044")}}, nil},
 	{"tracking dsn", []string{trkHeader}, trkDSN, []parsers.Event{{Time: timeOf("2025-02-07T09:00:02Z"), Host: "EXSRV2",
 		Daemon: "msgtrk", Kind: parsers.KindBounce, NextQueueID: "30817263514601", MessageID: "x1@adatum.example",
-		Rcpt: "orders@adatum.example", Reason: "ndr=ndr1@EXSRV2.nwtraders.example", Size: 200, NRcpt: 1}}, nil},
+		Rcpt: "orders@adatum.example", Reason: "ndr=ndr1@EXSRV2.nwtraders.example", Size: 200, NRcpt: 1,
+		Attrs: attrs("server-hostname", "EXSRV2", "source", "DSN", "event-id", "DSN", "reference", "<x1@adatum.example>", "message-subject", "Undeliverable: Hi", "sender-address", "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@nwtraders.example", "directionality", "Originating", "transport-traffic-type", "Email", "log-id", "x", "schema-version", "15.01.2507.044")}}, nil},
 	{"tracking load: the transport started", []string{trkHeader}, trkLoad, []parsers.Event{{Time: timeOf("2025-02-06T14:20:00.101Z"),
 		Host: "EXSRV2", Daemon: "msgtrk", Kind: parsers.KindServer, QueueID: "30817263514458",
 		MessageID: "20250206140307.88A1F2C3D4@mail.adatum.example", From: "orders@adatum.example", Size: 27114, NRcpt: 1,
+		Attrs:  attrs("server-hostname", "EXSRV2", "source", "QUEUE", "event-id", "LOAD", "network-message-id", "78f60d50-22aa-bfec-e4f7-08dd46b6fc00", "message-subject", "Invoice 10-2291", "directionality", "Incoming", "transport-traffic-type", "Email", "log-id", "668b4afd-124b-d4bb-b461-08dd46b6fcdf", "schema-version", "15.01.2507.044"),
 		Status: parsers.ServerStart, Reason: "transport service started: message 30817263514458 loaded from the queue (LOAD)"}}, nil},
 	{"tracking poison message", []string{trkHeader}, trkPoison, []parsers.Event{{Time: timeOf("2025-02-06T14:20:00.102Z"),
 		Host: "EXSRV2", Daemon: "msgtrk", Kind: parsers.KindServer, QueueID: "30817263514458",
 		MessageID: "20250206140307.88A1F2C3D4@mail.adatum.example", From: "orders@adatum.example", Size: 27114, NRcpt: 1,
+		Attrs:  attrs("server-hostname", "EXSRV2", "source", "QUEUE", "event-id", "POISONMESSAGE", "network-message-id", "78f60d50-22aa-bfec-e4f7-08dd46b6fc00", "message-subject", "Invoice 10-2291", "directionality", "Incoming", "transport-traffic-type", "Email", "log-id", "668b4afd-124b-d4bb-b461-08dd46b6fcdf", "schema-version", "15.01.2507.044"),
 		Status: parsers.ServerError, Reason: "message 30817263514458 put in or removed from the poison message queue: the transport service failed while handling it (POISONMESSAGE)"}}, nil},
-	{"tracking 2010 notifymapi", []string{"\ufeff#Software: Microsoft Exchange Server", trkEx2010}, trkMapi, nil, parsers.ErrUnsupported},
+	{"tracking 2010 notifymapi: kept", []string{"\ufeff#Software: Microsoft Exchange Server", trkEx2010}, trkMapi, []parsers.Event{{
+		Time: timeOf("2016-04-05T00:00:02.052Z"), Daemon: "msgtrk", Kind: parsers.KindSender,
+		Reason: "NOTIFYMAPI",
+		Attrs: attrs("source-context", "MDB:61914740-3f1b-4ddb-94e0-557196870cfa, Mailbox:279f077c-216f-4323-a9ee-48e50ffd3cad, Event:269492708, MessageClass:IPM.Note.StorageQuotaWarning.Warning, CreationTime:2016-04-05T00:00:01.022Z, ClientType:System",
+			"source", "STOREDRIVER", "event-id", "NOTIFYMAPI", "custom-data", "S:ItemEntryId=00-00")}}, nil},
 	{"tracking header", nil, "\ufeff#Software: Microsoft Exchange Server\r", nil, parsers.ErrUnsupported},
 	{"tracking row before header", nil, trkSend, nil, errNoFields},
 	{"tracking truncated row", []string{trkHeader}, trkSend[:200], nil, errFieldCount},
@@ -196,6 +211,25 @@ var parseTests = []struct {
 	{"no header at all", nil, "hello", nil, errNoFields},
 }
 
+// attrs builds an Event.Attrs from key, value pairs, as AddAttr does.
+func attrs(kv ...string) string {
+	var ev parsers.Event
+	for i := 0; i+1 < len(kv); i += 2 {
+		ev.AddAttr(kv[i], kv[i+1])
+	}
+	return ev.Attrs
+}
+
+// attrsGo prints ev.Attrs as the attrs call that builds it.
+func attrsGo(ev parsers.Event) string {
+	var parts []string
+	ev.EachAttr(func(k, v string) bool {
+		parts = append(parts, strconv.Quote(k), strconv.Quote(v))
+		return true
+	})
+	return "attrs(" + strings.Join(parts, ", ") + ")"
+}
+
 func TestParse(t *testing.T) {
 	for _, tt := range parseTests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,6 +249,9 @@ func TestParse(t *testing.T) {
 			}
 			for i, w := range tt.want {
 				w.Pos, w.Raw, w.Format = pos, tt.line, "exchange"
+				if got[i].Attrs != w.Attrs {
+					t.Logf("Attrs: %s", attrsGo(got[i]))
+				}
 				if got[i] != w {
 					t.Errorf("Parse(%q)[%d] =\n%+v, want\n%+v", tt.line, i, got[i], w)
 				}

@@ -56,6 +56,19 @@ func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([
 		ev.Host = shortHost(local)
 	}
 	ev.QueueID = get("internal-message-id")
+	if eventID == "TRANSFER" || eventID == "RESUBMIT" {
+		// The row is the new copy's (its own internal-message-id) and
+		// names the one it came from in reference: recipients moved to a
+		// fork (content conversion, recipient limits, an agent), or a
+		// copy resubmitted from Safety Net or a shadow. Later rows of the
+		// copy are the original message's (see alias).
+		if ref := get("reference"); ref != "" && isDigits(ref) && ref != ev.QueueID {
+			p.setAlias(ev.QueueID, ref)
+		}
+	}
+	if orig := p.alias[ev.QueueID]; orig != "" {
+		ev.QueueID = orig
+	}
 	ev.MessageID = addr(get("message-id"))
 	ev.From = addr(get("return-path"))
 	if _, ok := p.col["return-path"]; !ok || get("return-path") == "" {
@@ -63,6 +76,7 @@ func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([
 	}
 	ev.Size, _ = strconv.ParseInt(get("total-bytes"), 10, 64)
 	ev.NRcpt, _ = strconv.Atoi(get("recipient-count"))
+	p.trackingAttrs(&ev, rec)
 	rcpts := splitList(get("recipient-address"))
 	statuses := pairStatuses(splitList(get("recipient-status")), len(rcpts))
 
@@ -79,17 +93,20 @@ func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([
 			d.Status, d.DSN, d.Reason = statusOf(code, parsers.StatusSent), dsn, text
 			dst = append(dst, d)
 		}
-	case "DELIVER", "FAIL", "DELIVERFAIL", "DEFER", "DROP":
+	case "DELIVER", "FAIL", "DELIVERFAIL", "DEFER", "DROP", "BADMAIL":
 		relay, status := "local", parsers.StatusSent
 		switch eventID {
 		case "FAIL", "DELIVERFAIL":
 			status = parsers.StatusBounced
 		case "DEFER":
 			status = parsers.StatusDeferred
-		case "DROP":
+		case "DROP", "BADMAIL":
+			// DROP: discarded without delivery or NDR (an agent, a
+			// transport rule); BADMAIL: a pickup or replay directory
+			// message that could be neither delivered nor returned.
 			relay, status = "none", StatusDropped
 		}
-		if eventID != "DELIVER" && eventID != "DROP" {
+		if eventID != "DELIVER" && eventID != "DROP" && eventID != "BADMAIL" {
 			relay = "none"
 			if source == "SMTP" && get("server-ip") != "" {
 				relay = relayName(get("server-hostname"), get("server-ip"))
@@ -150,8 +167,63 @@ func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([
 			b.Rcpt = r
 			dst = append(dst, b)
 		}
+	default:
+		// Every other event (AGENTINFO, SUBMIT, HAREDIRECT, HARECEIVE,
+		// HADISCARD, TRANSFER, RESUBMIT, NOTIFYMAPI, PROCESS,
+		// DUPLICATEDELIVER, MODERATORREJECT, INITMESSAGECREATED, ... and
+		// ids this parser does not know) says what happened to a message
+		// without changing who sent it or where it went: one KindSender
+		// with the row's message facts, its event and source in Attrs
+		// and the event id as Reason, so that it is kept and found by
+		// queue id and Message-ID.
+		if eventID == "" {
+			return dst, nil
+		}
+		ev.Kind = parsers.KindSender
+		ev.Reason = eventID
+		return append(dst, ev), nil
 	}
 	return dst, nil
+}
+
+// maxAliases bounds the forked copies remembered per file.
+const maxAliases = 1 << 14
+
+// setAlias makes the rows of internal-message-id copy those of orig.
+func (p *Parser) setAlias(copy, orig string) {
+	if root := p.alias[orig]; root != "" {
+		orig = root
+	}
+	if p.alias == nil || len(p.alias) >= maxAliases {
+		p.alias = make(map[string]string)
+	}
+	p.alias[strings.Clone(copy)] = strings.Clone(orig)
+}
+
+// trackingMapped are the columns a tracking row's events hold in fields of
+// their own; every other non-empty column is kept in Attrs.
+var trackingMapped = map[string]bool{
+	"date-time": true, "internal-message-id": true, "message-id": true, "return-path": true,
+	"total-bytes": true, "recipient-count": true, "recipient-address": true, "recipient-status": true,
+}
+
+// trackingAttrs keeps in ev.Attrs, in the header's order, every non-empty
+// column of rec that no Event field holds: event-id, source, connector-id,
+// source-context, directionality, custom-data, message-info, reference,
+// network-message-id, ... A row whose queue id is another's (a forked or
+// resubmitted copy, see setAlias) keeps its own as internal-message-id.
+func (p *Parser) trackingAttrs(ev *parsers.Event, rec []string) {
+	own := p.get(rec, "internal-message-id")
+	if own != ev.QueueID {
+		ev.AddAttr("internal-message-id", own)
+	}
+	for i, name := range p.fields {
+		if i >= len(rec) || rec[i] == "" || trackingMapped[name] ||
+			name == "sender-address" && addr(rec[i]) == ev.From {
+			continue
+		}
+		ev.AddAttr(name, rec[i])
+	}
 }
 
 // receive maps a RECEIVE row: the message entered this service.
