@@ -124,3 +124,43 @@ func checkArrivals(t *testing.T, path string, evs []parsers.Event) {
 		t.Errorf("%d client and pickup events, want one per arrival line: %d", n, arrivals)
 	}
 }
+
+// TestAllSelectorCorpus parses the log of a real Exim 4.96 run with
+// log_selector = +all (testdata/exim/allsel) and checks that no line is
+// malformed, that every arrival carries the Message-ID it logged, as id=
+// or as id*=, and that the items of the selectors the run exercised are
+// kept.
+func TestAllSelectorCorpus(t *testing.T) {
+	path := "../../testdata/exim/allsel/mainlog"
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var evs []parsers.Event
+	emit := func(ev parsers.Event) error { evs = append(evs, ev); return nil }
+	bad := func(err error) { t.Errorf("malformed: %v", err) }
+	if _, err := parsers.Scan(t.Context(), f, path, parsers.Start{}, NewParser(Options{Location: time.UTC}), emit, bad); err != nil {
+		t.Fatal(err)
+	}
+	checkArrivals(t, path, evs)
+	idRE := regexp.MustCompile(` id\*?=(\S+)`)
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		if ev.Kind == parsers.KindClient || ev.Kind == parsers.KindPickup {
+			if m := idRE.FindStringSubmatch(ev.Raw); m != nil && ev.MessageID != strings.Trim(m[1], "<>") {
+				t.Errorf("%s: MessageID %q, want %q", ev.Pos, ev.MessageID, m[1])
+			}
+		}
+		ev.EachAttr(func(k, v string) bool {
+			seen[k] = true
+			return true
+		})
+	}
+	for _, k := range []string{"X", "CV", "DN", "SNI", "I", "port", "id*", "mailauth", "parent", "rewrite", "from", "T", "R", "U",
+		"P", "QT", "DT", "RT", "M8S", "L.-", "D", "C", "count", "defer"} {
+		if !seen[k] {
+			t.Errorf("no event kept the item %q", k)
+		}
+	}
+}

@@ -12,7 +12,9 @@
 // == and (=) followed by an address and key=value fields whose values may be
 // quoted with backslash escapes (see "Log files" in the Exim specification).
 // Which fields appear depends on log_selector: the parser needs none of the
-// optional ones.
+// optional ones, and keeps every one it reads: what has no Event field of
+// its own goes to Event.Attrs under Exim's tag, in the order logged (see
+// attrs.go; log_selector = +all is read as well as the default).
 //
 // A rejectlog repeats each reject line of the mainlog and, for a message
 // refused after its header was read, dumps the envelope and the header
