@@ -254,7 +254,9 @@ func (s *Store) ApplyAccounts(ctx context.Context, reps []analysis.AccountReport
 	return out, wrapBusy(tx.Commit())
 }
 
-func eachRow(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(*sql.Rows) error) error {
+func eachRow(ctx context.Context, tx interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, args []any, fn func(*sql.Rows) error) error {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return wrapBusy(err)

@@ -15,6 +15,7 @@ import (
 var deferrable = []string{
 	"recipients_ts", "recipients_client", "recipients_queue_id", "recipients_auth_user_ts",
 	"recipients_sender_ts", "recipients_recipient_nocase", "recipients_message_id_ts", "recipients_verdict_ts",
+	"recipients_relay_clients",
 }
 
 // DeferIndexes drops the indexes that only readers use when the database

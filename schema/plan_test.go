@@ -46,6 +46,8 @@ type plannedQuery struct {
 	// use is what the plan must search by, when the query has a key
 	// ("queue_id=?"): a search by time alone reads every row in the range.
 	use string
+	// covering says the plan must read an index alone (no table row).
+	covering bool
 }
 
 func plannedQueries() []plannedQuery {
@@ -55,6 +57,11 @@ func plannedQueries() []plannedQuery {
 		w, args := where(f)
 		return plannedQuery{name: name, all: all,
 			query: "SELECT " + recipientColumns + " FROM recipients" + w + " ORDER BY ts_ms, queue_id, hop, recipient, key", args: args}
+	}
+	// ByClient: from the partial covering index alone, no table row.
+	clients := func(name string, f analysis.Filter) plannedQuery {
+		q, args := clientRows(f)
+		return plannedQuery{name: name, query: q, args: args, use: "verdict=?", covering: true}
 	}
 	summary := func(name string, f analysis.Filter) plannedQuery {
 		q, args := verdictCounts(f)
@@ -67,6 +74,9 @@ func plannedQueries() []plannedQuery {
 		recipients("report relay", analysis.Filter{Verdict: analysis.RelayAbuse}, false),
 		recipients("report attempts", analysis.Filter{Verdict: analysis.RelayAttemptRejected}, false),
 		recipients("report relay --since", analysis.Filter{Verdict: analysis.RelayAbuse, Since: day}, false),
+		clients("report relay by client", analysis.Filter{Verdict: analysis.RelayAbuse}),
+		clients("report relay by client --since", analysis.Filter{Verdict: analysis.RelayAbuse, Since: day, Until: day.Add(time.Hour)}),
+		clients("report attempts by client", analysis.Filter{Verdict: analysis.RelayAttemptRejected}),
 		recipients("report recipients --client", analysis.Filter{ClientIP: "192.0.2.1"}, false),
 		recipients("report recipients --since --until", analysis.Filter{Since: day, Until: day.Add(time.Hour)}, false),
 		summary("summary verdicts", analysis.Filter{}),
@@ -172,6 +182,9 @@ func TestQueryPlans(t *testing.T) {
 				continue
 			}
 			t.Errorf("%s: full scan %q\n  query: %s\n  plan: %s", q.name, step, oneLine(q.query), strings.Join(plan, " | "))
+		}
+		if all := strings.Join(plan, " | "); q.covering && !strings.Contains(all, "COVERING INDEX") {
+			t.Errorf("%s: the plan reads table rows: %s", q.name, all)
 		}
 		if all := strings.Join(plan, " | "); q.use != "" && !strings.Contains(all, "("+q.use) {
 			t.Errorf("%s: the plan does not search by %s first: %s", q.name, q.use, all)

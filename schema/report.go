@@ -152,6 +152,22 @@ func (s *Store) Summary(ctx context.Context, f analysis.Filter) (analysis.Summar
 	return sum, nil
 }
 
+// relayClientsFilter is the WHERE of the partial index
+// recipients_relay_clients (migration 0015), word for word: SQLite uses a
+// partial index only for a query that says what its WHERE says.
+const relayClientsFilter = `verdict IN ('relay_abuse', 'relay_attempt_rejected')`
+
+// clientRows is the query of ByClient: the columns it groups by, in the
+// order of Recipients, with the row's id to read its evidence by.
+func clientRows(f analysis.Filter) (string, []any) {
+	w, args := where(f)
+	if f.Verdict == analysis.RelayAbuse || f.Verdict == analysis.RelayAttemptRejected {
+		w += " AND " + relayClientsFilter
+	}
+	return `SELECT rowid, ts_ms, queue_id, client_ip, client_name, sender, recipient FROM recipients` + w +
+		` ORDER BY ts_ms, queue_id, hop, recipient, key`, args
+}
+
 // ByClient groups the recipients matching f (normally one verdict) by
 // client address, most recipients first.
 func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.ClientReport, error) {
@@ -163,7 +179,20 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 	}
 	byIP := map[string]*acc{}
 	var order []string
-	err := s.Recipients(ctx, f, func(r analysis.Recipient) error {
+	// A client's evidence is the last line of its first three recipients
+	// that have one: read for a few rows after the grouping, by row id.
+	evidenceOf := map[string][]int64{}
+	q, args := clientRows(f)
+	err := eachRow(ctx, s.db, q, args, func(rows *sql.Rows) error {
+		var (
+			r     analysis.Recipient
+			rowid int64
+			ts    int64
+		)
+		if err := rows.Scan(&rowid, &ts, &r.QueueID, &r.ClientIP, &r.ClientName, &r.Sender, &r.Recipient); err != nil {
+			return err
+		}
+		r.Time = time.UnixMilli(ts).UTC()
 		a := byIP[r.ClientIP]
 		if a == nil {
 			a = &acc{msgs: map[string]bool{}, domains: map[string]int{}, senders: map[string]bool{}}
@@ -182,13 +211,25 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 		if len(a.senders) < 20 {
 			a.senders[r.Sender] = true
 		}
-		if len(a.Evidence) < 3 && len(r.Evidence) > 0 {
-			a.Evidence = append(a.Evidence, r.Evidence[len(r.Evidence)-1])
+		if ids := evidenceOf[r.ClientIP]; len(ids) < 6 {
+			evidenceOf[r.ClientIP] = append(ids, rowid)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	for ip, ids := range evidenceOf {
+		a := byIP[ip]
+		for _, id := range ids {
+			var stored string
+			if err := s.db.QueryRowContext(ctx, `SELECT evidence FROM recipients WHERE rowid = ?`, id).Scan(&stored); err != nil {
+				return nil, wrapBusy(err)
+			}
+			if ev := decodeEvidence(stored); len(ev) > 0 && len(a.Evidence) < 3 {
+				a.Evidence = append(a.Evidence, ev[len(ev)-1])
+			}
+		}
 	}
 	out := make([]analysis.ClientReport, 0, len(order))
 	for _, ip := range order {
