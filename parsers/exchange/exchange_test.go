@@ -166,6 +166,7 @@ var parseTests = []struct {
 		recv(">", `"250 2.6.0 <1738853872.442@ylmf-pc> [InternalId=30817263514542, Hostname=exsrv2.nwtraders.example] 3880 bytes in 0.384, 9.867 KB/sec Queued mail for delivery"`, ""),
 		[]parsers.Event{with(rev(parsers.KindClient), func(e *parsers.Event) {
 			e.MessageID, e.QueueID, e.NRcpt, e.DSN = "1738853872.442@ylmf-pc", "30817263514542", 1, "2.6.0"
+			e.Attrs = attrs("data", "DATA")
 			e.Reason = "<1738853872.442@ylmf-pc> [InternalId=30817263514542, Hostname=exsrv2.nwtraders.example] 3880 bytes in 0.384, 9.867 KB/sec Queued mail for delivery"
 		})}, nil},
 	{"recv authenticated", append(sess[:4:4], recv("<", "AUTH LOGIN", ""), recv(">", "334 <authentication response>", ""),
@@ -185,6 +186,7 @@ var parseTests = []struct {
 		recv(">", "250 XProxyFrom accepted", ""), nil, parsers.ErrUnsupported},
 	{"recv disconnect", sess, recv("-", "", "Remote(ConnectionReset)"), []parsers.Event{with(rev(parsers.KindDisconnect), func(e *parsers.Event) {
 		e.Reason = "Remote(ConnectionReset)"
+		e.Attrs = attrs("commands", "EHLO MAIL")
 	})}, nil},
 	{"recv banner", []string{recvHeader}, recv(">", `"220 exsrv2 Microsoft ESMTP MAIL Service ready at Thu, 06 Feb 2025 09:08:44 -0500"`, ""), nil, parsers.ErrUnsupported},
 	{"recv bad endpoint", []string{recvHeader}, `2025-02-06T14:08:44.916Z,EXSRV2\Default,S,4,172.16.4.10:25,nohost,+,,`, nil, errBadEndpoint},

@@ -28,6 +28,27 @@ type session struct {
 	rcpts      int  // recipients accepted in this transaction
 	authLogged bool // KindAuth already emitted for the current AUTH
 	last       time.Time
+	verbs      []string // the commands the client used, each once, in order
+	tls        string   // STARTTLS or X-ANONYMOUSTLS, once accepted
+	chunks     int      // BDAT chunks acknowledged in this transaction
+	xexch50    bool     // XEXCH50 (Exchange organization data) accepted
+	xshadow    string   // XSHADOW argument: the shadow server, once accepted
+}
+
+// maxVerbs bounds the distinct commands remembered per session.
+const maxVerbs = 32
+
+// noteVerb remembers that the client used verb.
+func (s *session) noteVerb(verb string) {
+	if verb == "" || len(s.verbs) >= maxVerbs || len(verb) > 20 {
+		return
+	}
+	for _, v := range s.verbs {
+		if v == verb {
+			return
+		}
+	}
+	s.verbs = append(s.verbs, verb)
 }
 
 // command is a client command waiting for its reply.
@@ -83,6 +104,12 @@ func (p *Parser) protocol(dst []parsers.Event, ev parsers.Event, line []byte) ([
 		delete(p.sessions, ev.Session)
 		ev.Kind = parsers.KindDisconnect
 		ev.Reason = context
+		if len(s.verbs) > 0 {
+			// Postfix says "ehlo=1 mail=1 rcpt=0/1": the commands the
+			// session used (STARTTLS, X-ANONYMOUSTLS, AUTH, X-EXPS,
+			// XEXCH50, BDAT, XSHADOW, XPROXYFROM, ...).
+			ev.AddAttr("commands", strings.Join(s.verbs, " "))
+		}
 		return append(dst, s.fill(ev)), nil
 	case "<":
 		return s.command(dst, ev, data), nil
@@ -128,10 +155,11 @@ func (s *session) command(dst []parsers.Event, ev parsers.Event, data string) []
 	case "RCPT":
 		arg = pathArg(arg)
 	case "RSET":
-		s.from, s.rcpts = "", 0
+		s.from, s.rcpts, s.chunks = "", 0, 0
 	case "AUTH", "X-EXPS":
 		s.authLogged, s.triedUser = false, ""
 	}
+	s.noteVerb(verb)
 	if len(s.pending) > 64 {
 		s.pending = s.pending[1:] // a client that never reads replies
 	}
@@ -197,17 +225,48 @@ func (s *session) reply(dst []parsers.Event, ev parsers.Event, data string) []pa
 			if cmd.verb == "MAIL" {
 				s.from = ""
 			}
+			s.chunks = 0
 			return dst
 		}
 		if dsn != "2.6.0" {
+			return dst
+		}
+		if cmd.verb == "BDAT" && !lastChunk(cmd.arg) || strings.HasPrefix(text, "CHUNK received") {
+			// "250 2.6.0 CHUNK received OK, 65536 octets": one chunk of
+			// BDAT (RFC 3030) taken; the message is queued at the chunk
+			// marked LAST.
+			s.chunks++
 			return dst
 		}
 		ev = s.fill(ev)
 		ev.Kind = parsers.KindClient
 		ev.NRcpt = s.rcpts
 		ev.MessageID, ev.QueueID = queuedReply(text)
-		s.from, s.rcpts = "", 0
+		ev.AddAttr("data", cmd.verb)
+		if cmd.verb == "BDAT" {
+			ev.AddAttr("chunks", strconv.Itoa(s.chunks+1))
+		}
+		if s.tls != "" {
+			ev.AddAttr("tls", s.tls)
+		}
+		if s.xexch50 {
+			ev.AddAttr("xexch50", "accepted")
+		}
+		if s.xshadow != "" {
+			ev.AddAttr("xshadow", s.xshadow)
+		}
+		s.from, s.rcpts, s.chunks = "", 0, 0
 		return append(dst, ev)
+	case "STARTTLS", "X-ANONYMOUSTLS", "XANONYMOUSTLS":
+		if code == 220 {
+			s.tls = cmd.verb
+		}
+	case "XEXCH50":
+		s.xexch50 = !bad
+	case "XSHADOW":
+		if !bad {
+			s.xshadow = cmd.arg
+		}
 	case "AUTH", "X-EXPS":
 		method, _, _ := strings.Cut(cmd.arg, " ")
 		ev.SASLMethod = strings.ToUpper(method)
@@ -225,12 +284,19 @@ func (s *session) reply(dst []parsers.Event, ev parsers.Event, data string) []pa
 		s.authLogged = true
 		ev.Kind = parsers.KindAuth
 		return append(dst, s.fill(ev))
-	case "XPROXYFROM":
+	case "XPROXYFROM", "XPROXY":
 		if !bad {
 			s.proxied(cmd.arg, ev)
 		}
 	}
 	return dst
+}
+
+// lastChunk reports whether the argument of BDAT ("65536 LAST") marks the
+// message's last chunk.
+func lastChunk(arg string) bool {
+	f := strings.Fields(arg)
+	return len(f) > 1 && strings.EqualFold(f[1], "LAST")
 }
 
 // answersUnseen reports whether a reply with enhanced code dsn cannot answer
@@ -325,6 +391,9 @@ func (s *session) info(dst []parsers.Event, ev parsers.Event, data, context stri
 		ev.Kind = parsers.KindTLS
 		ev = s.fill(ev)
 		ev.Reason = context
+		if s.tls != "" {
+			ev.AddAttr("tls", s.tls) // STARTTLS, or X-ANONYMOUSTLS between Exchange servers
+		}
 		return append(dst, ev)
 	case strings.HasPrefix(context, "User Name: "):
 		s.triedUser = strings.TrimSpace(context[len("User Name: "):])
