@@ -63,5 +63,8 @@ func aboutClient(daemon, msg string) bool {
 		return false
 	}
 	return strings.Contains(msg, "[") || strings.Contains(msg, "does not resolve to address") ||
-		strings.Contains(msg, "address not listed for hostname")
+		strings.Contains(msg, "address not listed for hostname") ||
+		// A client that breaks off or botches a handshake: OpenSSL's
+		// words, logged after the TLS lines that name the client.
+		strings.HasPrefix(msg, "warning: TLS library problem: ")
 }

@@ -155,6 +155,7 @@ var verboseTests = []struct {
 	{"tls 2 engine", "Dec  6 03:04:45 mail postfix/smtpd[18074]: initializing the server-side TLS engine", nil, parsers.ErrUnsupported},
 	{"tls 3 read from", "Dec  6 03:04:45 mail postfix/smtpd[18074]: read from 55D1F4A8E2A0 [55D1F4A8F3C3] (5 bytes => 5 (0x5))", nil, parsers.ErrUnsupported},
 	{"tls 4 hex dump", "Dec  6 03:04:45 mail postfix/smtpd[18074]: 0000 16 03 01 02 00 01 00 01|fc 03 03 5d 1a 2b 3c 4d  ...........].+<M", nil, parsers.ErrUnsupported},
+	{"tls warning about a client", "Dec  6 03:04:45 mail postfix/smtpd[18074]: warning: TLS library problem: error:0A000126:SSL routines::unexpected eof while reading:../ssl/record/rec_layer_s3.c:308:", nil, parsers.ErrUnsupported},
 	{"tls 1 client cert info", "Dec  6 03:04:45 mail postfix/smtpd[18074]: relay.partner.example[198.51.100.20]: Trusted: subject_CN=relay.partner.example, issuer=Example CA, fingerprint=AB:CD", nil, parsers.ErrUnsupported},
 
 	// enable_long_queue_ids
