@@ -234,6 +234,7 @@ type Parser struct {
 	w3cSeq   int
 	redirect map[redirectKey]string // tracking: new recipient → old
 	alias    map[string]string      // tracking: a forked copy's internal-message-id → the original's
+	attrBuf  []byte                 // tracking: a row's Attrs, built here (see trackingAttrs)
 }
 
 // NewParser returns a Parser for one log.

@@ -213,17 +213,30 @@ var trackingMapped = map[string]bool{
 // network-message-id, ... A row whose queue id is another's (a forked or
 // resubmitted copy, see setAlias) keeps its own as internal-message-id.
 func (p *Parser) trackingAttrs(ev *parsers.Event, rec []string) {
+	b := p.attrBuf[:0]
 	own := p.get(rec, "internal-message-id")
 	if own != ev.QueueID {
-		ev.AddAttr("internal-message-id", own)
+		b = appendAttr(b, "internal-message-id", own)
 	}
 	for i, name := range p.fields {
 		if i >= len(rec) || rec[i] == "" || trackingMapped[name] ||
 			name == "sender-address" && addr(rec[i]) == ev.From {
 			continue
 		}
-		ev.AddAttr(name, rec[i])
+		b = appendAttr(b, name, rec[i])
 	}
+	ev.Attrs += string(b) // one allocation for the row, not one per item
+	p.attrBuf = b
+}
+
+// appendAttr appends key=value to b as parsers.Event.AddAttr encodes it.
+func appendAttr(b []byte, key, value string) []byte {
+	b = strconv.AppendInt(b, int64(len(key)), 10)
+	b = append(b, ':')
+	b = append(b, key...)
+	b = strconv.AppendInt(b, int64(len(value)), 10)
+	b = append(b, ':')
+	return append(b, value...)
 }
 
 // receive maps a RECEIVE row: the message entered this service.

@@ -120,8 +120,11 @@ func delivery(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event
 	ev.Kind = parsers.KindDelivery
 	// The text in parentheses follows the key=value run; it is found where
 	// the run ends, not at the first " (", which may be inside an address
-	// (to=<"j (work)"@example.com>).
+	// (to=<"j (work)"@example.com>). The other items are kept in Attrs,
+	// encoded as AddAttr does into a buffer on the stack: one allocation.
 	var text string
+	var buf [96]byte
+	attrs := buf[:0]
 	for s := rest; ; {
 		k, v, after, ok := nextField(s)
 		if !ok {
@@ -144,9 +147,10 @@ func delivery(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Event
 		case "status":
 			ev.Status = v
 		default:
-			ev.AddAttr(k, v) // delay, delays, conn_use, ...
+			attrs = appendAttr(attrs, k, v) // delay, delays, conn_use, ...
 		}
 	}
+	ev.Attrs = string(attrs)
 	ev.Reason = text
 	if ev.Daemon == "discard" && ev.Status == parsers.StatusSent {
 		// discard(8) "delivers" by throwing the message away, and says
@@ -227,4 +231,14 @@ func postsuper(dst []parsers.Event, ev parsers.Event, msg string) []parsers.Even
 	ev.AddAttr("postsuper", rest)
 	ev.Reason = "postsuper: " + rest
 	return append(dst, ev)
+}
+
+// appendAttr appends key=value to b as parsers.Event.AddAttr encodes it.
+func appendAttr(b []byte, key, value string) []byte {
+	b = strconv.AppendInt(b, int64(len(key)), 10)
+	b = append(b, ':')
+	b = append(b, key...)
+	b = strconv.AppendInt(b, int64(len(value)), 10)
+	b = append(b, ':')
+	return append(b, value...)
 }
