@@ -74,7 +74,14 @@ func smtpd(dst []parsers.Event, ev parsers.Event, pid, msg string) []parsers.Eve
 		return append(dst, ev)
 	}
 	if a, body, ok := cutAction(rest); ok {
-		return action(dst, ev, a, body)
+		n := len(dst)
+		if dst = action(dst, ev, a, body); len(dst) > n && dst[n].Status != "" && dst[n].QueueID != "" {
+			// A later recipient's hold or discard: the message's sender,
+			// which qmgr may never log (see appendSender).
+			e := dst[n]
+			dst = append(appendSender(dst[:n], e), e)
+		}
+		return dst
 	}
 	return dst
 }
