@@ -52,8 +52,10 @@
 //   - FAIL, DELIVERFAIL: KindDelivery, Status bounced, DSN/Reason from the
 //     status (the LED= part of "[{LED=550 5.1.1 ...};{MSG=};...]").
 //   - DEFER: KindDelivery, Status deferred.
-//   - DROP: KindDelivery, Relay "none", Status StatusDropped (accepted, then
-//     silently discarded: no delivery and no NDR).
+//   - DROP, BADMAIL: KindDelivery, Relay "none", Status StatusDropped
+//     ("discarded": accepted, then thrown away by an agent or a transport
+//     rule, or a pickup file that could be neither delivered nor returned;
+//     not relayed).
 //   - REDIRECT, RESOLVE, EXPAND: KindRcpt with Rcpt = recipient-address (the
 //     new address), OrigRcpt = related-recipient-address (the mailbox,
 //     address or group it came from) and Reason = the event-id. A KindRcpt
@@ -67,8 +69,21 @@
 //     MessageID is the original message's (from reference); otherwise
 //     QueueID and MessageID are the original's and Reason holds
 //     "ndr=<reference>".
-//   - Other event-ids (HAREDIRECT*, AGENTINFO, NOTIFYMAPI, SUBMIT, TRANSFER,
-//     ...) return ErrUnsupported.
+//   - TRANSFER, RESUBMIT: the row is a forked or resubmitted copy's (its
+//     own internal-message-id) and reference names the message it came
+//     from; that copy's rows, these included, get the original's QueueID
+//     (their own kept in Attrs as internal-message-id), so that its SEND is
+//     a delivery of the message the client sent.
+//   - Every other event-id (AGENTINFO, SUBMIT, HAREDIRECT, HARECEIVE,
+//     HADISCARD, NOTIFYMAPI, PROCESS, DUPLICATEDELIVER, MODERATORREJECT,
+//     INITMESSAGECREATED, ... and any this parser does not know): one
+//     KindSender with the row's message facts and Reason = the event-id:
+//     kept, found by queue id and Message-ID, changing no verdict.
+//
+// Every event of a row keeps, in Attrs and in the header's order, each
+// non-empty column that no field holds: event-id, source, connector-id,
+// source-context, directionality, custom-data, message-info, reference,
+// network-message-id, message-subject, ...
 //
 // SMTP Receive protocol log: every event has Session = session-id and
 // ClientIP = the host of remote-endpoint (after an accepted XPROXYFROM, the
@@ -94,7 +109,13 @@
 //     KindClient: MessageID, QueueID = N (the hub's internal-message-id,
 //     valid on host H), ClientIP, SASLUser, From, NRcpt = recipients accepted;
 //     this joins the session to the tracking log (by MessageID, or by
-//     QueueID on H). Reason holds the reply text after the status code.
+//     QueueID on H). Reason holds the reply text after the status code;
+//     Attrs the data command (DATA or BDAT, with the number of chunks),
+//     STARTTLS or X-ANONYMOUSTLS, an accepted XEXCH50 and XSHADOW. The
+//     "250 2.6.0 CHUNK received OK" that answers a BDAT without LAST (RFC
+//     3030) is not a queued message.
+//   - "-" KindDisconnect keeps the commands the session used, each once
+//     (Attrs "commands": "EHLO STARTTLS AUTH MAIL RCPT BDAT QUIT").
 //
 // SMTP Send protocol log rows are checked and return ErrUnsupported: mail
 // leaving is read from the tracking log's SEND rows.
