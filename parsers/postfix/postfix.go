@@ -10,6 +10,13 @@
 // object. The daemon is the last element of the syslog tag, so
 // postfix/submission/smtpd and postfix-out/smtp (custom syslog_name values)
 // are smtpd and smtp.
+//
+// The optional lines are read too (testdata/postfix/verbose has them all):
+// permit logging and the access-map, header/body-check and milter actions
+// (action.go: a hold or discard is the recipient's disposition), TLS at any
+// log level (tls.go), postscreen (postscreen.go), postsuper, long queue
+// ids. What a line says that has no Event field of its own is kept in
+// Event.Attrs.
 package postfix
 
 import (
