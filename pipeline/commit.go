@@ -122,7 +122,7 @@ func startCommitter(ctx context.Context) *committer {
 	c := &committer{
 		ch:      make(chan commit),
 		pending: make(map[string]int),
-		free:    make(chan []parsers.Event, 4),
+		free:    make(chan []parsers.Event, 2),
 		done:    make(chan struct{}),
 	}
 	go c.run(ctx)
