@@ -128,7 +128,7 @@ func recipientStatus(r *Recipient) string {
 	if len(r.Deliveries) == 0 {
 		return StatusQueued
 	}
-	status := StatusSent
+	status, kept := "", ""
 	for _, d := range r.Deliveries {
 		switch d.Status {
 		case "deferred":
@@ -136,12 +136,20 @@ func recipientStatus(r *Recipient) string {
 		case "bounced", "expired":
 			status = StatusBounced
 		case StatusHeld, StatusDiscarded:
-			if status == StatusSent {
-				status = d.Status
+			kept = d.Status // until a delivery of a released message says more
+		default:
+			if status == "" {
+				status = StatusSent
 			}
 		}
 	}
-	return status
+	switch {
+	case status != "":
+		return status
+	case kept != "":
+		return kept
+	}
+	return StatusSent
 }
 
 // notRelayed reports whether a delivery status says the server kept or
