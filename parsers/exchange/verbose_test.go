@@ -55,7 +55,16 @@ func TestTrackingEventIDs(t *testing.T) {
 		{"RECEIVE", "AGENT", nil, []parsers.Kind{parsers.KindPickup, parsers.KindRcpt}, ""},
 		{"RECEIVE", "PICKUP", nil, []parsers.Kind{parsers.KindPickup, parsers.KindRcpt}, ""},
 		{"RECEIVE", "APPROVAL", nil, []parsers.Kind{parsers.KindPickup, parsers.KindRcpt}, ""},
+		{"RECEIVE", "MAILBOXRULE", nil, []parsers.Kind{parsers.KindPickup, parsers.KindRcpt}, ""}, // an Inbox rule's forward
+		{"RECEIVE", "GATEWAY", nil, []parsers.Kind{parsers.KindPickup, parsers.KindRcpt}, ""},
+		{"RECEIVE", "PUBLICFOLDER", nil, []parsers.Kind{parsers.KindPickup, parsers.KindRcpt}, ""},
+		{"RECEIVE", "DSN", nil, []parsers.Kind{parsers.KindPickup, parsers.KindRcpt}, ""},
 		{"SEND", "SMTP", map[string]string{"server-ip": "192.0.2.9", "recipient-status": "250 2.1.5 OK"}, []parsers.Kind{parsers.KindDelivery}, parsers.StatusSent},
+		{"FAIL", "DNS", map[string]string{"recipient-status": "554 5.4.4 SMTPSEND.DNS.NonExistentDomain; nonexistent domain"}, []parsers.Kind{parsers.KindDelivery}, parsers.StatusBounced},
+		{"FAIL", "ADMIN", nil, []parsers.Kind{parsers.KindDelivery}, parsers.StatusBounced}, // Remove-Message -WithNDR
+		{"DROP", "ADMIN", nil, []parsers.Kind{parsers.KindDelivery}, parsers.StatusDiscarded},
+		{"LOAD", "BOOTLOADER", nil, []parsers.Kind{parsers.KindServer}, ""},
+		{"EXPAND", "ORAR", map[string]string{"related-recipient-address": "sales@nwtraders.example"}, []parsers.Kind{parsers.KindRcpt}, ""},
 		{"SENDEXTERNAL", "SMTP", map[string]string{"server-ip": "192.0.2.9"}, []parsers.Kind{parsers.KindDelivery}, parsers.StatusSent},
 		{"DELIVER", "STOREDRIVER", nil, []parsers.Kind{parsers.KindDelivery}, parsers.StatusSent},
 		{"FAIL", "ROUTING", map[string]string{"recipient-status": "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found"}, []parsers.Kind{parsers.KindDelivery}, parsers.StatusBounced},
