@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/parsers"
@@ -114,7 +115,10 @@ func ForensicOf(ctx context.Context, store ReportStore, filter Filter, policy Po
 	span := Filter{Since: filter.Since, Until: filter.Until}
 	r := &Forensic{Generated: time.Now().UTC(), Since: filter.Since, Until: filter.Until, Policy: policy,
 		Activity: map[string][]time.Time{}}
-	if abs, err := filepath.Abs(store.Path()); err == nil {
+	// A SQLite file by its absolute path; a PostgreSQL database
+	// ("postgres://user@host:port/name") as it is.
+	r.Database = store.Path()
+	if abs, err := filepath.Abs(r.Database); err == nil && !strings.Contains(r.Database, "://") {
 		r.Database = abs
 	}
 	var err error

@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,11 +13,11 @@ import (
 // rejudges: the summary, read from the counts the triggers keep, always
 // counts the recipient once, under its current verdict.
 func TestSummaryCountsFollowVerdicts(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "rs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	engines(t, testSummaryCountsFollowVerdicts)
+}
+
+func testSummaryCountsFollowVerdicts(t *testing.T, db string) {
+	s := openEngine(t, db)
 	src, err := s.Source(t.Context(), "mail.log", "fp", "postfix", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,11 @@ var deferrable = []string{
 // writer to open the database builds them (Open). Readers meanwhile get
 // the same answers, slower.
 func (s *Store) DeferIndexes(ctx context.Context) (bool, error) {
+	if s.pg {
+		// Other writers may be loading the same PostgreSQL database, and
+		// readers querying it: its indexes stay.
+		return false, nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, wrapBusy(err)

@@ -29,8 +29,10 @@ var pruneStmts = []struct{ what, sql string }{
 	{"events", `DELETE FROM events WHERE ts_ms < ?1`},
 	{"alerts", `DELETE FROM alerts WHERE created_ms < ?1`},
 	{"accounts", `DELETE FROM accounts WHERE last_ms < ?1`},
-	{"counts", `DELETE FROM recipient_counts WHERE n <= 0 AND ?1 IS NOT NULL`},
+	{"counts", pruneCounts},
 }
+
+const pruneCounts = `DELETE FROM recipient_counts WHERE n <= 0 AND ?1 IS NOT NULL`
 
 // Prune deletes what the store holds from before cutoff in one
 // transaction, then gives the space back to the file system (VACUUM):
@@ -82,6 +84,13 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (Pruned, error) {
 
 // size is the database's size in bytes (its pages), or 0.
 func (s *Store) size(ctx context.Context) int64 {
+	if s.pg {
+		var n int64
+		if s.db.QueryRowContext(ctx, `SELECT pg_database_size(current_database())`).Scan(&n) != nil {
+			return 0
+		}
+		return n
+	}
 	var pages, size int64
 	if s.db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages) != nil || s.db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size) != nil {
 		return 0

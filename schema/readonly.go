@@ -53,6 +53,9 @@ func Writable(file string) error {
 // writer has one open), the file is opened as immutable: it must not
 // change while it is read.
 func OpenReadOnly(ctx context.Context, file string) (*Store, error) {
+	if IsPostgres(file) {
+		return openPG(ctx, file, true)
+	}
 	if _, err := os.Stat(file); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", file, err)
 	}

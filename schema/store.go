@@ -50,6 +50,7 @@ func init() {
 type Store struct {
 	db   *sql.DB
 	path string
+	pg   bool // PostgreSQL (pg.go), not SQLite
 
 	mu      sync.Mutex
 	stmts   *writeStmts // prepared on the first Commit
@@ -57,8 +58,12 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the database at path and brings its
-// schema up to date.
+// schema up to date. A PostgreSQL connection string (IsPostgres) opens
+// that database instead, creating relaysleuth's tables in it if needed.
 func Open(ctx context.Context, file string) (*Store, error) {
+	if IsPostgres(file) {
+		return openPG(ctx, file, false)
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "5000")
@@ -122,7 +127,8 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// Path returns the file the store was opened from.
+// Path returns the file the store was opened from; for PostgreSQL, the
+// database, server and user, without the password.
 func (s *Store) Path() string { return s.path }
 
 // migrate applies each migrations/NNNN_*.sql above PRAGMA user_version, in
@@ -188,7 +194,14 @@ func wrapBusy(err error) error {
 
 // IntegrityCheck runs PRAGMA integrity_check and returns its first answer
 // ("ok" for a sound database).
+//
+// On PostgreSQL, which keeps its own files sound, it checks what
+// relaysleuth keeps consistent itself: the counts the triggers maintain
+// agree with the recipients, and every event key names a stored block.
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	if s.pg {
+		return s.pgIntegrityCheck(ctx)
+	}
 	var res string
 	err := s.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res)
 	return res, err

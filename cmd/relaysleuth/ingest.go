@@ -100,7 +100,7 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 		return res, errNothingRead
 	}
 	_, statErr := os.Stat(c.db)
-	existed := statErr == nil
+	existed := statErr == nil || isPostgres(c.db)
 	store, err := openStore(ctx, c, stderr)
 	if err != nil {
 		return res, err

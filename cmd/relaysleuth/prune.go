@@ -33,7 +33,7 @@ func newPruneCmd(c *commonFlags) *cobra.Command {
 				return err
 			}
 			ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
-			if _, err := os.Stat(c.db); err != nil {
+			if _, err := os.Stat(c.db); err != nil && !isPostgres(c.db) {
 				return fmt.Errorf("database %s: %w", c.db, err) // never create one
 			}
 			store, err := openStore(ctx, c, stderr)
@@ -43,7 +43,7 @@ func newPruneCmd(c *commonFlags) *cobra.Command {
 			defer store.Close()
 			p, err := store.Prune(ctx, cutoff)
 			if err != nil {
-				return fmt.Errorf("prune %s: %w (nothing was deleted)", c.db, err)
+				return fmt.Errorf("prune %s: %w (nothing was deleted)", dbName(c.db), err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "pruned what is older than %s: %d recipients, %d messages, %d blocks of log lines, %d other events, %d alerts, %d accounts; database %s -> %s\n",
 				clock(cutoff), p.Recipients, p.Messages, p.Blocks, p.Events, p.Alerts, p.Accounts, mib(p.BytesBefore), mib(p.BytesAfter))

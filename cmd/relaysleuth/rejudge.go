@@ -32,7 +32,7 @@ func newRejudgeCmd(c *commonFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(c.db); err != nil {
+			if _, err := os.Stat(c.db); err != nil && !isPostgres(c.db) {
 				return fmt.Errorf("database %s: %w", c.db, err)
 			}
 			store, err := openStore(ctx, c, stderr)
@@ -42,7 +42,7 @@ func newRejudgeCmd(c *commonFlags) *cobra.Command {
 			defer store.Close()
 			r, err := pipeline.Rejudge(ctx, store, policy)
 			if err != nil {
-				return fmt.Errorf("rejudge %s: %w (the old verdicts are kept)", c.db, err)
+				return fmt.Errorf("rejudge %s: %w (the old verdicts are kept)", dbName(c.db), err)
 			}
 			fmt.Fprintf(stderr, "rejudged %d stored events\n", r.Events)
 			changed := false

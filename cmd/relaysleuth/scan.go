@@ -85,7 +85,7 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 			}
 			if n := sum.Verdicts[analysis.RelayAbuse]; n > 0 {
 				fmt.Fprintf(stderr, "relaysleuth: RELAY ABUSE %s: %s accepted for external domains from %s (relaysleuth report relay --db %s)\n",
-					span, plural(n, "recipient"), plural(sum.RelayClients, "unauthenticated outside client"), clean(c.db))
+					span, plural(n, "recipient"), plural(sum.RelayClients, "unauthenticated outside client"), clean(dbName(c.db)))
 				return errRelayFound
 			}
 			if ingestErr != nil {

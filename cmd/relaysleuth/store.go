@@ -19,6 +19,9 @@ import (
 // does not exist, or is not writable), not SQLite's.
 func openStore(ctx context.Context, c *commonFlags, warn io.Writer) (*schema.Store, error) {
 	file := c.db
+	if schema.IsPostgres(file) {
+		return schema.Open(ctx, file)
+	}
 	if err := schema.Writable(file); err != nil {
 		return nil, fmt.Errorf("cannot write the database %s: %w", file, err)
 	}
@@ -44,6 +47,9 @@ func warnWide(file string, w io.Writer) {
 // investigation: read-only when this user may not write it (a forensic
 // copy, the service's own database), so that reading never needs more.
 func openForReading(ctx context.Context, file string, warn io.Writer) (*schema.Store, error) {
+	if schema.IsPostgres(file) {
+		return schema.OpenReadOnly(ctx, file)
+	}
 	if _, err := os.Stat(file); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("database %s does not exist (run 'relaysleuth ingest' or 'relaysleuth scan' first)", file)
@@ -85,3 +91,10 @@ func createPrivate(path, group string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// isPostgres reports whether --db names a PostgreSQL database (a URL or
+// libpq keywords), which has no file to check, create or remove.
+func isPostgres(db string) bool { return schema.IsPostgres(db) }
+
+// dbName is --db as messages show it: a PostgreSQL password masked.
+func dbName(db string) string { return schema.DisplayName(db) }

@@ -1,0 +1,245 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+//go:embed pgschema/*.sql
+var pgMigrations embed.FS
+
+// pgKeywords are the libpq connection keywords a "key=value ..." --db may
+// start with (https://www.postgresql.org/docs/current/libpq-connect.html).
+var pgKeywords = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true,
+	"passfile": true, "service": true, "sslmode": true, "sslrootcert": true, "sslcert": true, "sslkey": true,
+	"connect_timeout": true, "application_name": true, "options": true, "target_session_attrs": true,
+	"sslpassword": true, "sslnegotiation": true, "krbsrvname": true,
+}
+
+// IsPostgres reports whether db names a PostgreSQL database rather than a
+// SQLite file: a postgres:// or postgresql:// URL, or a libpq keyword
+// string ("host=/run/postgresql dbname=mail") whose first word is a libpq
+// keyword.
+func IsPostgres(db string) bool {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return true
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(db), " ")
+	key, _, ok := strings.Cut(first, "=")
+	return ok && pgKeywords[strings.TrimSpace(key)]
+}
+
+// pgDescribe names the database cfg connects to for messages and
+// Store.Path, never with its password:
+// "postgres://rs@/run/postgresql:5432/mail".
+func pgDescribe(cfg *pgx.ConnConfig) string {
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+}
+
+// openPG opens the PostgreSQL database dsn names, creating relaysleuth's
+// tables when the database has none, and checks their version.
+func openPG(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgconn's error shows the string with any password masked.
+		return nil, fmt.Errorf("--db: not a PostgreSQL connection string: %w", err)
+	}
+	name := pgDescribe(cfg)
+	db := sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*cfg)})
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	s := &Store{db: db, path: name, pg: true}
+	if readOnly {
+		err = s.pgCheckVersion(ctx)
+	} else {
+		err = s.pgMigrate(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// pgMigrationFiles returns pgschema/*.sql in order, with their versions.
+func pgMigrationFiles() ([]string, []int, error) {
+	names, err := fs.Glob(pgMigrations, "pgschema/*.sql")
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(names)
+	versions := make([]int, len(names))
+	for i, name := range names {
+		n, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
+		if err != nil {
+			return nil, nil, fmt.Errorf("migration %s: bad name", name)
+		}
+		versions[i] = n
+	}
+	return names, versions, nil
+}
+
+// pgSchemaLock is the advisory lock that makes relaysleuth processes
+// starting together against a new database create its tables once.
+const pgSchemaLock = 0x72656c6179 // "relay"
+
+// pgVersion returns the schema version stored in the database, 0 when it
+// has no relaysleuth tables.
+func pgVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
+	var exists bool
+	if err := q.QueryRowContext(ctx, `SELECT to_regclass('relaysleuth_schema') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, err
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v int
+	err := q.QueryRowContext(ctx, `SELECT version FROM relaysleuth_schema`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errors.New("table relaysleuth_schema is empty")
+	}
+	return v, err
+}
+
+// pgMigrate applies each pgschema/NNNN_*.sql above the stored version, in
+// one transaction holding pgSchemaLock.
+func (s *Store) pgMigrate(ctx context.Context) error {
+	names, versions, err := pgMigrationFiles()
+	if err != nil {
+		return err
+	}
+	latest := versions[len(versions)-1]
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(pgSchemaLock)); err != nil {
+		return err
+	}
+	version, err := pgVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if version > latest {
+		return fmt.Errorf("%w (version %d, this program knows up to %d): upgrade relaysleuth", ErrNewerSchema, version, latest)
+	}
+	if version == latest {
+		return nil
+	}
+	for i, name := range names {
+		if versions[i] <= version {
+			continue
+		}
+		body, err := pgMigrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM relaysleuth_schema`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO relaysleuth_schema (version) VALUES (?)`, latest); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// pgCheckVersion checks, without changing anything, that the database
+// holds relaysleuth's tables at this program's version.
+func (s *Store) pgCheckVersion(ctx context.Context) error {
+	_, versions, err := pgMigrationFiles()
+	if err != nil {
+		return err
+	}
+	latest := versions[len(versions)-1]
+	version, err := pgVersion(ctx, s.db)
+	switch {
+	case err != nil:
+		return err
+	case version == 0:
+		return errors.New("the database holds no relaysleuth tables (run 'relaysleuth ingest' or 'relaysleuth scan' first)")
+	case version > latest:
+		return fmt.Errorf("%w (version %d, this program knows up to %d): upgrade relaysleuth", ErrNewerSchema, version, latest)
+	case version < latest:
+		return fmt.Errorf("%w (version %d of %d); it is converted on the first open with write access", ErrOldSchema, version, latest)
+	}
+	return nil
+}
+
+// pgIntegrityChecks are the invariants pgIntegrityCheck tests, each a
+// query counting the rows that break it.
+var pgIntegrityChecks = []struct{ what, sql string }{
+	{"recipient_counts disagree with recipients", `SELECT count(*) FROM (
+ SELECT verdict, host, mta, hop, count(*) AS n FROM recipients GROUP BY verdict, host, mta, hop) r
+ FULL JOIN (SELECT * FROM recipient_counts WHERE n <> 0) c USING (verdict, host, mta, hop)
+ WHERE r.n IS DISTINCT FROM c.n`},
+	{"event keys name no stored block", `SELECT count(*) FROM event_keys k
+ WHERE NOT EXISTS (SELECT 1 FROM event_blocks b WHERE b.id = k.block_id)`},
+}
+
+// pgIntegrityCheck answers "ok", or says which invariant how many rows
+// break.
+func (s *Store) pgIntegrityCheck(ctx context.Context) (string, error) {
+	for _, c := range pgIntegrityChecks {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, c.sql).Scan(&n); err != nil {
+			return "", err
+		}
+		if n > 0 {
+			return fmt.Sprintf("%s: %d rows", c.what, n), nil
+		}
+	}
+	return "ok", nil
+}
+
+// DisplayName returns db as it may be shown: a PostgreSQL connection
+// string with any password masked, a file path as it is.
+func DisplayName(db string) string {
+	if !IsPostgres(db) {
+		return db
+	}
+	cfg, err := pgx.ParseConfig(db)
+	if err != nil || cfg.Password == "" {
+		if err != nil {
+			return "(an unreadable PostgreSQL connection string)"
+		}
+		return db
+	}
+	if u, err := url.Parse(db); err == nil && u.Scheme != "" {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		q := u.Query()
+		if q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+		}
+		return u.String()
+	}
+	// A keyword string: "password=..." is the only place it can be.
+	return pgPasswordKV.ReplaceAllString(db, "password=xxxxx")
+}
+
+var pgPasswordKV = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)

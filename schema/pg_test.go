@@ -1,0 +1,112 @@
+package schema
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRebind(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"SELECT 1", "SELECT 1"},
+		{"SELECT a FROM t WHERE b = ? AND c < ?", "SELECT a FROM t WHERE b = $1 AND c < $2"},
+		{"UPDATE t SET a = max(a, ?1), b = CASE WHEN ?1 > a THEN ?2 END WHERE id = ?10", "UPDATE t SET a = max(a, $1), b = CASE WHEN $1 > a THEN $2 END WHERE id = $10"},
+		{"SELECT '?', \"a?\" FROM t WHERE x = ?", "SELECT '?', \"a?\" FROM t WHERE x = $1"},
+		{"INSERT INTO t VALUES (?,?),(?,?)", "INSERT INTO t VALUES ($1,$2),($3,$4)"},
+	} {
+		if got := rebind(tc.in); got != tc.want {
+			t.Errorf("rebind(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestPGRewrite(t *testing.T) {
+	if got := pgRewrite(alertAdd).sql; got != "INSERT INTO alerts (key, json, created_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING" {
+		t.Errorf("INSERT OR IGNORE became %q", got)
+	}
+	if q := pgRewrite(blockInsert); q.kind != pgReturningID || !strings.HasSuffix(q.sql, "RETURNING id") {
+		t.Errorf("block insert = %+v, want it to return its id", q)
+	}
+	if q := pgRewrite("PRAGMA temp_store = FILE"); q.kind != pgSkip {
+		t.Errorf("PRAGMA temp_store = %+v, want it skipped", q)
+	}
+	for sqlite, pg := range pgStatements {
+		if sqlite == pg {
+			t.Errorf("pgStatements says the same text for both engines: %q", sqlite)
+		}
+		if strings.Contains(pg, "COLLATE NOCASE") || strings.Contains(pg, "INSERT OR ") {
+			t.Errorf("PostgreSQL statement in SQLite's dialect: %q", pg)
+		}
+	}
+}
+
+func TestIsPostgres(t *testing.T) {
+	for db, want := range map[string]bool{
+		"postgres://rs@db.example/mail":           true,
+		"postgresql:///mail?host=/run/postgresql": true,
+		"host=/run/postgresql dbname=mail":        true,
+		"dbname=mail":                             true,
+		"relaysleuth.db":                          false,
+		"/var/lib/relaysleuth/relaysleuth.db":     false,
+		"./host=x.db":                             false,
+		"weird=name.db":                           false,
+		"file:rs.db?_journal_mode=WAL":            false,
+		"postgres.db":                             false,
+	} {
+		if got := IsPostgres(db); got != want {
+			t.Errorf("IsPostgres(%q) = %v, want %v", db, got, want)
+		}
+	}
+}
+
+func TestDisplayNameHidesPassword(t *testing.T) {
+	for _, db := range []string{
+		"postgres://rs:s3cret@db.example/mail",
+		"postgres://rs@db.example/mail?password=s3cret",
+		"host=/run/postgresql password=s3cret dbname=mail",
+		"host=/run/postgresql password='s3cret' dbname=mail",
+		"host=/run/postgresql password = s3cret dbname=mail",
+	} {
+		got := DisplayName(db)
+		if strings.Contains(got, "s3cret") || !strings.Contains(got, "mail") {
+			t.Errorf("DisplayName(%q) = %q", db, got)
+		}
+	}
+	if got := DisplayName("rs.db"); got != "rs.db" {
+		t.Errorf("DisplayName(rs.db) = %q", got)
+	}
+}
+
+// TestPGSchemaInStep fails when a SQLite migration is added without its
+// PostgreSQL counterpart in pgschema/.
+func TestPGSchemaInStep(t *testing.T) {
+	latest, err := latestMigration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, versions, err := pgMigrationFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pg := versions[len(versions)-1]; pg != latest {
+		t.Errorf("PostgreSQL schema is at version %d, SQLite's at %d: add pgschema/%04d_*.sql", pg, latest, latest)
+	}
+}
+
+// TestPGBadDSN: a connection string that cannot be read says what is
+// wrong, without the password.
+func TestPGBadDSN(t *testing.T) {
+	_, err := Open(t.Context(), "postgres://rs:s3cret@db.example:notaport/mail")
+	if err == nil {
+		t.Fatal("Open of a bad URL succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Errorf("error = %v", err)
+	}
+	_, err = Open(t.Context(), "host=/nonexistent/socket/dir password=s3cret dbname=mail connect_timeout=2")
+	if err == nil {
+		t.Fatal("Open of an unreachable server succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "/nonexistent/socket/dir") {
+		t.Errorf("error = %v", err)
+	}
+}

@@ -1,0 +1,60 @@
+package schema
+
+import "strings"
+
+// pgStatements holds the PostgreSQL text of each statement the store
+// writes differently for it, keyed by the SQLite text it replaces (see
+// pgRewrite). Placeholders stay "?": pgRewrite numbers them.
+var pgStatements = map[string]string{
+	// "+auth_user" keeps SQLite's planner off an index; PostgreSQL has no
+	// unary plus on text.
+	accountNames: `SELECT DISTINCT auth_user FROM recipients WHERE ts_ms >= ? AND auth_user <> '' ORDER BY auth_user`,
+	// PostgreSQL 15 wants a name for a subquery in FROM.
+	failuresFromAddress: `SELECT count(*) FROM (SELECT DISTINCT e.ts_ms, e.host, e.sasl_user, e.sasl_method FROM events e
+ WHERE e.client_ip = ? AND e.kind = 'auth_failed' AND e.ts_ms >= ? AND e.ts_ms <= ?) AS f`,
+	accountUpsert: `INSERT INTO accounts (account, verdict, signals, first_abuse_ms, last_abuse_ms, client_ips,
+ recipients, messages, baseline, evidence, first_ms, last_ms, total, sessions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ ON CONFLICT (account) DO UPDATE SET verdict = excluded.verdict, signals = excluded.signals,
+ first_abuse_ms = excluded.first_abuse_ms, last_abuse_ms = excluded.last_abuse_ms, client_ips = excluded.client_ips,
+ recipients = excluded.recipients, messages = excluded.messages, baseline = excluded.baseline,
+ evidence = excluded.evidence, first_ms = excluded.first_ms, last_ms = excluded.last_ms, total = excluded.total,
+ sessions = excluded.sessions`,
+	// COLLATE NOCASE: lower() on both sides, served by the indexes on
+	// lower(sender) and lower(recipient).
+	recipientsBySender:    `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE lower(sender) = lower(?) AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`,
+	recipientsByRecipient: `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE lower(recipient) = lower(?) AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`,
+	// A parameter compared with nothing needs its type said.
+	recipientsInRange: `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE ?::text IS NOT NULL AND hop = 1 AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, recipient, key`,
+	serverEvents:      `SELECT ` + investigateEventColumns + ` WHERE e.kind = 'server' AND ?::text IS NOT NULL AND e.ts_ms >= ? AND e.ts_ms < ? ORDER BY e.ts_ms, e.id LIMIT ?`,
+	pruneCounts:       `DELETE FROM recipient_counts WHERE n <= 0 AND ?1::bigint IS NOT NULL`,
+	// The first and last recipient of a verdict: SQLite reads them from
+	// recipients_verdict_ts, which orders recipients of the same
+	// millisecond by client, then by rowid; PostgreSQL is told to.
+	firstOfVerdict: `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE verdict = ? AND hop = 1 AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, client_ip, rowid LIMIT 1`,
+	lastOfVerdict:  `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE verdict = ? AND hop = 1 AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms DESC, client_ip DESC, rowid DESC LIMIT 1`,
+	// SQLite's two-argument max() is greatest().
+	sourceUpdate: `UPDATE sources SET byte_offset = greatest(byte_offset, ?1),
+ lines = CASE WHEN ?1 >= byte_offset THEN ?2 ELSE lines END, events = events + ?3, unsupported = unsupported + ?4,
+ malformed = malformed + ?5, complete = CASE WHEN ?1 >= byte_offset THEN ?6 ELSE complete END,
+ first_ts_ms = coalesce(first_ts_ms, ?7), last_ts_ms = coalesce(?8, last_ts_ms), ingested_ms = ?9 WHERE id = ?10`,
+	// Writers of one source take turns: SQLite's writers do (one write
+	// transaction at a time); PostgreSQL's lock the source's row until
+	// they commit, so that the next one reads the offset the first
+	// committed and skips the lines it stored.
+	sourceOffset: `SELECT byte_offset FROM sources WHERE id = ? FOR UPDATE`,
+	// The block's id, which SQLite gives as the last insert id.
+	blockInsert: `INSERT INTO event_blocks (source_id, first_offset, min_ts_ms, max_ts_ms, n, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+	// PostgreSQL manages its own files: nothing to checkpoint or tune.
+	"PRAGMA wal_checkpoint(TRUNCATE)": "",
+	"PRAGMA temp_store = FILE":        "",
+	"PRAGMA temp_store = MEMORY":      "",
+}
+
+// pgRelocate rewrites relocate.go's UPDATE (built per column): SQLite's
+// instr is strpos.
+func pgRelocate(q string) string {
+	if strings.HasPrefix(q, "UPDATE ") && strings.Contains(q, " WHERE instr(") {
+		return strings.Replace(q, " WHERE instr(", " WHERE strpos(", 1)
+	}
+	return q
+}
