@@ -1,13 +1,14 @@
 package schema
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 )
 
-func TestAlertOutbox(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "rs.db"))
+func TestAlertOutbox(t *testing.T) { engines(t, testAlertOutbox) }
+
+func testAlertOutbox(t *testing.T, db string) {
+	s, err := Open(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

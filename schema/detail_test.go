@@ -55,16 +55,14 @@ func hostileEvent(line int) parsers.Event {
 // TestEventsKeepEveryField stores events through the Writer and reads them
 // back the ways investigate and rejudge do: every field comes back as
 // stored, hostile bytes included.
-func TestEventsKeepEveryField(t *testing.T) {
+func TestEventsKeepEveryField(t *testing.T) { engines(t, testEventsKeepEveryField) }
+
+func testEventsKeepEveryField(t *testing.T, db string) {
 	first := hostileEvent(1)
 	first.AddAttr("X", "TLS1.3:AES_256:256")
 	first.AddAttr("3:", "")
 	first.AddAttr("DKIM", "ex\x00:1:")
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "rs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openEngine(t, db)
 	want := []parsers.Event{first, {
 		Pos: parsers.Pos{File: "mail.log", Line: 2, Offset: 200}, Time: time.Date(2026, 3, 1, 10, 0, 2, 0, time.UTC),
 		Format: "postfix", Host: "mx1", Daemon: "qmgr", Kind: parsers.KindRemoved, QueueID: "4AB1C2D3E4", Raw: "removed",

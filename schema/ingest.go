@@ -215,15 +215,17 @@ func (s *Store) writeStmts(ctx context.Context) (*writeStmts, error) {
 
 // execRows runs m in tx for n rows, rowsPerInsert at a time: row(i, args)
 // appends row i's values to args. what(i, j) names rows i to j-1 in an
-// error.
-func (w *Writer) execRows(ctx context.Context, tx *sql.Tx, m multiInsert, n int, row func(i int, args []any) []any, what func(i, j int) string) error {
+// error. repeats(i), when not nil, says whether row i has the key of row
+// i-1: PostgreSQL refuses an upsert that meets one key twice, which SQLite
+// applies in order, so there those rows go one at a time.
+func (w *Writer) execRows(ctx context.Context, tx *sql.Tx, m multiInsert, n int, row func(i int, args []any) []any, what func(i, j int) string, repeats func(i int) bool) error {
 	many := tx.StmtContext(ctx, m.many)
 	defer many.Close()
 	one := tx.StmtContext(ctx, m.one)
 	defer one.Close()
 	for i := 0; i < n; {
 		st, k := many, rowsPerInsert
-		if n-i < rowsPerInsert {
+		if n-i < rowsPerInsert || (w.s.pg && repeats != nil && anyRepeat(repeats, i, i+rowsPerInsert)) {
 			st, k = one, 1
 		}
 		args := w.args[:0]
@@ -238,6 +240,16 @@ func (w *Writer) execRows(ctx context.Context, tx *sql.Tx, m multiInsert, n int,
 	}
 	clear(w.args) // drop the batch's strings
 	return nil
+}
+
+// anyRepeat reports whether repeats(j) for any j in (i, end).
+func anyRepeat(repeats func(int) bool, i, end int) bool {
+	for j := i + 1; j < end; j++ {
+		if repeats(j) {
+			return true
+		}
+	}
+	return false
 }
 
 const sourceOffset = `SELECT byte_offset FROM sources WHERE id = ?`
@@ -445,7 +457,7 @@ func (w *Writer) writeEvents(ctx context.Context, tx *sql.Tx, stmts *writeStmts,
 		err = w.execRows(ctx, tx, stmts.keys, len(bl.keys), func(i int, args []any) []any {
 			k := &bl.keys[i]
 			return append(args, k.key, id, k.minTs, k.maxTs)
-		}, func(i, j int) string { return fmt.Sprintf("event keys of %s", first.Pos) })
+		}, func(i, j int) string { return fmt.Sprintf("event keys of %s", first.Pos) }, nil)
 		if err != nil {
 			return err
 		}
@@ -457,7 +469,7 @@ func (w *Writer) writeEvents(ctx context.Context, tx *sql.Tx, stmts *writeStmts,
 			ev.ClientName, ev.SASLMethod, ev.SASLUser, ev.Raw, b.details[i])
 	}, func(i, j int) string {
 		return fmt.Sprintf("events %s to %s", b.events[b.sparse[i]].Pos, b.events[b.sparse[j-1]].Pos)
-	})
+	}, nil)
 }
 
 // writeJudgements upserts b's recipients and messages in tx.
@@ -468,7 +480,8 @@ func (w *Writer) writeJudgements(ctx context.Context, tx *sql.Tx, stmts *writeSt
 		return append(args, r.Key, r.MessageKey, r.Time.UnixMilli(), r.MTA, r.Host, r.QueueID, r.MessageID,
 			r.ClientIP, r.ClientName, r.Helo, r.Authenticated, r.AuthUser, r.Sender, r.Recipient, r.Status,
 			b.rJSON[2*i], string(r.Verdict), encodePhrases(r.Reason), r.Hop, r.OriginQueueID, b.rJSON[2*i+1])
-	}, func(i, j int) string { return "recipients " + rs[i].Recipient + " to " + rs[j-1].Recipient })
+	}, func(i, j int) string { return "recipients " + rs[i].Recipient + " to " + rs[j-1].Recipient },
+		func(i int) bool { return rs[i].Key == rs[i-1].Key })
 	if err != nil {
 		return err
 	}
@@ -477,7 +490,8 @@ func (w *Writer) writeJudgements(ctx context.Context, tx *sql.Tx, stmts *writeSt
 		return append(args, m.Key, m.Format, m.Host, m.QueueID, m.MessageID, m.Time.UnixMilli(), b.mText[2*i],
 			m.ClientName, m.Helo, m.AuthUser, m.AuthMethod, m.Origin, m.Sender, m.ParentKey, m.Via, m.Removed,
 			m.Rejected, b.mText[2*i+1])
-	}, func(i, j int) string { return "messages " + ms[i].QueueID + " to " + ms[j-1].QueueID })
+	}, func(i, j int) string { return "messages " + ms[i].QueueID + " to " + ms[j-1].QueueID },
+		func(i int) bool { return ms[i].Key == ms[i-1].Key })
 }
 
 func origClient(ev *parsers.Event) string {

@@ -1,8 +1,11 @@
 package schema
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/relaysleuth/relaysleuth/schema/pgtest"
 )
 
 func TestRebind(t *testing.T) {
@@ -108,5 +111,63 @@ func TestPGBadDSN(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "/nonexistent/socket/dir") {
 		t.Errorf("error = %v", err)
+	}
+}
+
+// TestPGOpenMigratesOnceAndRefusesNewer: several processes opening a new
+// database at once create its tables once; opening again keeps the data;
+// a database from a newer relaysleuth is refused, read-only too.
+func TestPGOpenMigratesOnceAndRefusesNewer(t *testing.T) {
+	db := pgtest.DB(t)
+	if _, err := OpenReadOnly(t.Context(), db); err == nil || !strings.Contains(err.Error(), "no relaysleuth tables") {
+		t.Errorf("OpenReadOnly of an empty database: err = %v", err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := Open(t.Context(), db)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent Open: %v", err)
+		}
+	}
+	s := openEngine(t, db)
+	if res, err := s.IntegrityCheck(t.Context()); err != nil || res != "ok" {
+		t.Fatalf("IntegrityCheck = %q, %v", res, err)
+	}
+	src, err := s.Source(t.Context(), "mail.log", "abc", "postfix", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := openEngine(t, db)
+	again, err := s2.Source(t.Context(), "renamed.log", "abc", "postfix", 10)
+	if err != nil || again.ID != src.ID || again.Path != "mail.log" {
+		t.Errorf("same fingerprint = %+v, %v; want source %d first read as mail.log", again, err, src.ID)
+	}
+	if _, err := s.db.ExecContext(t.Context(), `UPDATE relaysleuth_schema SET version = 999`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(t.Context(), db); !errors.Is(err, ErrNewerSchema) {
+		t.Errorf("Open of a newer schema: err = %v, want ErrNewerSchema", err)
+	}
+	if _, err := OpenReadOnly(t.Context(), db); !errors.Is(err, ErrNewerSchema) {
+		t.Errorf("OpenReadOnly of a newer schema: err = %v, want ErrNewerSchema", err)
+	}
+}
+
+// TestPGIntegrityCheckFindsDrift: the check is not a constant "ok".
+func TestPGIntegrityCheckFindsDrift(t *testing.T) {
+	s := openEngine(t, pgtest.DB(t))
+	if _, err := s.db.ExecContext(t.Context(), `INSERT INTO recipient_counts (verdict, host, mta, hop, n) VALUES ('inbound', 'mx', 'postfix', 1, 3)`); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.IntegrityCheck(t.Context()); err != nil || !strings.Contains(res, "recipient_counts") {
+		t.Errorf("IntegrityCheck with a count and no recipients = %q, %v", res, err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,9 +11,15 @@ import (
 
 // insertRow adds a row to table with the given values and a zero value
 // in every other NOT NULL column.
-func insertRow(t *testing.T, db *sql.DB, table string, vals map[string]any) {
+func insertRow(t *testing.T, s *Store, table string, vals map[string]any) {
 	t.Helper()
-	rows, err := db.Query(fmt.Sprintf("SELECT name, type, \"notnull\", dflt_value FROM pragma_table_info('%s')", table))
+	db := s.db
+	columns := fmt.Sprintf("SELECT name, type, \"notnull\", dflt_value FROM pragma_table_info('%s')", table)
+	if s.pg {
+		columns = fmt.Sprintf(`SELECT column_name, data_type, CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END, column_default
+ FROM information_schema.columns WHERE table_name = '%s' AND is_identity = 'NO' ORDER BY ordinal_position`, table)
+	}
+	rows, err := db.Query(columns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,13 +56,11 @@ func insertRow(t *testing.T, db *sql.DB, table string, vals map[string]any) {
 // mail.log.1 (now mail.log.2.gz) and to mail.log (now mail.log.1) must
 // not chain; a path that only starts like a moved one is left alone, and
 // so is a source whose path moved on already.
-func TestRelocate(t *testing.T) {
+func TestRelocate(t *testing.T) { engines(t, testRelocate) }
+
+func testRelocate(t *testing.T, db string) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openEngine(t, db)
 	dir := `/var/log/mail "odd"`
 	log, log1, log2 := dir+"/mail.log", dir+"/mail.log.1", dir+"/mail.log.2.gz"
 	older, err := s.Source(ctx, log1, "fp-older", "postfix", 10)
@@ -78,10 +81,10 @@ func TestRelocate(t *testing.T) {
 		}
 		return "[" + strings.Join(q, ",") + "]"
 	}
-	insertRow(t, s.db, "recipients", map[string]any{"key": "r1", "evidence": ev(log1+":7", log+":3", log+":4")})
-	insertRow(t, s.db, "messages", map[string]any{"key": "m1", "evidence": ev(log+":3", "/var/log/mail.log.other:3")})
+	insertRow(t, s, "recipients", map[string]any{"key": "r1", "evidence": ev(log1+":7", log+":3", log+":4")})
+	insertRow(t, s, "messages", map[string]any{"key": "m1", "evidence": ev(log+":3", "/var/log/mail.log.other:3")})
 	// as written today: references to one file grouped (evidence.go)
-	insertRow(t, s.db, "recipients", map[string]any{"key": "r2", "evidence": encodeEvidence([]string{log1 + ":7", log + ":3", log + ":4", log + ":9"})})
+	insertRow(t, s, "recipients", map[string]any{"key": "r2", "evidence": encodeEvidence([]string{log1 + ":7", log + ":3", log + ":4", log + ":9"})})
 
 	under, err := s.SourcesUnder(ctx, log)
 	if err != nil || len(under) != 2 || under[0].ID != older.ID || under[1].ID != cur.ID {

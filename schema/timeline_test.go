@@ -1,8 +1,8 @@
 package schema
 
 import (
-	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,8 +13,10 @@ import (
 // TestServerEventsAndEachEvent stores server events among others and reads
 // them back: ServerEvents finds only them, in a span, every field kept;
 // EachEvent gives every event of a span in file order.
-func TestServerEventsAndEachEvent(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "rs.db"))
+func TestServerEventsAndEachEvent(t *testing.T) { engines(t, testServerEventsAndEachEvent) }
+
+func testServerEventsAndEachEvent(t *testing.T, db string) {
+	s, err := Open(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,13 @@ func TestServerEventsAndEachEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []parsers.Event{events[0], events[2], events[4]}; !reflect.DeepEqual(got, want) {
+	want := []parsers.Event{events[0], events[2], events[4]}
+	if s.pg {
+		// No PostgreSQL text value holds a NUL: the raw line kept in the
+		// events table has U+FFFD for it (the parsed fields keep it).
+		want[2].Raw = strings.ReplaceAll(want[2].Raw, "\x00", "\uFFFD")
+	}
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ServerEvents =\n%+v\nwant\n%+v", got, want)
 	}
 	got, err = s.ServerEvents(t.Context(), analysis.TimeRange{From: t0, To: t0.Add(time.Minute)})

@@ -72,7 +72,13 @@ type corpusRun struct {
 // compares every recipient's verdict with labels.csv.
 func checkLabels(t *testing.T, run corpusRun) {
 	t.Helper()
-	db := filepath.Join(t.TempDir(), "rs.db")
+	checkLabelsIn(t, run, filepath.Join(t.TempDir(), "rs.db"))
+}
+
+// checkLabelsIn is checkLabels into the database db (a new SQLite file or
+// an empty PostgreSQL database).
+func checkLabelsIn(t *testing.T, run corpusRun, db string) {
+	t.Helper()
 	cfg := filepath.Join(run.dir, "config.json")
 	args := []string{"scan", "--db", db, "--config", cfg, "--timezone", "UTC", "--progress", "never"}
 	var logs []string
