@@ -133,13 +133,18 @@ func (c *Correlator) Flush() ([]Recipient, []Message) {
 		cp.Evidence, cp.ev = r.evidence(), evidenceRef{}
 		rs = append(rs, cp)
 	}
-	ms := make([]Message, 0, len(c.msgDirty))
+	// msgDirty names a message once per change: the copies are made for
+	// each message once, into a slice of their number.
 	seen := make(map[*Message]bool, len(c.msgDirty))
+	unique := c.msgDirty[:0]
 	for _, m := range c.msgDirty {
-		if seen[m] {
-			continue
+		if !seen[m] {
+			seen[m] = true
+			unique = append(unique, m)
 		}
-		seen[m] = true
+	}
+	ms := make([]Message, 0, len(unique))
+	for _, m := range unique {
 		cp := *m
 		cp.Evidence = append([]parsers.Pos(nil), m.Evidence...)
 		ms = append(ms, cp)

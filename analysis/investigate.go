@@ -731,6 +731,11 @@ func step(ev parsers.Event) Step {
 		d = append(d, "message-id=<"+ev.MessageID+">")
 	case parsers.KindSender:
 		d = append(d, "from=<"+ev.From+">")
+		if ev.Format == "exchange" {
+			// a tracking row kept for the record: its event id
+			// (AGENTINFO, SUBMIT, HAREDIRECT, ...) says what happened
+			add("event", ev.Reason)
+		}
 	case parsers.KindDelivery, parsers.KindReject:
 		if ev.Rcpt != "" {
 			d = append(d, "to=<"+ev.Rcpt+">")
