@@ -17,6 +17,7 @@ import (
 // recipient (or one failed AUTH session).
 type label struct {
 	queueID, clientIP, sender, recipient, label, notes string
+	messageID                                          string // without <>; empty where the corpus has no such column
 }
 
 func readLabels(t *testing.T, path string) []label {
@@ -44,6 +45,9 @@ func readLabels(t *testing.T, path string) []label {
 			label:     r[col["label"]],
 			notes:     r[col["notes"]],
 		})
+		if i, ok := col["message_id"]; ok {
+			out[len(out)-1].messageID = strings.Trim(r[i], "<>")
+		}
 	}
 	return out
 }
@@ -216,4 +220,35 @@ func TestPostfixCorpusLabels(t *testing.T) {
 	} {
 		t.Run(filepath.Base(run.dir), func(t *testing.T) { checkLabels(t, run) })
 	}
+}
+
+// scannedRecipients scans the inputs under dir with its config.json as a
+// user would, then returns every recipient of `report --hops recipients
+// --format json` by queue id and lower-cased address ("QID|rcpt"), and
+// scan's standard error.
+func scannedRecipients(t *testing.T, dir string, args []string, inputs ...string) (map[string]analysis.Recipient, string) {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "rs.db")
+	var stdout, stderr bytes.Buffer
+	scan := append([]string{"scan", "--db", db, "--config", filepath.Join(dir, "config.json"), "--progress", "never"}, args...)
+	for _, in := range inputs {
+		scan = append(scan, filepath.Join(dir, in))
+	}
+	if err := runCLI(t, scan, &stdout, &stderr); err != nil && !strings.Contains(err.Error(), "relay") {
+		t.Fatalf("scan: %v\n%s", err, stderr.String())
+	}
+	scanErr := stderr.String()
+	stdout.Reset()
+	if err := runCLI(t, []string{"report", "--db", db, "--format", "json", "--hops", "recipients"}, &stdout, &stderr); err != nil {
+		t.Fatalf("report recipients: %v", err)
+	}
+	var got []analysis.Recipient
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]analysis.Recipient{}
+	for _, r := range got {
+		byKey[r.QueueID+"|"+strings.ToLower(r.Recipient)] = r
+	}
+	return byKey, scanErr
 }

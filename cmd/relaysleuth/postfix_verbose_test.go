@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,43 +20,10 @@ func TestPostfixVerboseLabels(t *testing.T) {
 	dir := "../../testdata/postfix/verbose"
 	checkLabels(t, corpusRun{dir: dir, logs: []string{"postfix.log"}})
 
-	db := filepath.Join(t.TempDir(), "rs.db")
-	var stdout, stderr bytes.Buffer
-	args := []string{"scan", "--db", db, "--config", filepath.Join(dir, "config.json"), "--timezone", "UTC",
-		"--progress", "never", filepath.Join(dir, "postfix.log")}
-	if err := runCLI(t, args, &stdout, &stderr); err != nil && !strings.Contains(err.Error(), "relay") {
-		t.Fatalf("scan: %v\n%s", err, stderr.String())
-	}
-	stdout.Reset()
-	if err := runCLI(t, []string{"report", "--db", db, "--format", "json", "--hops", "recipients"}, &stdout, &stderr); err != nil {
-		t.Fatalf("report recipients: %v", err)
-	}
-	var got []analysis.Recipient
-	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
-	byKey := map[string]analysis.Recipient{}
-	for _, r := range got {
-		byKey[r.QueueID+"|"+strings.ToLower(r.Recipient)] = r
-	}
-
-	f, err := os.Open(filepath.Join(dir, "labels.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, name := range recs[0] {
-		col[name] = i
-	}
+	byKey, _ := scannedRecipients(t, dir, []string{"--timezone", "UTC"}, "postfix.log")
 	withID := 0
-	for _, rec := range recs[1:] {
-		qid, rcpt, mid := rec[col["queue_id"]], rec[col["recipient"]], strings.Trim(rec[col["message_id"]], "<>")
-		notes := rec[col["notes"]]
+	for _, l := range readLabels(t, filepath.Join(dir, "labels.csv")) {
+		qid, rcpt, mid, notes := l.queueID, l.recipient, l.messageID, l.notes
 		if qid == "" {
 			continue // refused before a queue file: no message
 		}
