@@ -26,6 +26,11 @@ type AccountsResult struct {
 // aggregates at a time, and the reports.
 func Accounts(ctx context.Context, store *schema.Store, policy analysis.Policy, since time.Time) (AccountsResult, error) {
 	var res AccountsResult
+	unlock, err := store.LockAccounts(ctx) // one pass at a time (PostgreSQL)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	names, err := store.AccountNames(ctx, since)
 	if err != nil {
 		return res, err

@@ -385,6 +385,12 @@ func (w *Writer) hold(ctx context.Context, b *Batch, p Progress) error {
 	if err := tx.QueryRowContext(ctx, sourceOffset, w.src.ID).Scan(&stored); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read source %s: %w", w.src.Path, wrapBusy(err))
 	}
+	if w.s.pg && p.Offset <= stored {
+		// PostgreSQL's writers of one file do not wait for each other in
+		// Source as SQLite's do: another run read these lines too and
+		// committed them first, with their counts.
+		p.Stats = parsers.Stats{}
+	}
 	if len(events) > 0 && events[0].Pos.Offset < stored {
 		for len(events) > 0 && events[0].Pos.Offset < stored {
 			events = events[1:]

@@ -243,3 +243,31 @@ func DisplayName(db string) string {
 }
 
 var pgPasswordKV = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)
+
+// pgAccountsLock is the advisory lock one accounts pass holds at a time.
+const pgAccountsLock = 0x6163636f756e74 // "account"
+
+// LockAccounts makes accounts passes take turns, and returns the function
+// that ends the caller's turn. A pass reads every account's recipients,
+// then rewrites their verdicts: two at once (two hosts' ingest or tail
+// writing into one PostgreSQL database) could each judge what the other
+// had not yet written and commit in the wrong order; in turns, the pass
+// of the writer that finished last reads everything. SQLite's writers
+// take turns anyway: there it does nothing.
+func (s *Store) LockAccounts(ctx context.Context) (unlock func(), err error) {
+	if !s.pg {
+		return func() {}, nil
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.ExecContext(ctx, `SELECT pg_advisory_lock(?)`, int64(pgAccountsLock)); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("wait for another accounts pass: %w", err)
+	}
+	return func() {
+		c.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, int64(pgAccountsLock))
+		c.Close()
+	}, nil
+}

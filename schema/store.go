@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
@@ -183,10 +184,15 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// wrapBusy turns SQLite's busy and locked errors into ErrBusy.
+// wrapBusy turns SQLite's busy and locked errors, and PostgreSQL's
+// deadlock and serialization failures, into ErrBusy.
 func wrapBusy(err error) error {
 	var se sqlite3.Error
 	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) {
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") {
 		return fmt.Errorf("%w: %v", ErrBusy, err)
 	}
 	return err
