@@ -46,7 +46,7 @@ type flagSet interface {
 // persistentFlags registers the global flags on root.
 func (c *commonFlags) persistentFlags(root *cobra.Command) {
 	fs := root.PersistentFlags()
-	fs.StringVar(&c.db, "db", "relaysleuth.db", "SQLite database `file`")
+	fs.StringVar(&c.db, "db", "relaysleuth.db", "SQLite database `file`, or a PostgreSQL database: postgres://... URL or libpq keywords (host=/run/postgresql dbname=relaysleuth)")
 	c.policyFlags(fs)
 	fs.StringVar(&c.outputFormat, "format", "table", "output `format`: table, json, csv; html for report; text or json for tail")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "say more: the policy in force and where it came from, each input's format")

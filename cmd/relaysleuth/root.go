@@ -122,6 +122,7 @@ func buildRoot(stdin io.Reader, tailCrash func(pipeline.CrashPoint, []analysis.A
 		newTailCmd(c, tailCrash),
 		newProbeCmd(c),
 		newPruneCmd(c),
+		newMigrateCmd(c),
 	)
 	root.SetIn(stdin)
 	return root
