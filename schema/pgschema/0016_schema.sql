@@ -117,7 +117,9 @@ CREATE TABLE recipients (
 CREATE INDEX recipients_ts ON recipients (ts_ms);
 CREATE INDEX recipients_message_key ON recipients (message_key);
 CREATE INDEX recipients_client ON recipients (client_ip, ts_ms);
-CREATE INDEX recipients_queue_id ON recipients (queue_id);
+-- With the time after the queue id (SQLite's has the queue id alone):
+-- investigate's look-up by queue id bounds both.
+CREATE INDEX recipients_queue_id ON recipients (queue_id, ts_ms);
 CREATE INDEX recipients_auth_user_ts ON recipients (auth_user, ts_ms) WHERE auth_user <> '';
 CREATE INDEX recipients_sender_ts ON recipients (lower(sender), ts_ms);
 CREATE INDEX recipients_recipient_nocase ON recipients (lower(recipient), ts_ms);

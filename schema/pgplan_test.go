@@ -1,0 +1,150 @@
+package schema
+
+import (
+	"cmp"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/relaysleuth/relaysleuth/schema/pgtest"
+)
+
+// pgSeqScan is a plan step that reads a whole table; pgIndexScan one that
+// reads an index of a table.
+var (
+	pgSeqScan   = regexp.MustCompile(`Seq Scan on (\w+)`)
+	pgIndexScan = regexp.MustCompile(`Index (?:Only )?Scan (?:Backward )?(?:using |on )(\w+)(?: on (\w+))?`)
+	pgIndexDef  = regexp.MustCompile(`USING btree \((lower\(\w+\)|\w+)`)
+)
+
+// pgNodes splits an EXPLAIN's lines into its nodes: each the node's line,
+// then its details (Index Cond, Filter, ...).
+func pgNodes(plan []string) [][]string {
+	var nodes [][]string
+	for i, l := range plan {
+		if i == 0 || strings.HasPrefix(l, "->") {
+			nodes = append(nodes, []string{strings.TrimSpace(strings.TrimPrefix(l, "->"))})
+			continue
+		}
+		nodes[len(nodes)-1] = append(nodes[len(nodes)-1], l)
+	}
+	return nodes
+}
+
+// TestPGQueryPlans is TestQueryPlans on PostgreSQL: with sequential scans
+// made as dear as the planner allows (enable_seqscan off), a plan that
+// still reads a big table whole, or one of its indexes from end to end,
+// has no index to search. Which of a query's indexes PostgreSQL picks on
+// empty tables says little, so unlike SQLite's test this one does not
+// name it.
+func TestPGQueryPlans(t *testing.T) {
+	s := openEngine(t, pgtest.DB(t))
+	c, err := s.db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Rows shaped like a mail log's, so that the planner's estimates are
+	// not those of empty tables: many recipients, few authenticated, a
+	// failed login now and then.
+	for _, q := range pgPlanRows {
+		if _, err := c.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	if _, err := c.ExecContext(t.Context(), `SET enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	// The first column of each index, by name.
+	leading := map[string]string{}
+	defs, err := c.QueryContext(t.Context(), `SELECT indexname, tablename, indexdef FROM pg_indexes WHERE schemaname = current_schema()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := map[string]string{}
+	for defs.Next() {
+		var name, tab, def string
+		if err := defs.Scan(&name, &tab, &def); err != nil {
+			t.Fatal(err)
+		}
+		if m := pgIndexDef.FindStringSubmatch(def); m != nil {
+			leading[name], table[name] = m[1], tab
+		}
+	}
+	defs.Close()
+	for _, q := range plannedQueries() {
+		text := pgRewrite(q.query).sql
+		rows, err := c.QueryContext(t.Context(), "EXPLAIN "+text, q.args...)
+		if err != nil {
+			t.Errorf("%s: %v\n  query: %s", q.name, err, oneLine(text))
+			continue
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatalf("%s: %v", q.name, err)
+			}
+			plan = append(plan, strings.TrimSpace(line))
+		}
+		rows.Close()
+		all := strings.Join(plan, " | ")
+		big := bigNames(q.query)
+		for _, m := range pgSeqScan.FindAllStringSubmatch(all, -1) {
+			if big[m[1]] {
+				t.Errorf("%s: full scan of %s\n  query: %s\n  plan: %s", q.name, m[1], oneLine(text), all)
+			}
+		}
+		// An index read from end to end is a full scan too, unless the
+		// answer is the whole table: every index search of a big table
+		// must bound the index's first column.
+		for _, n := range pgNodes(plan) {
+			m := pgIndexScan.FindStringSubmatch(n[0])
+			if m == nil || q.all {
+				continue
+			}
+			if tab := cmp.Or(m[2], table[m[1]]); !big[tab] {
+				continue
+			}
+			lead := leading[m[1]]
+			if lead == "" {
+				t.Fatalf("%s: no index %s", q.name, m[1])
+			}
+			if !slices.ContainsFunc(n[1:], func(l string) bool {
+				return strings.HasPrefix(l, "Index Cond:") && strings.Contains(l, "("+lead+" ")
+			}) {
+				t.Errorf("%s: %s does not search by the index's first column (%s)\n  query: %s\n  plan: %s", q.name, n[0], lead, oneLine(text), all)
+			}
+		}
+		t.Logf("%-36s %s", q.name, all)
+	}
+}
+
+// pgPlanRows fill the tables for TestPGQueryPlans.
+var pgPlanRows = []string{
+	`INSERT INTO sources (path, fingerprint, ingested_ms) SELECT 'mail.log.' || i, 'fp' || i, 0 FROM generate_series(1, 20) i`,
+	`INSERT INTO recipients (key, message_key, ts_ms, mta, host, queue_id, message_id, client_ip, client_name, helo,
+ authenticated, auth_user, sender, recipient, status, deliveries, verdict, reason, hop, origin_queue_id, evidence)
+ SELECT 'k' || i, 'm' || (i / 3), 1772409600000 + i * 1000, 'postfix', 'mx' || (i % 4), 'Q' || (i / 3), '<' || (i / 3) || '@x>',
+  '198.51.' || (i % 200) || '.' || (i % 250), 'c' || i, 'h', (i % 20 = 0)::int, CASE WHEN i % 20 = 0 THEN 'user' || (i % 50) ELSE '' END,
+  's' || (i % 1000) || '@example.net', 'r' || i || '@example.org', 'sent', '[]',
+  (ARRAY['inbound', 'relay_abuse', 'relay_attempt_rejected', 'authenticated_outbound', 'local'])[1 + i % 5], '', 1 + i % 2, '', '[]'
+ FROM generate_series(1, 50000) i`,
+	`INSERT INTO messages (key, format, host, queue_id, message_id, ts_ms, client_ip, client_name, helo, auth_user, auth_method,
+ origin, sender, parent_key, via, removed, rejected, evidence)
+ SELECT 'm' || i, 'postfix', 'mx1', 'Q' || i, '', 1772409600000 + i * 3000, '', '', '', '', '', '', '', '', '', 0, '', '[]'
+ FROM generate_series(1, 17000) i`,
+	`INSERT INTO events (source_id, line, byte_offset, seq, ts_ms, format, host, daemon, kind, queue_id, next_queue_id, prev_queue_id,
+ message_id, client_ip, client_name, sasl_method, sasl_user, raw, detail)
+ SELECT 1 + i % 20, i, i * 100, 0, 1772409600000 + i * 1000, 'postfix', 'mx1', 'smtpd',
+  (ARRAY['auth_failed', 'client', 'server'])[1 + i % 3], '', '', '', '', '203.0.113.' || (i % 250), '', 'LOGIN',
+  CASE WHEN i % 3 = 2 THEN '' ELSE 'user' || (i % 500) END, 'line', ''::bytea
+ FROM generate_series(1, 20000) i`,
+	`INSERT INTO event_blocks (source_id, first_offset, min_ts_ms, max_ts_ms, n, data)
+ SELECT 1 + i % 20, i * 100000, 1772409600000 + i * 60000, 1772409600000 + i * 60000 + 59999, 2048, ''::bytea
+ FROM generate_series(1, 2000) i`,
+	`INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms)
+ SELECT 'q' || i, 1 + i % 2000, 1772409600000 + i * 1000, 1772409600000 + i * 1000 FROM generate_series(1, 40000) i`,
+	`ANALYZE`,
+}
