@@ -271,3 +271,12 @@ func (s *Store) LockAccounts(ctx context.Context) (unlock func(), err error) {
 		c.Close()
 	}, nil
 }
+
+// Size returns the database's size in bytes: a SQLite file's pages, or
+// what PostgreSQL's pg_database_size says.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	if n := s.size(ctx); n > 0 {
+		return n, nil
+	}
+	return 0, errors.New("the database's size is unknown")
+}
