@@ -194,7 +194,7 @@ func (r *sqliteRows) Next() bool {
 				s = strings.ReplaceAll(s, "\x00", "\uFFFD")
 			}
 			if r.utf8 && !utf8.ValidString(s) {
-				s = strings.ToValidUTF8(s, "\uFFFD")
+				s = validUTF8(s)
 			}
 			r.vals = append(r.vals, s)
 		default: // bigint, integer

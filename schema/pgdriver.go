@@ -229,7 +229,7 @@ func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 			v = strings.ReplaceAll(v, "\x00", "\uFFFD")
 		}
 		if c.utf8 && !utf8.ValidString(v) {
-			v = strings.ToValidUTF8(v, "\uFFFD")
+			v = validUTF8(v)
 		}
 		nv.Value = v
 	}
@@ -290,4 +290,22 @@ func (pgSkipStmt) Exec([]driver.Value) (driver.Result, error) {
 }
 func (pgSkipStmt) Query([]driver.Value) (driver.Rows, error) {
 	return nil, errors.New("statement has no PostgreSQL counterpart")
+}
+
+// validUTF8 returns s with each byte that is not part of a UTF-8 sequence
+// replaced by U+FFFD, as encoding/json writes it: what a UTF8 database
+// stores reads as SQLite's JSON output does.
+func validUTF8(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -238,5 +240,48 @@ func TestPGPasswordNeverShown(t *testing.T) {
 		if all := stdout.String() + stderr.String() + err.Error(); strings.Contains(all, "s3cret-pw") {
 			t.Errorf("%v shows the password:\n%s", args[0], all)
 		}
+	}
+}
+
+// TestPGHostileInput scans the attacker's log of TestHostileInput into
+// PostgreSQL: into a SQL_ASCII database every report reads as from SQLite;
+// into a UTF8 one the scan works too, the bytes that are not UTF-8 read
+// as U+FFFD.
+func TestPGHostileInput(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "mail.log")
+	if err := os.WriteFile(log, hostileLog(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	scan := func(db string) {
+		t.Helper()
+		var stderr bytes.Buffer
+		err := runCLI(t, []string{"scan", "--db", db, "--local-domains", "corp.example", "--timezone", "UTC",
+			"--progress", "never", "--year", "2026", log}, &bytes.Buffer{}, &stderr)
+		if !errors.Is(err, errRelayFound) {
+			t.Fatalf("scan into %s: err = %v, want relay abuse found\n%s", schema.DisplayName(db), err, stderr.String())
+		}
+	}
+	sqlite, ascii, utf := filepath.Join(dir, "rs.db"), pgtest.DB(t), pgtest.DBUTF8(t)
+	for _, db := range []string{sqlite, ascii, utf} {
+		scan(db)
+	}
+	sameReports(t, sqlite, ascii)
+
+	// encoding/json writes each byte that is not UTF-8 as \ufffd, which
+	// the UTF8 database stores instead: decoded, the same.
+	want := reportJSON(t, sqlite, "--hops", "recipients")
+	var w, g []map[string]any
+	for _, x := range []struct {
+		js  string
+		dst *[]map[string]any
+	}{{want, &w}, {reportJSON(t, utf, "--hops", "recipients"), &g}} {
+		body, _, _ := strings.Cut(x.js, "\nerr: ")
+		if err := json.Unmarshal([]byte(body), x.dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(g) != fmt.Sprint(w) {
+		t.Errorf("recipients in a UTF8 database:\n%v\nwant (SQLite's, not UTF-8 as U+FFFD):\n%v", g, w)
 	}
 }

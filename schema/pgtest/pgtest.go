@@ -30,6 +30,19 @@ const Env = "RELAYSLEUTH_TEST_PG"
 // for relaysleuth (log bytes kept as read, compared and sorted as bytes).
 func DB(t testing.TB) string {
 	t.Helper()
+	return create(t, "SQL_ASCII")
+}
+
+// DBUTF8 is DB with the encoding most databases have, UTF8, where text
+// must be UTF-8.
+func DBUTF8(t testing.TB) string {
+	t.Helper()
+	return create(t, "UTF8")
+}
+
+// create creates a database of encoding (a constant of this file) for t.
+func create(t testing.TB, encoding string) string {
+	t.Helper()
 	admin := os.Getenv(Env)
 	if admin == "" {
 		t.Skip(Env + " is not set: set it to a PostgreSQL DSN where databases may be created (.ci/pg.sh does) to run this test against PostgreSQL")
@@ -46,7 +59,7 @@ func DB(t testing.TB) string {
 	// A database name cannot be a bound parameter; this one is made
 	// here of [a-z0-9_] only.
 	name := "rs_test_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" ENCODING '"+encoding+"' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
