@@ -285,3 +285,30 @@ func TestPGHostileInput(t *testing.T) {
 		t.Errorf("recipients in a UTF8 database:\n%v\nwant (SQLite's, not UTF-8 as U+FFFD):\n%v", g, w)
 	}
 }
+
+// TestPGPrune is TestPrune's pruned database against PostgreSQL: prune
+// deletes the same, and the reports after it read as SQLite's.
+func TestPGPrune(t *testing.T) {
+	dir := t.TempDir()
+	clean := filepath.Join(dir, "clean.log")
+	writeFile(t, clean, []byte(cleanLog))
+	args := append([]string{"--year", "2026"}, sampleArgs...)
+	sqlite, pg := filepath.Join(dir, "rs.db"), pgtest.DB(t)
+	var said []string
+	for _, db := range []string{sqlite, pg} {
+		var stderr bytes.Buffer
+		if err := runCLI(t, append(append([]string{"ingest", "--db", db}, args...), sampleLog, clean), &bytes.Buffer{}, &stderr); err != nil {
+			t.Fatalf("ingest: %v\n%s", err, stderr.String())
+		}
+		var out bytes.Buffer
+		if err := runCLI(t, []string{"prune", "--db", db, "--before", "2026-11-30"}, &out, &stderr); err != nil {
+			t.Fatalf("prune: %v\n%s", err, stderr.String())
+		}
+		said = append(said, strings.SplitN(out.String(), "; database", 2)[0])
+	}
+	if said[0] != said[1] || !strings.Contains(said[1], "168 recipients, 87 messages, 1 blocks") {
+		t.Errorf("prune says on PostgreSQL %q, on SQLite %q", said[1], said[0])
+	}
+	sameReports(t, sqlite, pg)
+	pgState(t, pg) // the counts follow the deleted recipients
+}
