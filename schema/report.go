@@ -219,12 +219,21 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 	if err != nil {
 		return nil, err
 	}
+	var byRowID map[int64]string
+	if s.pg {
+		// A query per row is a round trip to the server per row.
+		if byRowID, err = s.pgEvidenceByRowID(ctx, evidenceOf); err != nil {
+			return nil, err
+		}
+	}
 	for ip, ids := range evidenceOf {
 		a := byIP[ip]
 		for _, id := range ids {
-			var stored string
-			if err := s.db.QueryRowContext(ctx, `SELECT evidence FROM recipients WHERE rowid = ?`, id).Scan(&stored); err != nil {
-				return nil, wrapBusy(err)
+			stored, ok := byRowID[id]
+			if !ok {
+				if err := s.db.QueryRowContext(ctx, `SELECT evidence FROM recipients WHERE rowid = ?`, id).Scan(&stored); err != nil {
+					return nil, wrapBusy(err)
+				}
 			}
 			if ev := decodeEvidence(stored); len(ev) > 0 && len(a.Evidence) < 3 {
 				a.Evidence = append(a.Evidence, ev[len(ev)-1])
