@@ -16,6 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
 //go:embed pgschema/*.sql
@@ -306,6 +308,51 @@ func (s *Store) pgEvidenceByRowID(ctx context.Context, idsOf map[string][]int64)
 			return nil, err
 		}
 		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// pgRelocateHosts limits Relocate's rewrite of references to the rows of
+// the hosts whose lines the moved file holds. Hosts of a fleet follow the
+// same paths (/var/log/mail.log): one host's rotation must not move the
+// references of another's. An account's evidence, across hosts, is
+// rewritten whole by the next accounts pass.
+const pgRelocateHosts = ` AND host = ANY(?::text[])`
+
+// pgMoveHosts returns, for each move, the hosts whose lines its source
+// holds (read from its stored blocks); nil, and no limit, when it holds
+// none (pruned).
+func pgMoveHosts(ctx context.Context, tx *sql.Tx, moves []Relocation) ([][]string, error) {
+	out := make([][]string, len(moves))
+	for i, m := range moves {
+		seen := map[string]bool{}
+		err := eachRow(ctx, tx, blocksOfSource, []any{m.SourceID}, func(rows *sql.Rows) error {
+			var (
+				id   int64
+				data []byte
+			)
+			if err := rows.Scan(&id, &data); err != nil {
+				return err
+			}
+			recs, err := blockRecords(data)
+			if err != nil {
+				return fmt.Errorf("block %d: %w", id, err)
+			}
+			return decodeEvents(recs, m.From, func(ev parsers.Event) error {
+				seen[ev.Host] = true
+				return nil
+			})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("relocate %s: %w", m.From, err)
+		}
+		if len(seen) == 0 {
+			continue
+		}
+		out[i] = make([]string, 0, len(seen))
+		for h := range seen {
+			out[i] = append(out[i], h)
+		}
 	}
 	return out, nil
 }

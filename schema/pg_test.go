@@ -2,9 +2,13 @@ package schema
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/parsers"
 	"github.com/relaysleuth/relaysleuth/schema/pgtest"
 )
 
@@ -169,5 +173,44 @@ func TestPGIntegrityCheckFindsDrift(t *testing.T) {
 	}
 	if res, err := s.IntegrityCheck(t.Context()); err != nil || !strings.Contains(res, "recipient_counts") {
 		t.Errorf("IntegrityCheck with a count and no recipients = %q, %v", res, err)
+	}
+}
+
+// TestPGRelocateFleet: hosts of a fleet follow the same paths. When one
+// host's logrotate renames its /var/log/mail.log, the references to the
+// other hosts' /var/log/mail.log stay as they are.
+func TestPGRelocateFleet(t *testing.T) {
+	s := openEngine(t, pgtest.DB(t))
+	ctx := t.Context()
+	const log = "/var/log/mail.log"
+	t0 := time.Date(2026, 11, 27, 19, 0, 0, 0, time.UTC)
+	for i, host := range []string{"mx1", "mx2"} {
+		src, err := s.Source(ctx, log, "fp-"+host, "postfix", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := parsers.Event{Pos: parsers.Pos{File: log, Line: 3 + i, Offset: 200}, Time: t0, Format: "postfix", Host: host,
+			Daemon: "smtpd", Kind: parsers.KindServer, Status: parsers.ServerStart, Raw: "line"}
+		r := analysis.Recipient{Key: "r-" + host, MessageKey: "m-" + host, MTA: "postfix", Host: host, Recipient: "a@example.net",
+			Time: t0, Verdict: analysis.Inbound, Hop: 1, Evidence: []string{fmt.Sprintf("%s:%d", log, 3+i)}}
+		if err := s.NewWriter(src).Commit(ctx, []parsers.Event{ev}, []analysis.Recipient{r}, nil, Progress{Offset: 300, Lines: 5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mx1, err := s.Source(ctx, log, "fp-mx1", "postfix", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Relocate(ctx, []Relocation{{SourceID: mx1.ID, From: log, To: log + ".1"}}); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"r-mx1": log + ".1:3", "r-mx2": log + ":4"} {
+		var ev string
+		if err := s.db.QueryRowContext(ctx, `SELECT evidence FROM recipients WHERE key = ?`, key).Scan(&ev); err != nil {
+			t.Fatal(err)
+		}
+		if got := decodeEvidence(ev); len(got) != 1 || got[0] != want {
+			t.Errorf("%s: evidence %v, want [%s]", key, got, want)
+		}
 	}
 }

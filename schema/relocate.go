@@ -79,6 +79,12 @@ func (s *Store) Relocate(ctx context.Context, moves []Relocation) error {
 		return strings.TrimSuffix(string(b), `"`) + ":"
 	}
 	hold := func(i int) string { return fmt.Sprintf("\"\x01relaysleuth-relocate-%d:", i) }
+	var hosts [][]string
+	if s.pg {
+		if hosts, err = pgMoveHosts(ctx, tx, moves); err != nil {
+			return err
+		}
+	}
 	for _, col := range evidenceColumns {
 		for phase := range 2 {
 			for i, m := range moves {
@@ -87,7 +93,11 @@ func (s *Store) Relocate(ctx context.Context, moves []Relocation) error {
 					from, to = hold(i), ref(m.To)
 				}
 				q := fmt.Sprintf(`UPDATE %s SET %s = replace(%s, ?, ?) WHERE instr(%s, ?) > 0`, col.table, col.column, col.column, col.column)
-				if _, err := tx.ExecContext(ctx, q, from, to, from); err != nil {
+				args := []any{from, to, from}
+				if s.pg && phase == 0 && col.table != "accounts" && hosts[i] != nil {
+					q, args = q+pgRelocateHosts, append(args, hosts[i])
+				}
+				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 					return fmt.Errorf("relocate %s in %s: %w", m.From, col.table, wrapBusy(err))
 				}
 			}
