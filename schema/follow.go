@@ -33,7 +33,7 @@ const followSet = `INSERT INTO follows (path, device, inode, fingerprint, update
 func (s *Store) Follow(ctx context.Context, path string) (f Follow, ok bool, err error) {
 	f.Path = path
 	var dev, ino int64
-	err = s.db.QueryRowContext(ctx, followGet, path).Scan(&dev, &ino, &f.Fingerprint)
+	err = s.db.QueryRowContext(ctx, followGet, s.followPrefix+path).Scan(&dev, &ino, &f.Fingerprint)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, false, nil
 	}
@@ -46,7 +46,7 @@ func (s *Store) Follow(ctx context.Context, path string) (f Follow, ok bool, err
 
 // SetFollow records which file f.Path now names.
 func (s *Store) SetFollow(ctx context.Context, f Follow) error {
-	_, err := s.db.ExecContext(ctx, followSet, f.Path, int64(f.Device), int64(f.Inode), f.Fingerprint, time.Now().UnixMilli())
+	_, err := s.db.ExecContext(ctx, followSet, s.followPrefix+f.Path, int64(f.Device), int64(f.Inode), f.Fingerprint, time.Now().UnixMilli())
 	return wrapBusy(err)
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"regexp"
 	"sort"
@@ -66,7 +67,12 @@ func openPG(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
-	s := &Store{db: db, path: name, pg: true}
+	prefix, err := pgFollowPrefix()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, path: name, pg: true, followPrefix: prefix}
 	if readOnly {
 		err = s.pgCheckVersion(ctx)
 	} else {
@@ -355,4 +361,15 @@ func pgMoveHosts(ctx context.Context, tx *sql.Tx, moves []Relocation) ([][]strin
 		}
 	}
 	return out, nil
+}
+
+// pgFollowPrefix is what the paths of the follows table start with on
+// PostgreSQL: this machine's name and a colon. A fleet's hosts follow the
+// same paths (/var/log/mail.log), each its own file.
+func pgFollowPrefix() (string, error) {
+	h, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("this machine's name, for the files it follows: %w", err)
+	}
+	return h + ":", nil
 }

@@ -214,3 +214,28 @@ func TestPGRelocateFleet(t *testing.T) {
 		}
 	}
 }
+
+// TestPGFollowsPerHost: the followed paths are this machine's; another
+// machine's row for the same path is not read.
+func TestPGFollowsPerHost(t *testing.T) {
+	s := openEngine(t, pgtest.DB(t))
+	ctx := t.Context()
+	other := s.followPrefix + "x" // another machine's name
+	f := Follow{Path: "/var/log/mail.log", Device: 1, Inode: 2, Fingerprint: "fp"}
+	if _, err := s.db.ExecContext(ctx, followSet, other+f.Path, 9, 9, "theirs", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.Follow(ctx, f.Path); err != nil || ok {
+		t.Fatalf("Follow before SetFollow: ok = %v, %v; another machine's row was read", ok, err)
+	}
+	if err := s.SetFollow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := s.Follow(ctx, f.Path); err != nil || !ok || got != f {
+		t.Errorf("Follow = %+v, %v, %v; want %+v", got, ok, err, f)
+	}
+	var theirs string
+	if err := s.db.QueryRowContext(ctx, followGet, other+f.Path).Scan(new(int64), new(int64), &theirs); err != nil || theirs != "theirs" {
+		t.Errorf("the other machine's row: %q, %v", theirs, err)
+	}
+}

@@ -70,7 +70,7 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store, onTable func(table strin
 			if onTable != nil {
 				onTable(table)
 			}
-			n, err := s.copyTable(ctx, tx, table, pc.utf8)
+			n, err := s.copyTable(ctx, tx, dst, table, pc.utf8)
 			if err != nil {
 				return fmt.Errorf("copy %s: %w", table, err)
 			}
@@ -108,7 +108,7 @@ type pgColumn struct {
 
 // copyTable copies one table of s into tx by COPY, and returns how many
 // rows it copied.
-func (s *Store) copyTable(ctx context.Context, tx pgx.Tx, table string, utf8DB bool) (int64, error) {
+func (s *Store) copyTable(ctx context.Context, tx pgx.Tx, dst *Store, table string, utf8DB bool) (int64, error) {
 	rows, err := tx.Query(ctx, `SELECT column_name, data_type FROM information_schema.columns
  WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, table)
 	if err != nil {
@@ -136,7 +136,13 @@ func (s *Store) copyTable(ctx context.Context, tx pgx.Tx, table string, utf8DB b
 		return 0, wrapBusy(err)
 	}
 	defer src.Close()
-	return tx.CopyFrom(ctx, pgx.Identifier{table}, names, &sqliteRows{rows: src, cols: cols, utf8: utf8DB})
+	in := &sqliteRows{rows: src, cols: cols, utf8: utf8DB}
+	if table == "follows" {
+		// The files the SQLite database's tail followed are this
+		// machine's.
+		in.prefix = map[string]string{"path": dst.followPrefix}
+	}
+	return tx.CopyFrom(ctx, pgx.Identifier{table}, names, in)
 }
 
 // sqliteRows feeds rows read from SQLite to pgx's CopyFrom, as the values
@@ -145,8 +151,10 @@ type sqliteRows struct {
 	rows *sql.Rows
 	cols []pgColumn
 	utf8 bool
-	vals []any
-	err  error
+	// prefix is put before the values of the columns it names.
+	prefix map[string]string
+	vals   []any
+	err    error
 }
 
 func (r *sqliteRows) Next() bool {
@@ -196,7 +204,7 @@ func (r *sqliteRows) Next() bool {
 			if r.utf8 && !utf8.ValidString(s) {
 				s = validUTF8(s)
 			}
-			r.vals = append(r.vals, s)
+			r.vals = append(r.vals, r.prefix[c.name]+s)
 		default: // bigint, integer
 			switch t := v.(type) {
 			case int64:

@@ -52,6 +52,9 @@ type Store struct {
 	db   *sql.DB
 	path string
 	pg   bool // PostgreSQL (pg.go), not SQLite
+	// followPrefix qualifies the paths of the follows table on
+	// PostgreSQL: "HOSTNAME:" (pgFollowPrefix).
+	followPrefix string
 
 	mu      sync.Mutex
 	stmts   *writeStmts // prepared on the first Commit
