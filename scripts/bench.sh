@@ -11,6 +11,11 @@
 #
 #   scripts/bench.sh            1M, 5M and 20M-line Postfix, 1M-line Exim and Exchange
 #   BENCH_SIZES="1000000 5000000" scripts/bench.sh    skip the 20M case
+#   BENCH_PG=1 scripts/bench.sh     and PostgreSQL (issue 18): 4 writers x 1M
+#                                   lines at once, reports on the 20M database
+#   BENCH_PG=only scripts/bench.sh  the PostgreSQL part alone (it copies
+#                                   bench-out/postfix-20m.db, left by a full run;
+#                                   BENCH_PG_LINES=N: N lines a writer, not 1M)
 #
 # Everything goes to ./bench-out/ (git-ignored). Logs are generated once per
 # size and seed and reused by later runs.
@@ -19,6 +24,8 @@ cd "$(dirname "$0")/.."
 out=bench-out
 sizes=${BENCH_SIZES:-"1000000 5000000 20000000"}
 seed=${BENCH_SEED:-1}
+pg=${BENCH_PG:-}
+[ "$pg" = only ] && sizes=
 mkdir -p "$out"
 
 need() { # need COMMAND PACKAGE: install PACKAGE from Debian if COMMAND is missing
@@ -175,6 +182,7 @@ for n in $sizes; do
 	[ "$n" -gt 1000000 ] && rm -f "$out/postfix-$l-gz.db"*
 done
 
+if [ -n "$last" ]; then
 # Incremental: 1M new lines, months later, into the biggest database.
 n1=1000000
 inc=$(generate postfix "$n1" 2026-09-15T06:00:00Z)
@@ -186,5 +194,113 @@ results+=("incremental: 1M lines into the $last database at ${rate[incremental 1
 tailrate=$(go test -run '^$' -bench 'BenchmarkTailFollow$' -benchtime 3x ./cmd/relaysleuth 2>/dev/null | awk '/BenchmarkTailFollow/ { for (i = 1; i < NF; i++) if ($(i+1) == "lines/s") print $i }')
 latency=$(go test -count=1 -run 'TestTailAlertLatency$' -v ./cmd/relaysleuth 2>/dev/null | grep -o 'alert latency.*' | head -1)
 results+=("tail: ${tailrate:-?} lines/s while following (target >= 150000); ${latency:-alert latency: ?} (target < 300 ms)")
+fi
+
+# PostgreSQL (issue 18), with BENCH_PG=1 or only: a cluster of Debian's
+# PostgreSQL in bench-out/pg, kept between runs like the logs (the 20M
+# database is copied into it once), listening on a Unix socket in that
+# folder only, started for the run and stopped after it (left running if it
+# was running already). Its settings are PostgreSQL's defaults (fsync on)
+# but for shared_buffers=1GB and max_wal_size=8GB.
+# (a) Four generated Postfix hosts (seeds 1 to 4, host names mx1 to mx4):
+#     one `ingest` process each, all at once, into one new database; lines/s
+#     of all four and the database's size, beside one `ingest` of mx1's log
+#     into a new SQLite file, in this run.
+# (b) report summary, report relay and investigate --message-id on the 20M
+#     database: bench-out/postfix-20m.db (only read) copied by `migrate`
+#     into the database rs_20m once, and again when the file is newer.
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+pg_stop() { :; }
+pg_up() { # sets pgdir, pg_as and pg_q, the cluster running
+	local bin
+	bin=$(pg_bin)
+	if [ -z "$bin" ]; then
+		need pg_ctlcluster postgresql
+		bin=$(pg_bin)
+	fi
+	pgdir=$PWD/$out/pg
+	pg_as=()
+	mkdir -p "$pgdir"
+	if [ "$(id -u)" = 0 ]; then # initdb refuses root
+		id postgres >/dev/null 2>&1 || useradd --system --home-dir "$pgdir" --shell /usr/sbin/nologin postgres
+		chown postgres "$pgdir"
+		pg_as=(runuser -u postgres --)
+	fi
+	pg_ctl=("${pg_as[@]}" "$bin/pg_ctl" -D "$pgdir/data")
+	if [ ! -s "$pgdir/data/PG_VERSION" ]; then
+		echo "bench: creating a PostgreSQL cluster in $pgdir/data" >&2
+		"${pg_as[@]}" "$bin/initdb" -D "$pgdir/data" -U postgres -A trust >"$pgdir/initdb.log" 2>&1 ||
+			{ cat "$pgdir/initdb.log" >&2; exit 1; }
+	fi
+	if ! "${pg_ctl[@]}" status >/dev/null 2>&1; then
+		"${pg_ctl[@]}" -l "$pgdir/server.log" -w -t 120 start \
+			-o "-c listen_addresses='' -k $pgdir -c shared_buffers=1GB -c max_wal_size=8GB" >/dev/null ||
+			{ tail -20 "$pgdir/server.log" >&2; exit 1; }
+		pg_stop() { "${pg_ctl[@]}" -m fast -w stop >/dev/null 2>&1 || true; }
+		trap pg_stop EXIT
+	fi
+	pg_psql=(env PGOPTIONS="-c client_min_messages=warning" "$bin/psql" -h "$pgdir" -U postgres -X -A -t -q)
+}
+pg_q() { "${pg_psql[@]}" -d "${2:-postgres}" -c "$1"; } # pg_q SQL [DATABASE]
+pg_db() { echo "host=$pgdir user=postgres dbname=$1"; }
+writers() { # writers DB LOG...: one ingest per LOG, all at once, into DB
+	local db=$1 l i=0 p rc=0 pids=()
+	shift
+	for l; do
+		i=$((i + 1))
+		"$rs" ingest --db "$db" --config "$out/config.json" --timezone UTC --progress never "$l" 2>"$out/pg writer $i.err" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" || { l=$?; [ "$l" -eq 3 ] || rc=$l; }
+	done
+	return "$rc"
+}
+if [ -n "$pg" ]; then
+	pg_up
+	export -f writers
+	export rs out
+	echo "bench: PostgreSQL $("${pg_psql[@]}" -d postgres -c 'SHOW server_version') in $pgdir" >&2
+	n=${BENCH_PG_LINES:-1000000}
+	l=$(label "$n")
+	mx=()
+	for i in 1 2 3 4; do
+		log=$(seed=$i generate postfix "$n")
+		host=$out/postfix-$l-s$i-mx$i.log
+		[ -s "$host" ] || sed "s/^\(............... \)mail /\1mx$i /" "$log" >"$host"
+		mx+=("$host")
+	done
+	fresh "$out/pg-sqlite-$l.db"
+	measure "ingest sqlite $l (1 writer)" "$n" "$rs" ingest --db "$out/pg-sqlite-$l.db" --config "$out/config.json" --timezone UTC --progress never "${mx[0]}"
+	pg_q "DROP DATABASE IF EXISTS rs_writers"
+	pg_q "CREATE DATABASE rs_writers"
+	measure "ingest postgresql 4x$l (4 writers)" $((4 * n)) bash -c 'writers "$@"' writers "$(pg_db rs_writers)" "${mx[@]}"
+	pgsize=$(pg_q "SELECT pg_database_size('rs_writers') / 1048576")
+	results+=("postgresql: 4 writers x $l lines at once ${rate[ingest postgresql 4x$l (4 writers)]} lines/s in all, database ${pgsize} MiB for $(mb "${mx[@]}") MB of logs; SQLite 1 writer ${rate[ingest sqlite $l (1 writer)]} lines/s, $(mb "$out/pg-sqlite-$l.db"*) MB for $(mb "${mx[0]}") MB")
+	results+=("postgresql: recipients from the 4 hosts: $(pg_q "SELECT string_agg(host || ' ' || n, ', ' ORDER BY host) FROM (SELECT host, count(*) AS n FROM recipients GROUP BY host) AS h" rs_writers); SQLite mx1: $(sqlite3 "$out/pg-sqlite-$l.db" 'SELECT count(*) FROM recipients' 2>/dev/null || echo '?')")
+	fresh "$out/pg-sqlite-$l.db"
+	pg_q "DROP DATABASE rs_writers"
+	big=$out/postfix-20m.db
+	if [ -s "$big" ]; then
+		if [ "$(pg_q "SELECT 1 FROM pg_database WHERE datname = 'rs_20m'")" != 1 ] || [ "$big" -nt "$pgdir/rs_20m.copied" ]; then
+			pg_q "DROP DATABASE IF EXISTS rs_20m_tmp"
+			pg_q "CREATE DATABASE rs_20m_tmp"
+			measure "migrate postfix 20m into postgresql" 0 "$rs" migrate --from "$big" --db "$(pg_db rs_20m_tmp)"
+			pg_q "VACUUM ANALYZE" rs_20m_tmp # what autovacuum does after a while
+			pg_q "DROP DATABASE IF EXISTS rs_20m"
+			pg_q "ALTER DATABASE rs_20m_tmp RENAME TO rs_20m"
+			touch "$pgdir/rs_20m.copied"
+			results+=("postgresql: migrate of the 20M SQLite file ($(mb "$big"*) MB) ${secs[migrate postfix 20m into postgresql]} s")
+		fi
+		db20=$(pg_db rs_20m)
+		measure "pg report summary postfix 20m" 0 "$rs" report --db "$db20" summary
+		measure "pg report relay postfix 20m" 0 "$rs" report --db "$db20" relay
+		mid=$(awk -F, '$8 == "relay_abuse" { m = $2 } END { print m }' "$out/postfix-20m-s$seed.csv")
+		measure "pg investigate postfix 20m" 0 "$rs" investigate --db "$db20" --message-id "$mid"
+		results+=("postgresql: $(pg_q "SELECT sum(lines) FROM sources" rs_20m) lines in $(pg_q "SELECT pg_database_size('rs_20m') / 1048576" rs_20m) MiB: report summary ${secs[pg report summary postfix 20m]} s, report relay ${secs[pg report relay postfix 20m]} s, investigate ${secs[pg investigate postfix 20m]} s (target < 0.5, process start included)")
+	else
+		results+=("postgresql: no $big (a run with BENCH_SIZES including 20000000 makes it): reports on 20M lines not measured")
+	fi
+fi
 echo
 printf '%s\n' "${results[@]}"
