@@ -63,18 +63,7 @@ type dbState struct {
 
 func stateOf(t *testing.T, db string) dbState {
 	t.Helper()
-	s, err := schema.Open(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if res, err := s.IntegrityCheck(t.Context()); err != nil || res != "ok" {
-		t.Fatalf("integrity_check: %q %v", res, err)
-	}
-	rows, err := s.TableRows(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := checkedRows(t, db)
 	countsMatch(t, db)
 	var rec, sum bytes.Buffer
 	if err := runCLI(t, []string{"report", "--db", db, "--format", "csv", "--hops", "recipients"}, &rec, nil); err != nil {
@@ -119,18 +108,7 @@ func TestCrashSafety(t *testing.T) {
 
 	crashed := filepath.Join(dir, "crashed.db")
 	rng := rand.New(rand.NewPCG(1, 2))
-	kills := 0
-	for range 4 {
-		cmd := exec.Command(bin, args(crashed)...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(rng.Int64N(int64(full))))
-		if cmd.Process.Signal(syscall.SIGKILL) == nil {
-			kills++
-		}
-		cmd.Wait()
-	}
+	kills := killAtRandom(t, rng, full, bin, args(crashed)...)
 	if out, err := exec.Command(bin, args(crashed)...).CombinedOutput(); err != nil {
 		t.Fatalf("ingest after %d kills: %v\n%s", kills, err, out)
 	}
@@ -168,6 +146,46 @@ func indexesOf(t *testing.T, db string) string {
 		b.WriteString(name + "\n")
 	}
 	return b.String()
+}
+
+// killAtRandom runs bin with args four times, each killed with SIGKILL
+// at a random point of a run that takes about full, and returns how many
+// kills landed before the run ended.
+func killAtRandom(t *testing.T, rng *rand.Rand, full time.Duration, bin string, args ...string) int {
+	t.Helper()
+	kills := 0
+	for range 4 {
+		cmd := exec.Command(bin, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(full))))
+		if cmd.Process.Signal(syscall.SIGKILL) == nil {
+			kills++
+		}
+		cmd.Wait()
+	}
+	return kills
+}
+
+// checkedRows opens the database db (a file or a PostgreSQL DSN), checks
+// the invariants the store keeps (IntegrityCheck) and returns its row
+// counts per table.
+func checkedRows(t *testing.T, db string) map[string]int64 {
+	t.Helper()
+	s, err := schema.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if res, err := s.IntegrityCheck(t.Context()); err != nil || res != "ok" {
+		t.Fatalf("integrity check: %q %v", res, err)
+	}
+	rows, err := s.TableRows(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
 
 // firstDiff shows the first lines where got and want differ.

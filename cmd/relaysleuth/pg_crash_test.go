@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -47,18 +46,7 @@ func TestPGCrashSafety(t *testing.T) {
 	}
 
 	rng := rand.New(rand.NewPCG(3, 4))
-	kills := 0
-	for range 4 {
-		cmd := exec.Command(bin, args(crashed)...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(rng.Int64N(int64(full))))
-		if cmd.Process.Signal(syscall.SIGKILL) == nil {
-			kills++
-		}
-		cmd.Wait()
-	}
+	kills := killAtRandom(t, rng, full, bin, args(crashed)...)
 	if out, err := exec.Command(bin, args(crashed)...).CombinedOutput(); err != nil {
 		t.Fatalf("ingest after %d kills: %v\n%s", kills, err, out)
 	}

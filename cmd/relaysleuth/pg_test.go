@@ -142,18 +142,7 @@ func TestPGCorpora(t *testing.T) {
 // after checking the invariants the store keeps (IntegrityCheck).
 func pgState(t *testing.T, db string) string {
 	t.Helper()
-	s, err := schema.Open(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if res, err := s.IntegrityCheck(t.Context()); err != nil || res != "ok" {
-		t.Fatalf("integrity check: %q %v", res, err)
-	}
-	rows, err := s.TableRows(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := checkedRows(t, db)
 	js, _ := json.Marshal(rows)
 	return string(js) + "\n" + indentJSON(reportJSON(t, db, "--hops", "recipients"))
 }

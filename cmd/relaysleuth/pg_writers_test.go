@@ -91,18 +91,7 @@ func TestPGManyWriters(t *testing.T) {
 // (source rows, events, recipients, messages) and the reports.
 func pgDump(t *testing.T, db string) string {
 	t.Helper()
-	s, err := schema.Open(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if res, err := s.IntegrityCheck(t.Context()); err != nil || res != "ok" {
-		t.Fatalf("integrity check: %q %v", res, err)
-	}
-	rows, err := s.TableRows(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := checkedRows(t, db)
 	js, _ := json.Marshal(rows)
 	var b strings.Builder
 	b.WriteString(string(js) + "\n")
