@@ -5,14 +5,10 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
-	"github.com/relaysleuth/relaysleuth/analysis"
-	"github.com/relaysleuth/relaysleuth/parsers"
 	"github.com/relaysleuth/relaysleuth/pipeline"
 	"github.com/relaysleuth/relaysleuth/probe"
 	"github.com/relaysleuth/relaysleuth/schema"
@@ -73,10 +69,8 @@ func (lr *probeLogReader) flags(fs *flag.FlagSet) {
 	c.inputFlags(fs)
 }
 
-// read ingests q.Paths and returns what they say about the probe's client
-// addresses in its time: every recipient (refused, or accepted and what
-// became of it), and every queue file opened with no recipient logged, as
-// Postfix logs "QUEUEID: client=..." for a client that never sends DATA.
+// read ingests q.Paths as 'relaysleuth ingest' does and returns what they
+// say about the probe's client addresses in its time (pipeline.ProbeLog).
 func (lr *probeLogReader) read(ctx context.Context, q probe.LogQuery) ([]probe.LogRecord, error) {
 	c := lr.c
 	c.trustedNets = q.TrustedNetworks
@@ -105,72 +99,14 @@ func (lr *probeLogReader) read(ctx context.Context, q probe.LogQuery) ([]probe.L
 		return nil, err
 	}
 	defer store.Close()
-
-	var recs []probe.LogRecord
-	queues := map[string]bool{}
-	for _, ip := range q.ClientIPs {
-		f := analysis.Filter{ClientIP: ip.String(), Since: q.Since, Until: q.Until}
-		err := store.Recipients(ctx, f, func(r analysis.Recipient) error {
-			addr, _ := netip.ParseAddr(r.ClientIP)
-			rec := probe.LogRecord{
-				Time: r.Time.UTC(), ClientIP: addr, Sender: r.Sender, Recipient: r.Recipient,
-				QueueID: r.QueueID, Status: r.Status, Verdict: string(r.Verdict), Evidence: r.Evidence,
-			}
-			if r.Status == analysis.StatusRejected {
-				return nil // taken line by line below: the store keeps one of identical refusals
-			}
-			queues[r.QueueID] = true
-			recs = append(recs, rec)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	lines, err := lr.lines(ctx, &c, q)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range lines {
-		if r.Status != "" || !queues[r.QueueID] {
-			recs = append(recs, r)
-		}
-	}
-	return recs, nil
-}
-
-// lines scans the logs for the refusals and the queue files opened for the
-// probe's addresses in its time. The store cannot give either: it keeps one
-// of identical refusals (the probe makes several that the server logs
-// alike once canonicalised), and no queue file without a recipient, as for
-// a client that never sent DATA.
-func (lr *probeLogReader) lines(ctx context.Context, c *commonFlags, q probe.LogQuery) ([]probe.LogRecord, error) {
 	opts, err := c.options()
 	if err != nil {
 		return nil, err
 	}
+	found, err := pipeline.ProbeLog(ctx, store, pipeline.ProbeQuery{Paths: q.Paths, ClientIPs: q.ClientIPs, Since: q.Since, Until: q.Until}, opts, lr.stderr)
 	var recs []probe.LogRecord
-	err = pipeline.Events(ctx, q.Paths, opts, lr.stderr, func(ev parsers.Event) error {
-		opened := ev.Kind == parsers.KindClient && ev.QueueID != ""
-		// A refused recipient, or a refused sender (Exim's "SMTP syntax
-		// error in \"MAIL FROM:<…>\" … domain literals not allowed"): the
-		// probe tries the case again with another sender, and the line
-		// is evidence of the attempt.
-		refused := ev.Kind == parsers.KindReject && (ev.Rcpt != "" || strings.HasPrefix(ev.Reason, "MAIL"))
-		if !opened && !refused || ev.Time.Before(q.Since) || !ev.Time.Before(q.Until) || !slices.Contains(q.ClientIPs, ev.ClientIP.Unmap()) {
-			return nil
-		}
-		r := probe.LogRecord{Time: ev.Time.UTC(), ClientIP: ev.ClientIP.Unmap(), QueueID: ev.QueueID, Evidence: []string{ev.Pos.String()}, Raw: ev.Raw}
-		if refused {
-			r.Sender, r.Recipient, r.Status = ev.From, ev.Rcpt, analysis.StatusRejected
-			r.Reply = strings.TrimSpace(ev.DSN + " " + ev.Reason)
-			r.Verdict = string(analysis.RelayAttemptRejected)
-		}
-		recs = append(recs, r)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	for _, r := range found {
+		recs = append(recs, probe.LogRecord(r))
 	}
-	return recs, nil
+	return recs, err
 }
