@@ -353,6 +353,9 @@ func (w *Writer) CommitBatch(ctx context.Context, b *Batch, p Progress) error {
 // recipients' indexes change most of their pages in each batch. On an
 // error the open transaction is rolled back, its batches lost.
 func (w *Writer) Hold(ctx context.Context, b *Batch, p Progress) error {
+	if w.s.pg {
+		return w.pgHold(ctx, b, p) // a transaction per batch, run again after a deadlock (pgwrite.go)
+	}
 	err := w.hold(ctx, b, p)
 	if err != nil {
 		w.Abort()

@@ -85,22 +85,44 @@ func openPG(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
 	return s, nil
 }
 
-// pgMigrationFiles returns pgschema/*.sql in order, with their versions.
-func pgMigrationFiles() ([]string, []int, error) {
+// A pgMigration is one pgschema/NNNN_*.sql: its version (NNNN) and the
+// SQLite schema version the PostgreSQL schema matches once it is applied:
+// NNNN, unless its first line says "-- sqlite: N" (a change made to
+// PostgreSQL's tables alone, such as 0017's partitions).
+type pgMigration struct {
+	name            string
+	version, sqlite int
+}
+
+// pgMigrationFiles returns pgschema/*.sql in order.
+func pgMigrationFiles() ([]pgMigration, error) {
 	names, err := fs.Glob(pgMigrations, "pgschema/*.sql")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	sort.Strings(names)
-	versions := make([]int, len(names))
+	out := make([]pgMigration, len(names))
 	for i, name := range names {
 		n, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
 		if err != nil {
-			return nil, nil, fmt.Errorf("migration %s: bad name", name)
+			return nil, fmt.Errorf("migration %s: bad name", name)
 		}
-		versions[i] = n
+		body, err := pgMigrations.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = pgMigration{name: name, version: n, sqlite: n}
+		first, _, _ := strings.Cut(string(body), "\n")
+		if v, ok := strings.CutPrefix(first, "-- sqlite: "); ok {
+			if out[i].sqlite, err = strconv.Atoi(strings.TrimSpace(v)); err != nil {
+				return nil, fmt.Errorf("migration %s: bad sqlite marker %q", name, first)
+			}
+		}
 	}
-	return names, versions, nil
+	if len(out) == 0 {
+		return nil, errors.New("no PostgreSQL migrations")
+	}
+	return out, nil
 }
 
 // pgSchemaLock is the advisory lock that makes relaysleuth processes
@@ -130,11 +152,17 @@ func pgVersion(ctx context.Context, q interface {
 // pgMigrate applies each pgschema/NNNN_*.sql above the stored version, in
 // one transaction holding pgSchemaLock.
 func (s *Store) pgMigrate(ctx context.Context) error {
-	names, versions, err := pgMigrationFiles()
+	files, err := pgMigrationFiles()
 	if err != nil {
 		return err
 	}
-	latest := versions[len(versions)-1]
+	return s.pgMigrateTo(ctx, files, files[len(files)-1].version)
+}
+
+// pgMigrateTo applies the migrations of files up to version target (the
+// tests build a database of an earlier version).
+func (s *Store) pgMigrateTo(ctx context.Context, files []pgMigration, target int) error {
+	latest := files[len(files)-1].version
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -150,25 +178,25 @@ func (s *Store) pgMigrate(ctx context.Context) error {
 	if version > latest {
 		return fmt.Errorf("%w (version %d, this program knows up to %d): upgrade relaysleuth", ErrNewerSchema, version, latest)
 	}
-	if version == latest {
+	if version >= target {
 		return nil
 	}
-	for i, name := range names {
-		if versions[i] <= version {
+	for _, m := range files {
+		if m.version <= version || m.version > target {
 			continue
 		}
-		body, err := pgMigrations.ReadFile(name)
+		body, err := pgMigrations.ReadFile(m.name)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
+			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM relaysleuth_schema`); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO relaysleuth_schema (version) VALUES (?)`, latest); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO relaysleuth_schema (version) VALUES (?)`, target); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -177,11 +205,11 @@ func (s *Store) pgMigrate(ctx context.Context) error {
 // pgCheckVersion checks, without changing anything, that the database
 // holds relaysleuth's tables at this program's version.
 func (s *Store) pgCheckVersion(ctx context.Context) error {
-	_, versions, err := pgMigrationFiles()
+	files, err := pgMigrationFiles()
 	if err != nil {
 		return err
 	}
-	latest := versions[len(versions)-1]
+	latest := files[len(files)-1].version
 	version, err := pgVersion(ctx, s.db)
 	switch {
 	case err != nil:
@@ -204,7 +232,7 @@ var pgIntegrityChecks = []struct{ what, sql string }{
  FULL JOIN (SELECT * FROM recipient_counts WHERE n <> 0) c USING (verdict, host, mta, hop)
  WHERE r.n IS DISTINCT FROM c.n`},
 	{"event keys name no stored block", `SELECT count(*) FROM event_keys k
- WHERE NOT EXISTS (SELECT 1 FROM event_blocks b WHERE b.id = k.block_id)`},
+ WHERE NOT EXISTS (SELECT 1 FROM event_blocks b WHERE b.id = k.block_id AND b.max_ts_ms = k.block_max_ts_ms)`},
 }
 
 // pgIntegrityCheck answers "ok", or says which invariant how many rows

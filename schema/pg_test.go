@@ -3,6 +3,7 @@ package schema
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,18 +85,35 @@ func TestDisplayNameHidesPassword(t *testing.T) {
 }
 
 // TestPGSchemaInStep fails when a SQLite migration is added without its
-// PostgreSQL counterpart in pgschema/.
+// PostgreSQL counterpart in pgschema/: the newest PostgreSQL migration
+// must say it matches the newest SQLite version. PostgreSQL's own
+// versions (0017's partitions) go on above SQLite's, each saying which
+// SQLite version it still matches.
 func TestPGSchemaInStep(t *testing.T) {
 	latest, err := latestMigration()
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, versions, err := pgMigrationFiles()
+	files, err := pgMigrationFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pg := versions[len(versions)-1]; pg != latest {
-		t.Errorf("PostgreSQL schema is at version %d, SQLite's at %d: add pgschema/%04d_*.sql", pg, latest, latest)
+	if pg := files[len(files)-1].sqlite; pg != latest {
+		t.Errorf("PostgreSQL schema matches SQLite version %d, SQLite's is at %d: add pgschema/%04d_*.sql (with \"-- sqlite: %d\" on its first line)",
+			pg, latest, files[len(files)-1].version+1, latest)
+	}
+	for i, m := range files {
+		if m.sqlite > m.version {
+			t.Errorf("%s matches SQLite version %d, above its own", m.name, m.sqlite)
+		}
+		if i > 0 && (m.version <= files[i-1].version || m.sqlite < files[i-1].sqlite) {
+			t.Errorf("%s (version %d, SQLite %d) does not follow %s (version %d, SQLite %d)", m.name, m.version, m.sqlite,
+				files[i-1].name, files[i-1].version, files[i-1].sqlite)
+		}
+	}
+	// The marker is read: 0017 changed PostgreSQL's tables alone.
+	if i := slices.IndexFunc(files, func(m pgMigration) bool { return m.version == 17 }); i < 0 || files[i].sqlite != 16 {
+		t.Errorf("pgschema/0017_*.sql missing or not read as matching SQLite version 16: %+v", files)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -70,6 +71,9 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store, onTable func(table strin
 			if onTable != nil {
 				onTable(table)
 			}
+			if err := s.copyPartitions(ctx, tx, table); err != nil {
+				return fmt.Errorf("copy %s: %w", table, err)
+			}
 			n, err := s.copyTable(ctx, tx, dst, table, pc.utf8)
 			if err != nil {
 				return fmt.Errorf("copy %s: %w", table, err)
@@ -131,7 +135,11 @@ func (s *Store) copyTable(ctx context.Context, tx pgx.Tx, dst *Store, table stri
 	}
 	// Column names come from the PostgreSQL schema relaysleuth created,
 	// the same as SQLite's ("rowid" is SQLite's own).
-	src, err := s.db.QueryContext(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+table)
+	from := table
+	if f, ok := pgCopyFrom[table]; ok {
+		from = f
+	}
+	src, err := s.db.QueryContext(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+from)
 	if err != nil {
 		return 0, wrapBusy(err)
 	}
@@ -143,6 +151,57 @@ func (s *Store) copyTable(ctx context.Context, tx pgx.Tx, dst *Store, table stri
 		in.prefix = map[string]string{"path": dst.followPrefix}
 	}
 	return tx.CopyFrom(ctx, pgx.Identifier{table}, names, in)
+}
+
+// pgCopyFrom is what copyTable reads from SQLite for a PostgreSQL table
+// with a column SQLite's has not: each event key with its block's
+// max_ts_ms (0017_partitions.sql).
+var pgCopyFrom = map[string]string{
+	"event_keys": `(SELECT k.*, (SELECT b.max_ts_ms FROM event_blocks b WHERE b.id = k.block_id) AS block_max_ts_ms FROM event_keys k)`,
+}
+
+// pgCopyMonths are the SQLite queries giving a time of each month of the
+// rows of the partitioned tables (pgpart.go), by table.
+var pgCopyMonths = map[string]string{
+	"event_blocks": `SELECT min(max_ts_ms) FROM event_blocks GROUP BY strftime('%Y%m', max_ts_ms / 1000, 'unixepoch')`,
+	"event_keys":   `SELECT min(max_ts_ms) FROM event_blocks GROUP BY strftime('%Y%m', max_ts_ms / 1000, 'unixepoch')`,
+	"events":       `SELECT min(ts_ms) FROM events GROUP BY strftime('%Y%m', ts_ms / 1000, 'unixepoch')`,
+}
+
+// copyPartitions makes, in tx, the monthly partitions of table that the
+// rows copied from s need, when table is partitioned.
+func (s *Store) copyPartitions(ctx context.Context, tx pgx.Tx, table string) error {
+	q, ok := pgCopyMonths[table]
+	if !ok {
+		return nil
+	}
+	var partitioned bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass($1))`, table).Scan(&partitioned); err != nil || !partitioned {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return wrapBusy(err)
+	}
+	var months []pgMonth
+	for rows.Next() {
+		var ms int64
+		if err := rows.Scan(&ms); err != nil {
+			rows.Close()
+			return err
+		}
+		months = append(months, monthOf(ms))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrapBusy(err)
+	}
+	for _, m := range months {
+		if _, err := tx.Exec(ctx, `SELECT relaysleuth_partition($1, $2)`, table, m.start()); err != nil {
+			return fmt.Errorf("partition for %s: %w", time.UnixMilli(m.start()).UTC().Format("2006-01"), err)
+		}
+	}
+	return nil
 }
 
 // sqliteRows feeds rows read from SQLite to pgx's CopyFrom, as the values

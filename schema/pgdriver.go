@@ -69,10 +69,14 @@ func pgRewrite(q string) pgQuery {
 
 // pgGeneric rewrites the SQLite idioms that have one PostgreSQL form
 // whatever the statement: INSERT OR IGNORE is INSERT ... ON CONFLICT DO
-// NOTHING (on any unique constraint, as SQLite's); see also pgRelocate.
+// NOTHING (on any unique constraint, as SQLite's); see also pgKeyInsert
+// and pgRelocate.
 func pgGeneric(q string) string {
 	if rest, ok := strings.CutPrefix(q, "INSERT OR IGNORE INTO "); ok {
 		return "INSERT INTO " + rest + " ON CONFLICT DO NOTHING"
+	}
+	if rows, ok := strings.CutPrefix(q, keyInsert); ok {
+		return pgKeyInsert(rows)
 	}
 	return pgRelocate(q)
 }

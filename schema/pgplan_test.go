@@ -2,6 +2,7 @@ package schema
 
 import (
 	"cmp"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,7 +17,37 @@ var (
 	pgSeqScan   = regexp.MustCompile(`Seq Scan on (\w+)`)
 	pgIndexScan = regexp.MustCompile(`Index (?:Only )?Scan (?:Backward )?(?:using |on )(\w+)(?: on (\w+))?`)
 	pgIndexDef  = regexp.MustCompile(`USING btree \((lower\(\w+\)|\w+)`)
+	// pgMonthPart is a month's partition of a partitioned table
+	// (pgpart.go): the parent's name and the month.
+	pgMonthPart = regexp.MustCompile(`^(event_blocks|event_keys|events)_(\d{6})$`)
+	pgPartName  = regexp.MustCompile(`\b(?:event_blocks|event_keys|events)_\d{6}\b`)
 )
+
+// pgParent is the table a partition belongs to, or name itself.
+func pgParent(name string) string {
+	if m := pgMonthPart.FindStringSubmatch(name); m != nil {
+		return m[1]
+	}
+	return name
+}
+
+// pgPruned are the queries that bound the month of a partitioned table
+// they read: their plans must read fewer of its partitions than it has
+// (the planner leaves the others out). The rest read every month's
+// partition they may need, each by an index.
+var pgPruned = map[string]bool{
+	"investigate logins by user":          true,
+	"investigate auth failures by user":   true,
+	"investigate auth failures by client": true,
+	"accounts failures from address":      true,
+	"accounts failure lines":              true,
+	"accounts failing addresses":          true,
+	"investigate event blocks by key":     true,
+	"timeline server events":              true,
+	"traffic blocks of a source":          true,
+	"tail replay window":                  true,
+	"tail replay earlier":                 true,
+}
 
 // pgNodes splits an EXPLAIN's lines into its nodes: each the node's line,
 // then its details (Index Cond, Filter, ...).
@@ -37,7 +68,9 @@ func pgNodes(plan []string) [][]string {
 // still reads a big table whole, or one of its indexes from end to end,
 // has no index to search. Which of a query's indexes PostgreSQL picks on
 // empty tables says little, so unlike SQLite's test this one does not
-// name it.
+// name it. The stored lines span six months, each a partition
+// (pgpart.go): a partition is read by an index too, and a query bounded
+// in time reads only the months it needs (pgPruned).
 func TestPGQueryPlans(t *testing.T) {
 	s := openEngine(t, pgtest.DB(t))
 	c, err := s.db.Conn(t.Context())
@@ -69,10 +102,27 @@ func TestPGQueryPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 		if m := pgIndexDef.FindStringSubmatch(def); m != nil {
-			leading[name], table[name] = m[1], tab
+			leading[name], table[name] = m[1], pgParent(tab)
 		}
 	}
 	defs.Close()
+	months := map[string]int{} // partitions per partitioned table
+	for name := range leading {
+		if tab := pgParent(table[name]); tab != table[name] || pgMonthPart.MatchString(table[name]) {
+			months[tab]++
+		}
+	}
+	parts := map[string]int{}
+	for _, tab := range pgPartitioned {
+		var n int
+		if err := c.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_inherits WHERE inhparent = ?::regclass`, tab).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n < 5 {
+			t.Fatalf("%s has %d partitions, want the six months of pgPlanRows", tab, n)
+		}
+		parts[tab] = n
+	}
 	for _, q := range plannedQueries() {
 		text := pgRewrite(q.query).sql
 		rows, err := c.QueryContext(t.Context(), "EXPLAIN "+text, q.args...)
@@ -91,8 +141,28 @@ func TestPGQueryPlans(t *testing.T) {
 		rows.Close()
 		all := strings.Join(plan, " | ")
 		big := bigNames(q.query)
+		read := map[string]map[string]bool{} // partitions read, by parent
+		for _, name := range pgPartName.FindAllString(all, -1) {
+			tab := pgParent(name)
+			if read[tab] == nil {
+				read[tab] = map[string]bool{}
+			}
+			read[tab][name] = true
+		}
+		var readOf []string
+		for _, tab := range pgPartitioned {
+			if read[tab] != nil {
+				readOf = append(readOf, fmt.Sprintf("%s %d/%d", tab, len(read[tab]), parts[tab]))
+				if pgPruned[q.name] && len(read[tab]) >= parts[tab] {
+					t.Errorf("%s: reads every partition of %s, want only the months it asks for\n  query: %s\n  plan: %s", q.name, tab, oneLine(text), all)
+				}
+			}
+		}
+		if pgPruned[q.name] && len(readOf) == 0 {
+			t.Errorf("%s: reads no partition\n  plan: %s", q.name, all)
+		}
 		for _, m := range pgSeqScan.FindAllStringSubmatch(all, -1) {
-			if big[m[1]] {
+			if big[pgParent(m[1])] {
 				t.Errorf("%s: full scan of %s\n  query: %s\n  plan: %s", q.name, m[1], oneLine(text), all)
 			}
 		}
@@ -104,7 +174,7 @@ func TestPGQueryPlans(t *testing.T) {
 			if m == nil || q.all {
 				continue
 			}
-			if tab := cmp.Or(m[2], table[m[1]]); !big[tab] {
+			if tab := pgParent(cmp.Or(m[2], table[m[1]])); !big[tab] {
 				continue
 			}
 			lead := leading[m[1]]
@@ -117,12 +187,16 @@ func TestPGQueryPlans(t *testing.T) {
 				t.Errorf("%s: %s does not search by the index's first column (%s)\n  query: %s\n  plan: %s", q.name, n[0], lead, oneLine(text), all)
 			}
 		}
-		t.Logf("%-36s %s", q.name, all)
+		t.Logf("%-36s [partitions read: %s] %s", q.name, strings.Join(readOf, ", "), all)
 	}
 }
 
-// pgPlanRows fill the tables for TestPGQueryPlans.
+// pgPlanRows fill the tables for TestPGQueryPlans: the stored lines from
+// December 2025 to May 2026, six monthly partitions of each table
+// (plannedQueries asks about 2 March 2026).
 var pgPlanRows = []string{
+	`SELECT relaysleuth_partition(t, 1764547200000 + m * 2678400000) FROM unnest(ARRAY['events', 'event_blocks', 'event_keys']) t,
+ generate_series(0, 5) m`,
 	`INSERT INTO sources (path, fingerprint, ingested_ms) SELECT 'mail.log.' || i, 'fp' || i, 0 FROM generate_series(1, 20) i`,
 	`INSERT INTO recipients (key, message_key, ts_ms, mta, host, queue_id, message_id, client_ip, client_name, helo,
  authenticated, auth_user, sender, recipient, status, deliveries, verdict, reason, hop, origin_queue_id, evidence)
@@ -135,16 +209,18 @@ var pgPlanRows = []string{
  origin, sender, parent_key, via, removed, rejected, evidence)
  SELECT 'm' || i, 'postfix', 'mx1', 'Q' || i, '', 1772409600000 + i * 3000, '', '', '', '', '', '', '', '', '', 0, '', '[]'
  FROM generate_series(1, 17000) i`,
+	// A failed login, a submission or a server event every 12 minutes.
 	`INSERT INTO events (source_id, line, byte_offset, seq, ts_ms, format, host, daemon, kind, queue_id, next_queue_id, prev_queue_id,
  message_id, client_ip, client_name, sasl_method, sasl_user, raw, detail)
- SELECT 1 + i % 20, i, i * 100, 0, 1772409600000 + i * 1000, 'postfix', 'mx1', 'smtpd',
+ SELECT 1 + i % 20, i, i * 100, 0, 1764547200000 + i * 720000::bigint, 'postfix', 'mx1', 'smtpd',
   (ARRAY['auth_failed', 'client', 'server'])[1 + i % 3], '', '', '', '', '203.0.113.' || (i % 250), '', 'LOGIN',
   CASE WHEN i % 3 = 2 THEN '' ELSE 'user' || (i % 500) END, 'line', ''::bytea
  FROM generate_series(1, 20000) i`,
+	// A block every two hours, each with 20 keys.
 	`INSERT INTO event_blocks (source_id, first_offset, min_ts_ms, max_ts_ms, n, data)
- SELECT 1 + i % 20, i * 100000, 1772409600000 + i * 60000, 1772409600000 + i * 60000 + 59999, 2048, ''::bytea
+ SELECT 1 + i % 20, i * 100000, 1764547200000 + i * 7200000::bigint, 1764547200000 + i * 7200000::bigint + 7199999, 2048, ''::bytea
  FROM generate_series(1, 2000) i`,
-	`INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms)
- SELECT 'q' || i, 1 + i % 2000, 1772409600000 + i * 1000, 1772409600000 + i * 1000 FROM generate_series(1, 40000) i`,
+	`INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms, block_max_ts_ms)
+ SELECT 'q' || (b.id * 20 + j), b.id, b.min_ts_ms, b.max_ts_ms, b.max_ts_ms FROM event_blocks b, generate_series(1, 20) j`,
 	`ANALYZE`,
 }

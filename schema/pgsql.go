@@ -46,10 +46,37 @@ var pgStatements = map[string]string{
 	sourceOffset: `SELECT byte_offset FROM sources WHERE id = ? FOR UPDATE`,
 	// The block's id, which SQLite gives as the last insert id.
 	blockInsert: `INSERT INTO event_blocks (source_id, first_offset, min_ts_ms, max_ts_ms, n, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+	// The stored lines are partitioned by month (0017_partitions.sql):
+	// a key carries its block's max_ts_ms, which names the block's
+	// partition, and bounds the months of keys and blocks searched (a
+	// block's newest event is no older than its key's).
+	blocksByKey: `SELECT b.id, b.source_id, s.path, s.format, b.data FROM event_keys k
+ JOIN event_blocks b ON b.id = k.block_id AND b.max_ts_ms = k.block_max_ts_ms AND b.max_ts_ms >= ?2
+ JOIN sources s ON s.id = b.source_id WHERE k.key = ?1 AND k.max_ts_ms >= ?2 AND k.block_max_ts_ms >= ?2 AND k.min_ts_ms < ?3
+ ORDER BY k.block_id LIMIT ?4`,
+	earlierBlocks: `SELECT b.id, b.source_id, s.path, s.format, b.data FROM event_keys k
+ JOIN event_blocks b ON b.id = k.block_id AND b.max_ts_ms = k.block_max_ts_ms AND b.max_ts_ms >= ?3
+ JOIN sources s ON s.id = b.source_id
+ WHERE k.key = ?1 AND k.block_id < ?2 AND k.max_ts_ms >= ?3 AND k.block_max_ts_ms >= ?3 ORDER BY k.block_id`,
+	pruneKeys: `DELETE FROM event_keys WHERE block_max_ts_ms < ?1`,
 	// PostgreSQL manages its own files: nothing to checkpoint or tune.
 	"PRAGMA wal_checkpoint(TRUNCATE)": "",
 	"PRAGMA temp_store = FILE":        "",
 	"PRAGMA temp_store = MEMORY":      "",
+}
+
+// pgKeyInsert is ingest.go's insert of event keys, whose rows (the
+// "(?,?,?,?),..." after VALUES) hold a key, its block's id and the key's
+// time range: each key takes its block's max_ts_ms, the month of its
+// partition, from the block inserted just before in the same transaction.
+// The search for the block reads only the months from the key's newest
+// event on (a block's newest event is no older), at run time.
+func pgKeyInsert(rows string) string {
+	// The first row says the columns' types; the others follow them.
+	rows = strings.Replace(rows, "(?,?,?,?)", "(?::text,?::bigint,?::bigint,?::bigint)", 1)
+	return `INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms, block_max_ts_ms)
+ SELECT v.key, v.block_id, v.min_ts_ms, v.max_ts_ms, b.max_ts_ms FROM (VALUES ` + rows + `) AS v (key, block_id, min_ts_ms, max_ts_ms)
+ JOIN event_blocks b ON b.id = v.block_id AND b.max_ts_ms >= v.max_ts_ms`
 }
 
 // pgRelocate rewrites relocate.go's UPDATE (built per column): SQLite's

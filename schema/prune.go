@@ -24,7 +24,7 @@ type Pruned struct {
 var pruneStmts = []struct{ what, sql string }{
 	{"recipients", `DELETE FROM recipients WHERE ts_ms < ?1`},
 	{"messages", `DELETE FROM messages WHERE ts_ms < ?1 AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_key = messages.key)`},
-	{"keys", `DELETE FROM event_keys WHERE block_id IN (SELECT id FROM event_blocks WHERE max_ts_ms < ?1)`},
+	{"keys", pruneKeys},
 	{"blocks", `DELETE FROM event_blocks WHERE max_ts_ms < ?1`},
 	{"events", `DELETE FROM events WHERE ts_ms < ?1`},
 	{"alerts", `DELETE FROM alerts WHERE created_ms < ?1`},
@@ -34,11 +34,15 @@ var pruneStmts = []struct{ what, sql string }{
 
 const pruneCounts = `DELETE FROM recipient_counts WHERE n <= 0 AND ?1 IS NOT NULL`
 
+const pruneKeys = `DELETE FROM event_keys WHERE block_id IN (SELECT id FROM event_blocks WHERE max_ts_ms < ?1)`
+
 // Prune deletes what the store holds from before cutoff in one
 // transaction, then gives the space back to the file system (VACUUM):
 // retention as data-protection rules ask. What remains reads as a store
 // that never held the older data: reports and investigations on the kept
-// period are those of a fresh ingest of it.
+// period are those of a fresh ingest of it. On PostgreSQL the months of
+// stored lines (event_blocks, event_keys, events) that end before cutoff
+// are dropped whole (pgDropMonths), their files with them.
 func (s *Store) Prune(ctx context.Context, cutoff time.Time) (Pruned, error) {
 	var p Pruned
 	p.BytesBefore = s.size(ctx)
@@ -48,6 +52,14 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (Pruned, error) {
 	}
 	defer tx.Rollback()
 	ms := cutoff.UnixMilli()
+	if s.pg {
+		// The months of stored lines that end before the cutoff go
+		// whole; the statements below delete the rest row by row.
+		if err := pgDropMonths(ctx, tx, ms, &p); err != nil {
+			return p, err
+		}
+		defer s.pgForgetPartitions()
+	}
 	for _, st := range pruneStmts {
 		res, err := tx.ExecContext(ctx, st.sql, ms)
 		if err != nil {
@@ -60,9 +72,9 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (Pruned, error) {
 		case "messages":
 			p.Messages = n
 		case "blocks":
-			p.Blocks = n
+			p.Blocks += n
 		case "events":
-			p.Events = n
+			p.Events += n
 		case "alerts":
 			p.Alerts = n
 		case "accounts":

@@ -59,6 +59,7 @@ type Store struct {
 	mu      sync.Mutex
 	stmts   *writeStmts // prepared on the first Commit
 	closers []*sql.Stmt
+	pgParts sync.Map // PostgreSQL: the monthly partitions known to exist (pgpart.go)
 }
 
 // Open opens (creating if needed) the database at path and brings its

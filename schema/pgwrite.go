@@ -1,0 +1,64 @@
+package schema
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+)
+
+// pgRetries is how many times a PostgreSQL batch transaction is run again
+// after a deadlock or a serialization failure, and pgRetryBase the first
+// wait before it (doubled each time, with jitter: 25 ms to about 800 ms,
+// 1.5 s in all). PostgreSQL ends one of two transactions that wait for
+// each other (a batch's upserts and another host's accounts pass, which
+// rewrites verdicts of every host's recipients): the one it ends is
+// rolled back whole, and running it again from its prepared batch, once
+// the other has committed, is what a single writer would have done.
+const (
+	pgRetries   = 5
+	pgRetryBase = 25 * time.Millisecond
+)
+
+// pgHold is Hold on PostgreSQL: it makes the partitions b needs, then
+// writes b and p in a transaction of their own and commits it, running it
+// again after a deadlock (pgRetries). Unlike SQLite's, PostgreSQL's
+// commits cost little (a WAL flush, no page rewrite), and a transaction
+// holding many batches would hold its locks (recipients, counts) for
+// seconds, making the other writers wait and deadlocks likelier. Only a
+// transaction holding this batch alone can be run again: the batches
+// before it are gone from memory once held.
+func (w *Writer) pgHold(ctx context.Context, b *Batch, p Progress) error {
+	if err := w.Flush(); err != nil { // none is open: Hold commits each batch
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		err := w.s.pgEnsurePartitions(ctx, b)
+		if err == nil {
+			err = w.hold(ctx, b, p)
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		if err == nil {
+			return nil
+		}
+		w.Abort()
+		switch {
+		case attempt < pgRetries && errors.Is(err, ErrBusy):
+			// A deadlock or serialization failure (wrapBusy).
+		case attempt == 0 && noPartition(err):
+			// A month made before was dropped since, by a prune.
+			w.s.pgForgetPartitions()
+		default:
+			return err
+		}
+		wait := pgRetryBase << attempt
+		wait += rand.N(wait)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
