@@ -1,0 +1,121 @@
+package schema
+
+import (
+	"testing"
+	"time"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/schema/pgtest"
+)
+
+// TestPGDeadlockRetried forces a real deadlock between a batch's upserts
+// and another connection's transaction (as another host's accounts pass
+// rewriting verdicts would): the batch upserts recipient a, then waits
+// for b, which the other transaction holds and which then asks for a.
+// PostgreSQL ends the batch's transaction (its deadlock_timeout, 1 s,
+// runs out first); the batch is run again once the other commits, and is
+// stored, after the other's change.
+func TestPGDeadlockRetried(t *testing.T) {
+	s := openEngine(t, pgtest.DB(t))
+	ctx := t.Context()
+	src, err := s.Source(ctx, "mail.log", "fp", "postfix", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 27, 19, 0, 0, 0, time.UTC)
+	rcpt := func(key, status string) analysis.Recipient {
+		return analysis.Recipient{Key: key, MessageKey: "m", MTA: "postfix", Host: "mx1", Recipient: key + "@example.net",
+			Time: t0, Verdict: analysis.Inbound, Hop: 1, Status: status, Evidence: []string{"mail.log:1"}}
+	}
+	w := s.NewWriter(src)
+	if err := w.Commit(ctx, nil, []analysis.Recipient{rcpt("a", "deferred"), rcpt("b", "deferred")}, nil, Progress{Offset: 10, Lines: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	// This side waits long before looking for a deadlock: the batch's
+	// side finds it and is the one ended.
+	if _, err := other.ExecContext(ctx, `SET LOCAL deadlock_timeout = '30s'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ExecContext(ctx, `UPDATE recipients SET reason = 'other' WHERE key = 'b'`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- w.Commit(ctx, nil, []analysis.Recipient{rcpt("a", "sent"), rcpt("b", "sent")}, nil, Progress{Offset: 20, Lines: 2})
+	}()
+	// The batch waits for b.
+	waitFor(t, s, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+	if _, err := other.ExecContext(ctx, `UPDATE recipients SET reason = 'other', status = 'other' WHERE key = 'a'`); err != nil {
+		t.Fatalf("the other transaction was ended instead of the batch's: %v", err)
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Commit after a deadlock: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Commit still waits")
+	}
+	// The batch ran again after the other transaction: its values won.
+	for _, key := range []string{"a", "b"} {
+		var status string
+		if err := s.db.QueryRowContext(ctx, `SELECT status FROM recipients WHERE key = ?`, key).Scan(&status); err != nil {
+			t.Fatal(err)
+		}
+		if status != "sent" {
+			t.Errorf("recipient %s: status %q, want the batch's (sent)", key, status)
+		}
+	}
+	var offset int64
+	if err := s.db.QueryRowContext(ctx, `SELECT byte_offset FROM sources WHERE id = ?`, src.ID).Scan(&offset); err != nil || offset != 20 {
+		t.Errorf("source offset %d, %v; want 20", offset, err)
+	}
+	if res, err := s.IntegrityCheck(ctx); err != nil || res != "ok" {
+		t.Errorf("IntegrityCheck = %q, %v", res, err)
+	}
+	// PostgreSQL counted the deadlock (its statistics reach the view
+	// within a second or so of the backend going idle).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("pg_stat_database counts no deadlock: was there one?")
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitFor polls q (a count) until it is positive.
+func waitFor(t *testing.T, s *Store, q string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		if err := s.db.QueryRowContext(t.Context(), q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for: %s", q)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
