@@ -170,6 +170,15 @@ type AccountsApplied struct {
 // recipients of its abusive sessions become account_abuse, and its row in
 // accounts is replaced, with its counts of what is account_abuse now.
 func (s *Store) ApplyAccounts(ctx context.Context, reps []analysis.AccountReport, gap time.Duration) (AccountsApplied, error) {
+	if !s.pg {
+		return s.applyAccounts(ctx, reps, gap)
+	}
+	var out AccountsApplied
+	err := pgRetry(ctx, func() (err error) { out, err = s.applyAccounts(ctx, reps, gap); return err }, nil) // pgwrite.go
+	return out, err
+}
+
+func (s *Store) applyAccounts(ctx context.Context, reps []analysis.AccountReport, gap time.Duration) (AccountsApplied, error) {
 	var out AccountsApplied
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

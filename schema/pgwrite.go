@@ -32,7 +32,8 @@ func (w *Writer) pgHold(ctx context.Context, b *Batch, p Progress) error {
 	if err := w.Flush(); err != nil { // none is open: Hold commits each batch
 		return err
 	}
-	for attempt := 0; ; attempt++ {
+	remade := false
+	return pgRetry(ctx, func() error {
 		err := w.s.pgEnsurePartitions(ctx, b)
 		if err == nil {
 			err = w.hold(ctx, b, p)
@@ -40,20 +41,37 @@ func (w *Writer) pgHold(ctx context.Context, b *Batch, p Progress) error {
 		if err == nil {
 			err = w.Flush()
 		}
+		if err != nil {
+			w.Abort()
+		}
+		return err
+	}, func(err error) bool {
+		// A month made before was dropped since, by a prune: make it
+		// again (once).
+		if remade || !noPartition(err) {
+			return false
+		}
+		remade = true
+		w.s.pgForgetPartitions()
+		return true
+	})
+}
+
+// pgRetry runs the transaction run, and runs it again while it fails
+// with a deadlock or a serialization failure (ErrBusy on PostgreSQL, see
+// wrapBusy), at most pgRetries times, waiting longer each time; or with
+// an error again, when not nil, says to run it again after.
+func pgRetry(ctx context.Context, run func() error, again func(error) bool) error {
+	for attempt := 0; ; attempt++ {
+		err := run()
 		if err == nil {
 			return nil
 		}
-		w.Abort()
-		switch {
-		case attempt < pgRetries && errors.Is(err, ErrBusy):
-			// A deadlock or serialization failure (wrapBusy).
-		case attempt == 0 && noPartition(err):
-			// A month made before was dropped since, by a prune.
-			w.s.pgForgetPartitions()
-		default:
+		busy := errors.Is(err, ErrBusy)
+		if (!busy || attempt >= pgRetries) && (again == nil || !again(err)) {
 			return err
 		}
-		wait := pgRetryBase << attempt
+		wait := pgRetryBase << min(attempt, pgRetries)
 		wait += rand.N(wait)
 		select {
 		case <-ctx.Done():
