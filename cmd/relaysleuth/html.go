@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/schema"
@@ -29,41 +28,13 @@ func (f *reportFlags) policyInForce() analysis.PolicyNote {
 	return n
 }
 
-// headline is the answer at a glance, in words for people.
-func headline(r *analysis.Forensic) string {
-	n := r.Summary.Verdicts[analysis.RelayAbuse]
-	attempts := r.Summary.Verdicts[analysis.RelayAttemptRejected]
-	if n == 0 {
-		return fmt.Sprintf("No relay abuse found: no recipient was accepted for an external domain from an unauthenticated client outside the trusted networks (%s refused).",
-			plural(attempts, "relay attempt"))
-	}
-	var first time.Time
-	for _, e := range r.Timeline {
-		if e.What == analysis.WhatVerdictFirst && e.Kind == string(analysis.RelayAbuse) {
-			first = e.Time
-		}
-	}
-	s := fmt.Sprintf("RELAY ABUSE: %s relayed for %s", plural(n, "recipient"), plural(len(r.RelayClients), "outside client"))
-	if !first.IsZero() {
-		s += " from " + clock(first)
-		if c := r.Change; c != nil {
-			s += fmt.Sprintf(", %s after the server's %s at %s", since(first.Sub(c.Time)), c.Kind, clock(c.Time))
-		}
-	}
-	s += fmt.Sprintf("; %s refused", plural(attempts, "relay attempt"))
-	if n := r.Summary.Verdicts[analysis.AccountAbuse]; n > 0 {
-		s += fmt.Sprintf("; %s sent through %s", plural(n, "account_abuse recipient"), plural(len(r.Accounts), "suspect account"))
-	}
-	return s + "."
-}
-
 // writeForensic writes report forensic in the format asked for.
 func writeForensic(ctx context.Context, store *schema.Store, f *reportFlags, filter analysis.Filter, w io.Writer) (int, error) {
 	r, err := analysis.ForensicOf(ctx, store, filter, f.policyInForce())
 	if err != nil {
 		return 0, err
 	}
-	r.Headline = headline(r)
+	r.Headline = analysis.ForensicHeadline(r, analysis.Layout{Zone: displayZone})
 	n := r.Summary.Verdicts[analysis.RelayAbuse]
 	switch f.outputFormat {
 	case "html":

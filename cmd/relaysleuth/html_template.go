@@ -42,7 +42,7 @@ var htmlFuncs = template.FuncMap{
 		return t.In(displayZone).Format("2006-01-02 15:04:05 MST")
 	},
 	"join":  joinOr,
-	"delay": delay,
+	"delay": analysis.Delay,
 	"bytes": func(n int64) string {
 		switch {
 		case n >= 10<<20:

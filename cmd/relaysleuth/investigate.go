@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -174,9 +171,10 @@ func heading(w io.Writer, format string, args ...any) {
 }
 
 func printInvestigation(w io.Writer, inv *analysis.Investigation) error {
+	l := analysis.Layout{Zone: displayZone}
 	if c := inv.Complaint; c != nil {
 		heading(w, "Complaint (%s)", c.Kind)
-		if err := writeTable(w, []string{"FIELD", "VALUE"}, complaintRows(c)); err != nil {
+		if err := writeTable(w, analysis.ComplaintTable(c, l)); err != nil {
 			return err
 		}
 		for _, n := range c.Notes {
@@ -184,15 +182,7 @@ func printInvestigation(w io.Writer, inv *analysis.Investigation) error {
 		}
 	}
 	heading(w, "Keys tried")
-	var keys [][]string
-	for _, k := range inv.Keys {
-		used := ""
-		if k.Used {
-			used = "yes"
-		}
-		keys = append(keys, []string{string(k.Key), k.Value, k.Source, strconv.Itoa(k.Matched), used, k.Note})
-	}
-	if err := writeTable(w, []string{"KEY", "VALUE", "FROM", "MATCHED", "USED", "NOTE"}, keys); err != nil {
+	if err := writeTable(w, analysis.KeysTable(inv.Keys)); err != nil {
 		return err
 	}
 	if !inv.Found && len(inv.Keys) == 0 {
@@ -200,182 +190,38 @@ func printInvestigation(w io.Writer, inv *analysis.Investigation) error {
 		return nil
 	}
 	if !inv.Found {
-		return printCandidates(w, inv)
+		heading(w, "Nothing matched: no stored message fits the keys above (searched %s).", inv.Window)
+		if len(inv.Candidates) == 0 {
+			heading(w, "No candidates either: no stored message shares its recipient, sender or client address. Were these logs ingested?")
+			return nil
+		}
+		heading(w, "Nearest candidates (same recipient, sender or client address):")
+		return writeTable(w, analysis.CandidatesTable(inv.Candidates, l))
 	}
 	for i, inc := range inv.Incidents {
-		if err := printIncident(w, i+1, len(inv.Incidents), inc); err != nil {
+		heading(w, "Message %d of %d: <%s>, queue ids %s", i+1, len(inv.Incidents), inc.MessageID, strings.Join(inc.QueueIDs, " → "))
+		heading(w, "Trail")
+		if err := writeTable(w, analysis.TrailTable(inc, l)); err != nil {
+			return err
+		}
+		if inc.Truncated {
+			heading(w, "(trail cut at %d queue ids)", analysis.MaxTrailQueues)
+		}
+		heading(w, "Recipients")
+		if err := writeTable(w, analysis.IncidentRecipientsTable(inc)); err != nil {
+			return err
+		}
+		heading(w, "Cause: %s", inc.Cause.Kind)
+		if err := writeTable(w, analysis.CauseTable(inc.Cause, l)); err != nil {
 			return err
 		}
 	}
 	if inv.More > 0 {
 		heading(w, "%d more matching messages not shown: narrow with --since/--until or more keys.", inv.More)
 	}
-	return printRadius(w, inv.Radius)
-}
-
-func complaintRows(c *analysis.Complaint) [][]string {
-	var rows [][]string
-	add := func(k, v string) {
-		if v != "" {
-			rows = append(rows, []string{k, v})
-		}
-	}
-	var listed []string
-	for _, p := range c.Listed {
-		listed = append(listed, p.String())
-	}
-	add("Listed", strings.Join(listed, ", "))
-	add("Feedback-Type", c.FeedbackType)
-	add("Message-ID", c.MessageID)
-	add("Subject", c.Subject)
-	add("From", strings.Join(c.From, ", "))
-	add("To", strings.Join(c.To, ", "))
-	add("Return-Path", c.ReturnPath)
-	add("Date", stamp(c.Date))
-	add("Original-Mail-From", c.OriginalMailFrom)
-	add("Original-Rcpt-To", strings.Join(c.OriginalRcptTo, ", "))
-	add("Arrival-Date", stamp(c.ArrivalDate))
-	if c.SourceIP.IsValid() {
-		add("Source-IP", c.SourceIP.String()+" (from "+c.SourceIPFrom+")")
-	}
-	add("Reported-Domain", c.ReportedDomain)
-	for i, r := range c.Received {
-		parts := []string{"not yours, not searched:"}
-		if r.Own {
-			parts = []string{"yours:"}
-		}
-		if r.By != "" {
-			parts = append(parts, "by "+r.By)
-		}
-		if r.ID != "" {
-			parts = append(parts, "id "+r.ID)
-		}
-		from := r.Helo
-		if r.ClientName != "" && r.ClientName != r.Helo {
-			from += " (" + r.ClientName + ")"
-		}
-		if r.ClientIP.IsValid() {
-			from += " [" + r.ClientIP.String() + "]"
-		}
-		if from != "" {
-			parts = append(parts, "from "+strings.TrimSpace(from))
-		}
-		if r.AuthUser != "" {
-			parts = append(parts, "authenticated as "+r.AuthUser)
-		}
-		if !r.Time.IsZero() {
-			parts = append(parts, stamp(r.Time))
-		}
-		if len(r.For) > 0 {
-			parts = append(parts, "for "+strings.Join(r.For, " "))
-		}
-		add("Received "+strconv.Itoa(i+1), strings.Replace(strings.Join(parts, ", "), ":,", ":", 1))
-	}
-	for _, warn := range c.Warnings {
-		add("warning", warn)
-	}
-	return rows
-}
-
-func printIncident(w io.Writer, n, of int, inc analysis.Incident) error {
-	heading(w, "Message %d of %d: <%s>, queue ids %s", n, of, inc.MessageID, strings.Join(inc.QueueIDs, " → "))
-	heading(w, "Trail")
-	var trail [][]string
-	for _, s := range inc.Trail {
-		trail = append(trail, []string{stamp(s.Time), s.Host, s.QueueID, s.Event, s.Detail, s.Evidence})
-	}
-	if err := writeTable(w, []string{"TIME", "HOST", "QUEUE ID", "EVENT", "DETAIL", "EVIDENCE"}, trail); err != nil {
-		return err
-	}
-	if inc.Truncated {
-		heading(w, "(trail cut at %d queue ids)", analysis.MaxTrailQueues)
-	}
-	heading(w, "Recipients")
-	var rcpts [][]string
-	for _, r := range inc.Recipients {
-		rcpts = append(rcpts, []string{strconv.Itoa(r.Hop), r.Host, r.QueueID, r.Recipient, r.Status,
-			string(r.Verdict), r.Reason, lastEvidenceOf(r.Evidence)})
-	}
-	if err := writeTable(w, []string{"HOP", "HOST", "QUEUE ID", "RECIPIENT", "STATUS", "VERDICT", "REASON", "EVIDENCE"}, rcpts); err != nil {
-		return err
-	}
-	c := inc.Cause
-	heading(w, "Cause: %s", c.Kind)
-	rows := [][]string{
-		{"summary", c.Summary},
-		{"verdict", string(c.Verdict)},
-		{"reason", c.Reason},
-		{"accepted by", strings.TrimSpace(c.Host + " " + c.QueueID)},
-		{"client", strings.TrimSpace(c.ClientIP + " " + c.ClientName)},
-		{"helo", c.Helo},
-	}
-	if c.AuthUser != "" {
-		rows = append(rows, []string{"account", c.AuthUser})
-	}
-	for _, l := range c.Logins {
-		rows = append(rows, []string{"logged in from", fmt.Sprintf("%s %s: %d times, %s .. %s, %s",
-			l.ClientIP, l.ClientName, l.Count, stamp(l.First), stamp(l.Last), l.Evidence)})
-	}
-	for _, fl := range c.FailedLogins {
-		rows = append(rows, []string{"failed login", fmt.Sprintf("%s %s user %q: %s, %s",
-			stamp(fl.Time), fl.ClientIP, fl.User, fl.Reason, fl.Evidence)})
-	}
-	rows = append(rows, []string{"evidence", strings.Join(c.Evidence, " ")})
-	return writeTable(w, []string{"ITEM", "VALUE"}, rows)
-}
-
-func lastEvidenceOf(ss []string) string {
-	if len(ss) == 0 {
-		return ""
-	}
-	return ss[len(ss)-1]
-}
-
-func printRadius(w io.Writer, rad []analysis.Radius) error {
-	if len(rad) == 0 {
+	if len(inv.Radius) == 0 {
 		return nil
 	}
 	heading(w, "Blast radius (first hops only: a re-injected or forwarded message counts once)")
-	var rows [][]string
-	for _, r := range rad {
-		var top []string
-		for _, d := range r.TopDomains {
-			top = append(top, fmt.Sprintf("%s:%d", d.Domain, d.Count))
-		}
-		var verdicts []string
-		for _, v := range analysis.Verdicts {
-			if n := r.Verdicts[v]; n > 0 {
-				verdicts = append(verdicts, fmt.Sprintf("%s:%d", v, n))
-			}
-		}
-		var unknown []string
-		for v, n := range r.Verdicts { // a verdict this build does not know
-			if !slices.Contains(analysis.Verdicts, v) {
-				unknown = append(unknown, fmt.Sprintf("%s:%d", v, n))
-			}
-		}
-		sort.Strings(unknown)
-		verdicts = append(verdicts, unknown...)
-		rows = append(rows, []string{string(r.Key), r.Value, r.Window.String(), strconv.Itoa(r.Recipients),
-			strconv.Itoa(r.Messages), strconv.Itoa(r.Domains), strconv.Itoa(r.ExternalDomains), stamp(r.First), stamp(r.Last),
-			strings.Join(top, " "), strings.Join(verdicts, " "), firstOf(r.Evidence)})
-	}
-	return writeColumns(w, []column{{"KEY", "key", 0}, {"VALUE", "value", 0}, {"WINDOW", "window", 4}, {"RECIPIENTS", "recipients", 0},
-		{"MESSAGES", "messages", 3}, {"DOMAINS", "domains", 5}, {"EXTERNAL DOMAINS", "external_domains", 1}, {"FIRST", "first", 2},
-		{"LAST", "last", 2}, {"TOP DOMAINS", "top_domains", 1}, {"VERDICTS", "verdicts", 0}, {"EVIDENCE", "evidence", 3}}, rows)
-}
-
-func printCandidates(w io.Writer, inv *analysis.Investigation) error {
-	heading(w, "Nothing matched: no stored message fits the keys above (searched %s).", inv.Window)
-	if len(inv.Candidates) == 0 {
-		heading(w, "No candidates either: no stored message shares its recipient, sender or client address. Were these logs ingested?")
-		return nil
-	}
-	heading(w, "Nearest candidates (same recipient, sender or client address):")
-	var rows [][]string
-	for _, r := range inv.Candidates {
-		rows = append(rows, []string{stamp(r.Time), r.Host, r.QueueID, r.MessageID, r.ClientIP, r.Sender,
-			r.Recipient, string(r.Verdict), lastEvidenceOf(r.Evidence)})
-	}
-	return writeTable(w, []string{"TIME", "HOST", "QUEUE ID", "MESSAGE-ID", "CLIENT", "SENDER", "RECIPIENT", "VERDICT", "EVIDENCE"}, rows)
+	return writeTable(w, analysis.RadiusTable(inv.Radius, l))
 }

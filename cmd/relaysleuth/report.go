@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -210,98 +208,22 @@ func printReport(ctx context.Context, store *schema.Store, kind, format string, 
 // with --local-time (set by the root command for each run).
 var displayZone = time.UTC
 
-// stamp shows t in RFC 3339, in the display zone (with its offset).
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(displayZone).Format(time.RFC3339)
-}
-
 // clock shows t for a headline: date, time and the zone's name.
-func clock(t time.Time) string {
-	return t.In(displayZone).Format("2006-01-02 15:04:05 MST")
-}
+func clock(t time.Time) string { return analysis.Layout{Zone: displayZone}.Clock(t) }
 
 func printSummary(w io.Writer, format string, s analysis.Summary) error {
 	if format == "json" {
 		return writeJSON(w, s)
 	}
-	rows := [][]string{
-		{"files", strconv.Itoa(s.Sources)},
-		{"lines read", strconv.FormatInt(s.Lines, 10)},
-		{"events", strconv.FormatInt(s.Events, 10)},
-		{"lines unsupported", strconv.FormatInt(s.Unsupported, 10)},
-		{"lines malformed", strconv.FormatInt(s.Malformed, 10)},
-		{"first line", stamp(s.First)},
-		{"last line", stamp(s.Last)},
-	}
-	for _, v := range analysis.Verdicts {
-		rows = append(rows, []string{"recipients " + string(v), strconv.Itoa(s.Verdicts[v])})
-	}
-	rows = append(rows,
-		[]string{"clients that relayed", strconv.Itoa(s.RelayClients)},
-		[]string{"failed SASL logins", strconv.Itoa(s.AuthFailures)},
-	)
-	for _, h := range sortedKeys(s.Hosts) {
-		rows = append(rows, []string{"recipients on host " + h, strconv.Itoa(s.Hosts[h])})
-	}
-	for _, m := range sortedKeys(s.MTAs) {
-		rows = append(rows, []string{"recipients from " + m, strconv.Itoa(s.MTAs[m])})
-	}
-	if format == "csv" {
-		return writeCSV(w, columns("item", "value"), rows)
-	}
-	if err := writeTable(w, []string{"ITEM", "VALUE"}, rows); err != nil {
+	if err := writeData(w, format, analysis.SummaryTable(s, layout(w, format))); err != nil || format == "csv" {
 		return err
 	}
-	var files [][]string
-	for _, f := range s.Files {
-		files = append(files, []string{f.Path, f.Format, strconv.FormatInt(f.Lines, 10), strconv.FormatInt(f.Events, 10),
-			strconv.FormatInt(f.Unsupported, 10), strconv.FormatInt(f.Malformed, 10), yesNo(f.Complete)})
-	}
-	if len(files) == 0 {
+	files := analysis.FilesTable(s)
+	if len(files.Rows) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w)
-	return writeTable(w, []string{"FILE", "FORMAT", "LINES", "EVENTS", "UNSUPPORTED", "MALFORMED", "COMPLETE"}, files)
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// Columns of the client reports: the table's headers, the JSON names, and
-// what gives way first on a narrow terminal.
-var (
-	clientColumns = []column{
-		{"CLIENT", "client_ip", 0}, {"NAME", "client_name", 5}, {"RECIPIENTS", "count", 0}, {"MESSAGES", "messages", 4},
-		{"DOMAINS", "domains", 6}, {"TOP DOMAINS", "top_domains", 1}, {"SENDERS", "senders", 7}, {"FIRST", "first", 2},
-		{"LAST", "last", 2}, {"EVIDENCE", "evidence", 3},
-	}
-	authColumns = []column{
-		{"CLIENT", "client_ip", 0}, {"NAME", "client_name", 3}, {"FAILURES", "count", 0}, {"USERS TRIED", "users", 2},
-		{"FIRST", "first", 1}, {"LAST", "last", 1}, {"EVIDENCE", "evidence", 4},
-	}
-)
-
-// everything reports whether rows for w carry every value: CSV, and a
-// table with --wide; otherwise a table shows the first of a list.
-func everything(w io.Writer, format string) bool {
-	s, ok := w.(*screen)
-	return format == "csv" || ok && s.wide
+	return writeTable(w, files)
 }
 
 func printClients(w io.Writer, format, kind string, clients []analysis.ClientReport) error {
@@ -311,33 +233,12 @@ func printClients(w io.Writer, format, kind string, clients []analysis.ClientRep
 		}
 		return writeJSON(w, clients)
 	}
-	all := everything(w, format)
-	some := func(ss []string) string {
-		if all {
-			return strings.Join(ss, " ")
-		}
-		return firstOf(ss)
-	}
-	cols := clientColumns
-	var rows [][]string
-	switch kind {
-	case "auth":
-		cols = authColumns
-		for _, c := range clients {
-			rows = append(rows, []string{c.ClientIP, c.ClientName, strconv.Itoa(c.Count), strings.Join(c.Users, " "),
-				stamp(c.First), stamp(c.Last), some(c.Evidence)})
-		}
-	default:
-		for _, c := range clients {
-			rows = append(rows, []string{c.ClientIP, c.ClientName, strconv.Itoa(c.Count), strconv.Itoa(c.Messages),
-				strconv.Itoa(c.Domains), strings.Join(c.TopDomains, " "), some(c.Senders), stamp(c.First), stamp(c.Last),
-				some(c.Evidence)})
-		}
-	}
+	l := layout(w, format)
+	t := analysis.ClientsTable(kind, clients, l)
 	if format == "csv" {
-		return writeCSV(w, cols, rows)
+		return writeCSV(w, t.Columns, t.Rows)
 	}
-	if len(rows) == 0 {
+	if len(t.Rows) == 0 {
 		switch kind {
 		case "relay":
 			fmt.Fprintln(w, "No relay abuse found: no recipient was accepted for an external domain from an unauthenticated client outside the trusted networks.")
@@ -349,61 +250,10 @@ func printClients(w io.Writer, format, kind string, clients []analysis.ClientRep
 		return nil
 	}
 	if kind == "relay" {
-		say(w, relayHeadline(clients))
+		say(w, clean(analysis.RelayHeadline(clients, l)))
 	}
-	return writeColumns(w, cols, rows)
+	return writeTable(w, t)
 }
-
-// relayHeadline is the answer at a glance: how many recipients were
-// relayed, for how many clients, since when, and the busiest client.
-func relayHeadline(clients []analysis.ClientReport) string {
-	n := 0
-	var first, last time.Time
-	top := clients[0]
-	for _, c := range clients {
-		n += c.Count
-		if first.IsZero() || c.First.Before(first) {
-			first = c.First
-		}
-		if c.Last.After(last) {
-			last = c.Last
-		}
-		if c.Count > top.Count {
-			top = c
-		}
-	}
-	return clean(fmt.Sprintf("RELAY ABUSE: %s relayed for %s between %s and %s; most for %s (%d)",
-		plural(n, "recipient"), plural(len(clients), "outside client"), clock(first), clock(last), top.ClientIP, top.Count))
-}
-
-// plural says n things: "1 recipient", "2 recipients".
-func plural(n int, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return strconv.Itoa(n) + " " + thing + "s"
-}
-
-func firstOf(ss []string) string {
-	if len(ss) == 0 {
-		return ""
-	}
-	return ss[0]
-}
-
-// recipientColumns are the columns of the recipients report: every field
-// of the JSON, in CSV; in a table the most telling ones (see
-// tableRecipientColumns), the rest with --wide.
-var recipientColumns = []column{
-	{"TIME", "time", 0}, {"MTA", "mta", 7}, {"HOST", "host", 6}, {"QUEUE ID", "queue_id", 4}, {"MESSAGE-ID", "message_id", 9},
-	{"CLIENT", "client_ip", 0}, {"CLIENT NAME", "client_name", 9}, {"HELO", "helo", 9}, {"AUTHENTICATED", "authenticated", 9},
-	{"AUTH", "auth_user", 5}, {"SENDER", "sender", 3}, {"RECIPIENT", "recipient", 0}, {"STATUS", "status", 3},
-	{"DELIVERIES", "deliveries", 9}, {"VERDICT", "verdict", 0}, {"REASON", "reason", 1}, {"HOP", "hop", 9},
-	{"ORIGIN QUEUE ID", "origin_queue_id", 9}, {"EVIDENCE", "evidence", 2},
-}
-
-// tableRecipientColumns are those a table shows without --wide.
-var tableRecipientColumns = []string{"time", "mta", "host", "queue_id", "client_ip", "auth_user", "sender", "recipient", "status", "verdict", "reason", "evidence"}
 
 func printRecipients(ctx context.Context, store *schema.Store, w io.Writer, format string, filter analysis.Filter) (int, error) {
 	relay := 0
@@ -435,47 +285,20 @@ func printRecipients(ctx context.Context, store *schema.Store, w io.Writer, form
 		_, err = io.WriteString(w, "\n]\n")
 		return relay, err
 	}
-	all := everything(w, format)
-	var cols []column
-	for _, c := range recipientColumns {
-		if all || slices.Contains(tableRecipientColumns, c.name) {
-			cols = append(cols, c)
-		}
-	}
-	var rows [][]string
+	l := layout(w, format)
+	t := analysis.Table{Columns: analysis.RecipientColumns(l)}
 	err := store.Recipients(ctx, filter, func(r analysis.Recipient) error {
 		if r.Verdict == analysis.RelayAbuse {
 			relay++
 		}
-		deliveries, err := json.Marshal(r.Deliveries)
-		if err != nil {
-			return err
-		}
-		evidence := strings.Join(r.Evidence, " ")
-		if !all {
-			evidence = lastEvidenceOf(r.Evidence)
-		}
-		fields := map[string]string{
-			"time": stamp(r.Time), "mta": r.MTA, "host": r.Host, "queue_id": r.QueueID, "message_id": r.MessageID,
-			"client_ip": r.ClientIP, "client_name": r.ClientName, "helo": r.Helo, "authenticated": strconv.FormatBool(r.Authenticated),
-			"auth_user": r.AuthUser, "sender": r.Sender, "recipient": r.Recipient, "status": r.Status,
-			"deliveries": string(deliveries), "verdict": string(r.Verdict), "reason": r.Reason, "hop": strconv.Itoa(r.Hop),
-			"origin_queue_id": r.OriginQueueID, "evidence": evidence,
-		}
-		row := make([]string, len(cols))
-		for i, c := range cols {
-			row[i] = fields[c.name]
-		}
-		rows = append(rows, row)
-		return nil
+		row, err := analysis.RecipientRow(r, t.Columns, l)
+		t.Rows = append(t.Rows, row)
+		return err
 	})
 	if err != nil {
 		return relay, err
 	}
-	if format == "csv" {
-		return relay, writeCSV(w, cols, rows)
-	}
-	return relay, writeColumns(w, cols, rows)
+	return relay, writeData(w, format, t)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -61,7 +61,7 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 				return err
 			}
 			defer store.Close()
-			span := spanText(filter)
+			span := analysis.SpanText(filter, analysis.Layout{Zone: displayZone})
 			// When the span covers everything the database holds (a fresh
 			// database, the usual case), the unfiltered reports give the
 			// same answer from the kept counts and indexes, without
@@ -85,7 +85,7 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 			}
 			if n := sum.Verdicts[analysis.RelayAbuse]; n > 0 {
 				fmt.Fprintf(stderr, "relaysleuth: RELAY ABUSE %s: %s accepted for external domains from %s (relaysleuth report relay --db %s)\n",
-					span, plural(n, "recipient"), plural(sum.RelayClients, "unauthenticated outside client"), clean(dbName(c.db)))
+					span, analysis.Plural(n, "recipient"), analysis.Plural(sum.RelayClients, "unauthenticated outside client"), clean(dbName(c.db)))
 				return errRelayFound
 			}
 			if ingestErr != nil {
@@ -101,17 +101,4 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 	fs.StringVar(&since, "since", "", "report from this `time` on instead of the time the logs read span (RFC 3339, YYYY-MM-DD, or a duration back from now like 24h)")
 	fs.StringVar(&until, "until", "", "report up to this `time` instead")
 	return cmd
-}
-
-// spanText says the time a report covers, for a headline.
-func spanText(f analysis.Filter) string {
-	switch {
-	case !f.Since.IsZero() && !f.Until.IsZero():
-		return fmt.Sprintf("between %s and %s", clock(f.Since), clock(f.Until.Add(-time.Millisecond)))
-	case !f.Since.IsZero():
-		return fmt.Sprintf("since %s", clock(f.Since))
-	case !f.Until.IsZero():
-		return fmt.Sprintf("before %s", clock(f.Until))
-	}
-	return "in the database"
 }

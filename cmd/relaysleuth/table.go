@@ -13,6 +13,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 	"golang.org/x/term"
 
+	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/parsers"
 )
 
@@ -36,28 +37,24 @@ func newScreen(w io.Writer, wide bool) *screen {
 	return s
 }
 
-// A column is one field of a report: its header in a table, and its name
-// in CSV, which is the field's name in JSON. drop ranks what gives way on
-// a narrow terminal: 0 is always shown, higher numbers are left out first.
-type column struct {
-	header string
-	name   string
-	drop   int
+// layout is how report values become text for w in format: times in the
+// display zone; lists in full in CSV and with --wide, otherwise a table
+// shows the first of a list.
+func layout(w io.Writer, format string) analysis.Layout {
+	s, ok := w.(*screen)
+	return analysis.Layout{Zone: displayZone, Full: format == "csv" || ok && s.wide}
 }
 
-// columns makes columns that are always shown, named after their headers.
-func columns(headers ...string) []column {
-	cols := make([]column, len(headers))
-	for i, h := range headers {
-		cols[i] = column{header: h, name: strings.ReplaceAll(strings.ToLower(h), " ", "_")}
+// writeData writes t as CSV, or as a table for a person.
+func writeData(w io.Writer, format string, t analysis.Table) error {
+	if format == "csv" {
+		return writeCSV(w, t.Columns, t.Rows)
 	}
-	return cols
+	return writeColumns(w, t.Columns, t.Rows)
 }
 
-// writeTable renders rows under header for a person (see writeColumns).
-func writeTable(w io.Writer, header []string, rows [][]string) error {
-	return writeColumns(w, columns(header...), rows)
-}
+// writeTable renders t for a person (see writeColumns).
+func writeTable(w io.Writer, t analysis.Table) error { return writeColumns(w, t.Columns, t.Rows) }
 
 // writeColumns renders rows for a person. On a terminal the table fits its
 // width: the least important columns are left out, then the widest cells
@@ -65,7 +62,7 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 // written to a file, the layout is plain aligned columns, every column in
 // full. Every cell is passed through clean first: log fields are chosen by
 // strangers.
-func writeColumns(w io.Writer, cols []column, rows [][]string) error {
+func writeColumns(w io.Writer, cols []analysis.Column, rows [][]string) error {
 	clean := make([][]string, len(rows))
 	for i, r := range rows {
 		clean[i] = cleanAll(r)
@@ -88,7 +85,7 @@ func writeColumns(w io.Writer, cols []column, rows [][]string) error {
 	)
 	header := make([]string, len(cols))
 	for i, c := range cols {
-		header[i] = c.header
+		header[i] = c.Header
 	}
 	t.Header(anySlice(header)...)
 	for _, r := range clean {
@@ -100,11 +97,11 @@ func writeColumns(w io.Writer, cols []column, rows [][]string) error {
 }
 
 // writePlain writes aligned columns without borders, for a pipe or a file.
-func writePlain(w io.Writer, cols []column, rows [][]string) error {
+func writePlain(w io.Writer, cols []analysis.Column, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header := make([]string, len(cols))
 	for i, c := range cols {
-		header[i] = c.header
+		header[i] = c.Header
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range rows {
@@ -127,10 +124,10 @@ const minColumn = 10
 // leaves out the columns with the highest drop rank while the table is too
 // wide, then wraps the cells of the widest columns; if even that is too
 // wide, the last columns go. It returns how many columns it left out.
-func fit(cols []column, rows [][]string, width int) ([]column, [][]string, int) {
+func fit(cols []analysis.Column, rows [][]string, width int) ([]analysis.Column, [][]string, int) {
 	n := len(cols)
 	natural := func(i int) int {
-		n := runewidth.StringWidth(cols[i].header)
+		n := runewidth.StringWidth(cols[i].Header)
 		for _, r := range rows {
 			for _, line := range strings.Split(r[i], "\n") {
 				n = max(n, runewidth.StringWidth(line))
@@ -162,7 +159,7 @@ func fit(cols []column, rows [][]string, width int) ([]column, [][]string, int) 
 	for comfortable(ws) > width {
 		worst := -1
 		for i, c := range cols {
-			if c.drop > 0 && (worst < 0 || c.drop >= cols[worst].drop) {
+			if c.Drop > 0 && (worst < 0 || c.Drop >= cols[worst].Drop) {
 				worst = i
 			}
 		}
@@ -198,7 +195,7 @@ func fit(cols []column, rows [][]string, width int) ([]column, [][]string, int) 
 		for _, r := range rows {
 			r[i] = wrap(r[i], cap)
 		}
-		cols[i].header = wrap(cols[i].header, cap)
+		cols[i].Header = wrap(cols[i].Header, cap)
 	}
 	return cols, rows, n - len(cols)
 }
@@ -263,11 +260,11 @@ func wrap(s string, width int) string {
 }
 
 // writeCSV writes header and rows as CSV, control characters escaped.
-func writeCSV(w io.Writer, cols []column, rows [][]string) error {
+func writeCSV(w io.Writer, cols []analysis.Column, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	header := make([]string, len(cols))
 	for i, c := range cols {
-		header[i] = c.name
+		header[i] = c.Name
 	}
 	if err := cw.Write(header); err != nil {
 		return err
