@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/relaysleuth/relaysleuth/schema/pgtest"
 )
@@ -123,7 +124,7 @@ func TestPGQueryPlans(t *testing.T) {
 		}
 		parts[tab] = n
 	}
-	for _, q := range plannedQueries() {
+	for _, q := range append(plannedQueries(), pgPlannedQueries()...) {
 		text := pgRewrite(q.query).sql
 		rows, err := c.QueryContext(t.Context(), "EXPLAIN "+text, q.args...)
 		if err != nil {
@@ -141,6 +142,9 @@ func TestPGQueryPlans(t *testing.T) {
 		rows.Close()
 		all := strings.Join(plan, " | ")
 		big := bigNames(q.query)
+		for name := range bigNames(text) { // the tables PostgreSQL's text reads besides
+			big[name] = true
+		}
 		read := map[string]map[string]bool{} // partitions read, by parent
 		for _, name := range pgPartName.FindAllString(all, -1) {
 			tab := pgParent(name)
@@ -188,6 +192,79 @@ func TestPGQueryPlans(t *testing.T) {
 			}
 		}
 		t.Logf("%-36s [partitions read: %s] %s", q.name, strings.Join(readOf, ", "), all)
+	}
+}
+
+// TestPGKeyInsertProbesOnce: the insert of a block's event keys finds
+// the block once per statement, not once per key, by its id in the
+// primary key of each month from the keys' on; the months before are
+// pruned (which EXPLAIN without ANALYZE cannot show).
+func TestPGKeyInsertProbesOnce(t *testing.T) {
+	s := openEngine(t, pgtest.DB(t))
+	ctx := t.Context()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, q := range pgPlanRows {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	var id, minTs int64
+	if err := tx.QueryRowContext(ctx, `SELECT id, min_ts_ms FROM event_blocks WHERE max_ts_ms >= ? ORDER BY id LIMIT 1`,
+		time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC).UnixMilli()).Scan(&id, &minTs); err != nil {
+		t.Fatal(err)
+	}
+	text := pgRewrite(valuesSQL(keyInsert, keyCols, rowsPerInsert, "")).sql
+	var args []any
+	for i := range rowsPerInsert {
+		args = append(args, fmt.Sprintf("qplan%d", i), id, minTs, minTs)
+	}
+	rows, err := tx.QueryContext(ctx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "+text, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, strings.TrimSpace(l))
+	}
+	rows.Close()
+	all := strings.Join(plan, "\n")
+	probes := regexp.MustCompile(`Index (?:Only )?Scan using event_blocks_(\d{6})_pkey on \S+ \w+ \(actual rows=\d+ loops=(\d+)\)`)
+	months := map[string]bool{}
+	for _, m := range probes.FindAllStringSubmatch(all, -1) {
+		if m[2] != "1" {
+			t.Errorf("month %s probed %s times for %d keys of one block, want once:\n%s", m[1], m[2], rowsPerInsert, all)
+		}
+		months[m[1]] = true
+	}
+	if !months["202603"] || months["202512"] || months["202601"] || months["202602"] {
+		t.Errorf("months probed %v, want March's and none before:\n%s", months, all)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM event_keys WHERE key LIKE 'qplan%' AND block_max_ts_ms = (SELECT max_ts_ms FROM event_blocks WHERE id = ?)`, id).Scan(&n); err != nil || n != rowsPerInsert {
+		t.Errorf("%d keys stored with their block's month, %v; want %d", n, err, rowsPerInsert)
+	}
+	t.Logf("%s", all)
+}
+
+// pgPlannedQueries are the statements written for PostgreSQL alone whose
+// plans TestPGQueryPlans checks besides: the insert of a batch's event
+// keys, each finding its block's month by the block's id (its months are
+// pruned at run time: TestPGKeyInsertProbesOnce).
+func pgPlannedQueries() []plannedQuery {
+	from := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC).UnixMilli()
+	return []plannedQuery{
+		{name: "store event keys", query: valuesSQL(keyInsert, keyCols, 1, ""), args: []any{"qX", 1000, from, from}},
 	}
 }
 

@@ -69,14 +69,19 @@ var pgStatements = map[string]string{
 // "(?,?,?,?),..." after VALUES) hold a key, its block's id and the key's
 // time range: each key takes its block's max_ts_ms, the month of its
 // partition, from the block inserted just before in the same transaction.
-// The search for the block reads only the months from the key's newest
-// event on (a block's newest event is no older), at run time.
+// Each block is found once per statement (its keys are one block's), by
+// its id in each month's primary key, from the month of its keys' oldest
+// newest event on (a block's newest event is no older than its keys'):
+// the earlier months are pruned at run time. A key whose block is not
+// found has no month: NOT NULL refuses it.
 func pgKeyInsert(rows string) string {
 	// The first row says the columns' types; the others follow them.
 	rows = strings.Replace(rows, "(?,?,?,?)", "(?::text,?::bigint,?::bigint,?::bigint)", 1)
-	return `INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms, block_max_ts_ms)
- SELECT v.key, v.block_id, v.min_ts_ms, v.max_ts_ms, b.max_ts_ms FROM (VALUES ` + rows + `) AS v (key, block_id, min_ts_ms, max_ts_ms)
- JOIN event_blocks b ON b.id = v.block_id AND b.max_ts_ms >= v.max_ts_ms`
+	return `WITH v (key, block_id, min_ts_ms, max_ts_ms) AS (VALUES ` + rows + `),
+ b AS MATERIALIZED (SELECT d.block_id, (SELECT e.max_ts_ms FROM event_blocks e WHERE e.id = d.block_id AND e.max_ts_ms >= d.max_ts_ms) AS max_ts_ms
+  FROM (SELECT block_id, min(max_ts_ms) AS max_ts_ms FROM v GROUP BY block_id) AS d)
+ INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms, block_max_ts_ms)
+ SELECT v.key, v.block_id, v.min_ts_ms, v.max_ts_ms, b.max_ts_ms FROM v JOIN b ON b.block_id = v.block_id`
 }
 
 // pgRelocate rewrites relocate.go's UPDATE (built per column): SQLite's
