@@ -73,7 +73,9 @@ type fileCommit struct {
 	w      *schema.Writer
 	path   string
 	events []parsers.Event
-	b      *schema.Batch // events, rs and ms encoded, on the reader's goroutine
+	b      *schema.Batch // events, rs and ms encoded; nil until the encoder has
+	rs     []analysis.Recipient
+	ms     []analysis.Message
 	p      schema.Progress
 }
 
@@ -81,6 +83,13 @@ type fileCommit struct {
 // on the caller's goroutine, while the committer stores the commit before.
 func newFileCommit(w *schema.Writer, path string, events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message, p schema.Progress) fileCommit {
 	return fileCommit{w: w, path: path, events: events, b: schema.Prepare(events, rs, ms), p: p}
+}
+
+// laterFileCommit is a file's batch the committer's encoder encodes on a
+// goroutine of its own, so that the reader goes on parsing and correlating
+// the next batch meanwhile (ingest: the reader was the slower of the two).
+func laterFileCommit(w *schema.Writer, path string, events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message, p schema.Progress) fileCommit {
+	return fileCommit{w: w, path: path, events: events, rs: rs, ms: ms, p: p}
 }
 
 // commitKeys returns the queue ids ("q" + id) and message keys ("k" + key)
@@ -104,8 +113,11 @@ func commitKeys(rs []analysis.Recipient, ms []analysis.Message) []string {
 // at most two batches are in memory (one being read or waiting, one being
 // stored), plus emptied slices for reuse.
 type committer struct {
-	// ch carries commits to store; the reader sends and closes it (in
-	// close).
+	// in carries commits from the reader to the encoder, which encodes
+	// the file commits not yet encoded (laterFileCommit) and passes every
+	// commit on, in order, through ch to run. The reader closes in (in
+	// close), the encoder then ch.
+	in       chan commit
 	ch       chan commit
 	free     chan []parsers.Event // stored batches' slices, for reuse
 	done     chan struct{}        // closed when run has returned
@@ -120,13 +132,44 @@ type committer struct {
 // startCommitter starts the committer's goroutine; close ends it.
 func startCommitter(ctx context.Context) *committer {
 	c := &committer{
+		in:      make(chan commit),
 		ch:      make(chan commit),
 		pending: make(map[string]int),
 		free:    make(chan []parsers.Event, 2),
 		done:    make(chan struct{}),
 	}
+	go c.encode(ctx)
 	go c.run(ctx)
 	return c
+}
+
+// encode encodes the file commits that come unencoded from in and passes
+// every commit on to run, in the order sent, until in is closed or run
+// has stopped. With run storing one batch and the reader filling the next,
+// one more batch is in memory here.
+func (c *committer) encode(ctx context.Context) {
+	defer close(c.ch)
+	for cm := range c.in {
+		for i := range cm.files {
+			if fc := &cm.files[i]; fc.b == nil {
+				fc.b = schema.Prepare(fc.events, fc.rs, fc.ms)
+				fc.rs, fc.ms = nil, nil
+			}
+		}
+		select {
+		case c.ch <- cm:
+		case <-c.done:
+			// run has stopped: drop what the reader still sends (send
+			// sees done and says why).
+			for range c.in {
+			}
+			return
+		case <-ctx.Done():
+			for range c.in {
+			}
+			return
+		}
+	}
 }
 
 // held is a commit written in a transaction not yet committed.
@@ -281,7 +324,7 @@ func (c *committer) send(ctx context.Context, cm commit) error {
 	}
 	var err error
 	select {
-	case c.ch <- cm:
+	case c.in <- cm:
 		return nil
 	case <-c.done:
 		err = c.err
@@ -328,7 +371,7 @@ func (c *committer) sync(ctx context.Context) error {
 func (c *committer) close() error {
 	if !c.closed {
 		c.closed = true
-		close(c.ch)
+		close(c.in)
 	}
 	<-c.done
 	return c.err

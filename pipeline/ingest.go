@@ -261,7 +261,7 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 	)
 	send := func(final schema.Progress) error {
 		rs, ms := r.corr.Flush()
-		cm := commit{files: []fileCommit{newFileCommit(w, in.Path, batch, rs, ms, final)}, keys: commitKeys(rs, ms)}
+		cm := commit{files: []fileCommit{laterFileCommit(w, in.Path, batch, rs, ms, final)}, keys: commitKeys(rs, ms)}
 		if err := r.cw.send(ctx, cm); err != nil {
 			return err
 		}

@@ -92,12 +92,14 @@ func restoreIndexes(ctx context.Context, db *sql.DB) error {
 	if err := c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
 		return wrapBusy(err)
 	}
-	if _, err := c.ExecContext(ctx, `PRAGMA temp_store = FILE; PRAGMA cache_size = -4096`); err != nil {
+	// threads = 1: the sorter may sort and merge its runs on one helper
+	// thread while the main one reads the table.
+	if _, err := c.ExecContext(ctx, `PRAGMA temp_store = FILE; PRAGMA cache_size = -4096; PRAGMA threads = 1`); err != nil {
 		return wrapBusy(err)
 	}
 	// The connection goes back to the pool: give it back its settings
 	// (cache is an integer SQLite returned).
-	defer c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA temp_store = MEMORY; PRAGMA cache_size = %d`, cache))
+	defer c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA temp_store = MEMORY; PRAGMA cache_size = %d; PRAGMA threads = 0`, cache))
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return wrapBusy(err)
