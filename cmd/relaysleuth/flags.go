@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
@@ -73,19 +71,12 @@ func (c *commonFlags) inputFlags(fs flagSet) {
 // policy builds the user's policy from --config and the flags.
 func (c *commonFlags) policy() (analysis.Policy, error) {
 	var p analysis.Policy
-	cfg := c.config
-	if cfg == "" {
-		if _, err := os.Stat("relaysleuth.json"); err == nil {
-			cfg = "relaysleuth.json"
+	if cfg := analysis.FindPolicyFile(c.config); cfg != "" {
+		err := analysis.CheckPolicyFile(cfg)
+		if err == nil {
+			p, err = analysis.LoadPolicy(cfg)
 		}
-	}
-	if cfg != "" {
-		if err := checkPolicyFile(cfg); err != nil {
-			return p, err
-		}
-		var err error
-		p, err = analysis.LoadPolicy(cfg)
-		if errors.Is(err, analysis.ErrBadPolicy) {
+		if errors.Is(err, analysis.ErrBadPolicy) || errors.Is(err, analysis.ErrUnsafePolicy) {
 			return p, usagef("config %v", err)
 		}
 		if err != nil {
@@ -111,27 +102,6 @@ func (c *commonFlags) policy() (analysis.Policy, error) {
 	return p, nil
 }
 
-// checkPolicyFile refuses a policy file that another user could have
-// written, as ssh refuses such keys: whoever writes it decides what counts
-// as relay abuse ("trusted_networks": ["0.0.0.0/0"] hides every relay).
-func checkPolicyFile(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil // LoadPolicy says why it cannot be read
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Getuid() {
-		return usagef("config %s: refused: it belongs to uid %d, neither you nor root, who could change what counts as relay abuse; use a policy file of your own", path, st.Uid)
-	}
-	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		who := "other users"
-		if perm&0o002 == 0 {
-			who = "its group"
-		}
-		return usagef("config %s: refused: %s may write it (mode %04o) and so change what counts as relay abuse; fix: chmod go-w %s", path, who, perm, path)
-	}
-	return nil
-}
-
 // policySource says where the policy in force comes from.
 func (c *commonFlags) policySource() string {
 	var from []string
@@ -139,8 +109,8 @@ func (c *commonFlags) policySource() string {
 	case c.config != "":
 		from = append(from, "--config "+c.config)
 	default:
-		if _, err := os.Stat("relaysleuth.json"); err == nil {
-			abs, _ := filepath.Abs("relaysleuth.json")
+		if analysis.FindPolicyFile("") != "" {
+			abs, _ := filepath.Abs(analysis.DefaultPolicyFile)
 			from = append(from, abs+" (found in the working directory)")
 		}
 	}
@@ -154,18 +124,6 @@ func (c *commonFlags) policySource() string {
 		return "nowhere"
 	}
 	return strings.Join(from, " and ")
-}
-
-// describePolicy is the policy in force, in one line.
-func describePolicy(p analysis.Policy) string {
-	var nets []string
-	for _, n := range p.TrustedNetworks {
-		nets = append(nets, n.String())
-	}
-	if len(nets) == 0 {
-		nets = []string{"none"}
-	}
-	return fmt.Sprintf("local domains %s; trusted networks %s", strings.Join(p.LocalDomains, ", "), strings.Join(nets, ", "))
 }
 
 func (c *commonFlags) location() (*time.Location, error) {
@@ -191,16 +149,5 @@ func splitList(s string) []string {
 // parseTime accepts RFC 3339, a date, or a duration back from now ("24h");
 // a time without a zone is in the display zone.
 func parseTime(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, displayZone); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(-d).UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("bad time %q (want RFC 3339, YYYY-MM-DD or a duration like 24h)", s)
+	return analysis.ParseTime(s, now, displayZone)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/pipeline"
 	"github.com/spf13/cobra"
 )
 
@@ -116,7 +117,7 @@ func (f *investigateFlags) run(ctx context.Context, args []string, stdin io.Read
 		q.ClientIP == "" && q.AuthUser == "" && q.Since.IsZero() && q.Until.IsZero() {
 		return usagef("investigate: give a complaint FILE or at least one of --message-id, --queue-id, --recipient, --sender, --client-ip, --auth-user, --since, --until")
 	}
-	store, err := openForReading(ctx, f.db, f.stderr)
+	store, err := pipeline.OpenForReading(ctx, f.db, f.stderr)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func newMigrateCmd(c *commonFlags) *cobra.Command {
 			if from == "" {
 				return usageError{"migrate needs --from, the SQLite database to copy"}
 			}
-			if !isPostgres(c.db) {
+			if !schema.IsPostgres(c.db) {
 				return usageError{fmt.Sprintf("migrate copies into PostgreSQL: --db must be a postgres:// URL or libpq keywords (host=... dbname=...), not %s", clean(c.db))}
 			}
 			if _, err := os.Stat(from); err != nil {
@@ -51,13 +51,13 @@ func newMigrateCmd(c *commonFlags) *cobra.Command {
 				}
 			})
 			if err != nil {
-				return fmt.Errorf("migrate %s into %s: %w (nothing was copied)", clean(from), clean(dbName(c.db)), err)
+				return fmt.Errorf("migrate %s into %s: %w (nothing was copied)", clean(from), clean(schema.DisplayName(c.db)), err)
 			}
 			var parts []string
 			for _, t := range []string{"sources", "event_blocks", "events", "messages", "recipients", "accounts", "alerts"} {
 				parts = append(parts, fmt.Sprintf("%d %s", n[t], t))
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "copied %s into %s: %s\n", clean(from), clean(dbName(c.db)), strings.Join(parts, ", "))
+			fmt.Fprintf(cmd.OutOrStdout(), "copied %s into %s: %s\n", clean(from), clean(schema.DisplayName(c.db)), strings.Join(parts, ", "))
 			return nil
 		},
 	}

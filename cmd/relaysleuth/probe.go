@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/pipeline"
 	"github.com/relaysleuth/relaysleuth/probe"
 	"github.com/relaysleuth/relaysleuth/schema"
@@ -76,7 +77,7 @@ func (lr *probeLogReader) read(ctx context.Context, q probe.LogQuery) ([]probe.L
 	c.trustedNets = q.TrustedNetworks
 	c.progress = "never"
 	if c.localDomains == "" && c.config == "" {
-		if _, err := os.Stat("relaysleuth.json"); err != nil {
+		if analysis.FindPolicyFile("") == "" {
 			c.localDomains = q.LocalDomain
 			if c.localDomains == "" {
 				c.localDomains = "localhost"

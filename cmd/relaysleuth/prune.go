@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relaysleuth/relaysleuth/pipeline"
+	"github.com/relaysleuth/relaysleuth/schema"
 	"github.com/spf13/cobra"
 )
 
@@ -33,17 +35,17 @@ func newPruneCmd(c *commonFlags) *cobra.Command {
 				return err
 			}
 			ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
-			if _, err := os.Stat(c.db); err != nil && !isPostgres(c.db) {
+			if _, err := os.Stat(c.db); err != nil && !schema.IsPostgres(c.db) {
 				return fmt.Errorf("database %s: %w", c.db, err) // never create one
 			}
-			store, err := openStore(ctx, c, stderr)
+			store, err := pipeline.OpenStore(ctx, c.db, c.group, stderr)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
 			p, err := store.Prune(ctx, cutoff)
 			if err != nil {
-				return fmt.Errorf("prune %s: %w (nothing was deleted)", dbName(c.db), err)
+				return fmt.Errorf("prune %s: %w (nothing was deleted)", schema.DisplayName(c.db), err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "pruned what is older than %s: %d recipients, %d messages, %d blocks of log lines, %d other events, %d alerts, %d accounts; database %s -> %s\n",
 				clock(cutoff), p.Recipients, p.Messages, p.Blocks, p.Events, p.Alerts, p.Accounts, mib(p.BytesBefore), mib(p.BytesAfter))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/pipeline"
+	"github.com/relaysleuth/relaysleuth/schema"
 )
 
 const rejudgeLong = `Gives every stored recipient its verdict again, with the policy given now
@@ -32,17 +33,17 @@ func newRejudgeCmd(c *commonFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(c.db); err != nil && !isPostgres(c.db) {
+			if _, err := os.Stat(c.db); err != nil && !schema.IsPostgres(c.db) {
 				return fmt.Errorf("database %s: %w", c.db, err)
 			}
-			store, err := openStore(ctx, c, stderr)
+			store, err := pipeline.OpenStore(ctx, c.db, c.group, stderr)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
 			r, err := pipeline.Rejudge(ctx, store, policy)
 			if err != nil {
-				return fmt.Errorf("rejudge %s: %w (the old verdicts are kept)", dbName(c.db), err)
+				return fmt.Errorf("rejudge %s: %w (the old verdicts are kept)", schema.DisplayName(c.db), err)
 			}
 			fmt.Fprintf(stderr, "rejudged %d stored events\n", r.Events)
 			changed := false

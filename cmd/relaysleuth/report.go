@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/pipeline"
 	"github.com/relaysleuth/relaysleuth/schema"
 	"github.com/spf13/cobra"
 )
@@ -89,7 +90,7 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			store, err := openForReading(ctx, f.db, cmd.ErrOrStderr())
+			store, err := pipeline.OpenForReading(ctx, f.db, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

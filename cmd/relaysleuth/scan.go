@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
+	"github.com/relaysleuth/relaysleuth/pipeline"
+	"github.com/relaysleuth/relaysleuth/schema"
 )
 
 const scanLong = `Ingests the logs (as 'relaysleuth ingest'), then prints the relay report:
@@ -56,7 +58,7 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 			if !from.IsZero() || !to.IsZero() {
 				filter = analysis.Filter{Since: from, Until: to}
 			}
-			store, err := openStore(ctx, c, io.Discard)
+			store, err := pipeline.OpenStore(ctx, c.db, c.group, io.Discard)
 			if err != nil {
 				return err
 			}
@@ -85,7 +87,7 @@ func newScanCmd(c *commonFlags) *cobra.Command {
 			}
 			if n := sum.Verdicts[analysis.RelayAbuse]; n > 0 {
 				fmt.Fprintf(stderr, "relaysleuth: RELAY ABUSE %s: %s accepted for external domains from %s (relaysleuth report relay --db %s)\n",
-					span, analysis.Plural(n, "recipient"), analysis.Plural(sum.RelayClients, "unauthenticated outside client"), clean(dbName(c.db)))
+					span, analysis.Plural(n, "recipient"), analysis.Plural(sum.RelayClients, "unauthenticated outside client"), clean(schema.DisplayName(c.db)))
 				return errRelayFound
 			}
 			if ingestErr != nil {

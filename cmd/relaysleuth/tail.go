@@ -127,7 +127,7 @@ func (tf *tailFlags) run(ctx context.Context, c *commonFlags, paths []string, st
 		}
 	}
 
-	store, err := openStore(ctx, c, stderr)
+	store, err := pipeline.OpenStore(ctx, c.db, c.group, stderr)
 	if err != nil {
 		return err
 	}
