@@ -80,3 +80,29 @@ func ParseTime(s string, now time.Time, loc *time.Location) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("bad time %q (want RFC 3339, YYYY-MM-DD or a duration like 24h)", s)
 }
+
+// NoteOf is the policy note of a forensic report given p, read from
+// source; for a nil p, the note that none was given.
+func NoteOf(p *Policy, source string) PolicyNote {
+	if p == nil {
+		return PolicyNote{LocalDomains: []string{}, TrustedNetworks: []string{}, Source: "none",
+			Note: "no policy was given to this report (--config or --local-domains): the verdicts are those given when the logs were read (ingest, scan, tail) or by the last rejudge"}
+	}
+	n := PolicyNote{LocalDomains: p.LocalDomains, TrustedNetworks: []string{}, Source: source,
+		Note: "the verdicts are those given when the logs were read or by the last rejudge: if this policy differs from that one, run relaysleuth rejudge with it"}
+	for _, t := range p.TrustedNetworks {
+		n.TrustedNetworks = append(n.TrustedNetworks, t.String())
+	}
+	return n
+}
+
+// ParseVerdict is the verdict named s, false when there is none of that
+// name.
+func ParseVerdict(s string) (Verdict, bool) {
+	for _, v := range Verdicts {
+		if string(v) == s {
+			return v, true
+		}
+	}
+	return "", false
+}

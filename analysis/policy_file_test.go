@@ -74,3 +74,30 @@ func TestParseTime(t *testing.T) {
 		t.Error("ParseTime(yesterday) = nil error")
 	}
 }
+
+func TestNoteOf(t *testing.T) {
+	var p Policy
+	if err := p.AddDomains("corp.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AddNetworks("192.0.2.0/24"); err != nil {
+		t.Fatal(err)
+	}
+	n := NoteOf(&p, "--config x.json")
+	if n.Source != "--config x.json" || len(n.TrustedNetworks) != 1 || n.TrustedNetworks[0] != "192.0.2.0/24" || !strings.Contains(n.Note, "rejudge") {
+		t.Errorf("NoteOf = %+v", n)
+	}
+	// JSON readers get lists, never null, and are told no policy was given.
+	if n := NoteOf(nil, ""); n.Source != "none" || n.LocalDomains == nil || n.TrustedNetworks == nil || !strings.Contains(n.Note, "no policy was given") {
+		t.Errorf("NoteOf(nil) = %+v", n)
+	}
+}
+
+func TestParseVerdict(t *testing.T) {
+	if v, ok := ParseVerdict("relay_abuse"); !ok || v != RelayAbuse {
+		t.Errorf("ParseVerdict(relay_abuse) = %q, %v", v, ok)
+	}
+	if _, ok := ParseVerdict("relay"); ok {
+		t.Error("ParseVerdict(relay) = ok, want no such verdict")
+	}
+}

@@ -146,8 +146,15 @@ func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
-// parseTime accepts RFC 3339, a date, or a duration back from now ("24h");
-// a time without a zone is in the display zone.
-func parseTime(s string, now time.Time) (time.Time, error) {
-	return analysis.ParseTime(s, now, displayZone)
+// sinceUntil reads --since and --until: RFC 3339, a date, or a duration
+// back from now ("24h"); a time without a zone is in the display zone.
+func sinceUntil(since, until string) (from, to time.Time, err error) {
+	now := time.Now()
+	if from, err = analysis.ParseTime(since, now, displayZone); err != nil {
+		return from, to, usagef("--since: %v", err)
+	}
+	if to, err = analysis.ParseTime(until, now, displayZone); err != nil {
+		return from, to, usagef("--until: %v", err)
+	}
+	return from, to, nil
 }

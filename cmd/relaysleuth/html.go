@@ -15,17 +15,10 @@ import (
 // policyInForce is the policy given to this report, or a note that none
 // was.
 func (f *reportFlags) policyInForce() analysis.PolicyNote {
-	p, err := f.policy()
-	if err != nil {
-		return analysis.PolicyNote{LocalDomains: []string{}, TrustedNetworks: []string{}, Source: "none",
-			Note: "no policy was given to this report (--config or --local-domains): the verdicts are those given when the logs were read (ingest, scan, tail) or by the last rejudge"}
+	if p, err := f.policy(); err == nil {
+		return analysis.NoteOf(&p, f.policySource())
 	}
-	n := analysis.PolicyNote{LocalDomains: p.LocalDomains, TrustedNetworks: []string{}, Source: f.policySource(),
-		Note: "the verdicts are those given when the logs were read or by the last rejudge: if this policy differs from that one, run relaysleuth rejudge with it"}
-	for _, t := range p.TrustedNetworks {
-		n.TrustedNetworks = append(n.TrustedNetworks, t.String())
-	}
-	return n
+	return analysis.NoteOf(nil, "")
 }
 
 // writeForensic writes report forensic in the format asked for.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -89,15 +88,11 @@ func (f *investigateFlags) run(ctx context.Context, args []string, stdin io.Read
 	if f.window <= 0 {
 		return usagef("--window must be positive")
 	}
-	now := time.Now()
 	q := analysis.Query{MessageID: f.messageID, QueueID: f.queueID, Recipient: f.recipient, Sender: f.sender,
 		ClientIP: f.clientIP, AuthUser: f.authUser, Window: f.window}
 	var err error
-	if q.Since, err = parseTime(f.since, now); err != nil {
-		return usagef("--since: %v", err)
-	}
-	if q.Until, err = parseTime(f.until, now); err != nil {
-		return usagef("--until: %v", err)
+	if q.Since, q.Until, err = sinceUntil(f.since, f.until); err != nil {
+		return err
 	}
 	// The policy, when one is given or relaysleuth.json is here, tells
 	// which Received headers your servers wrote; investigate needs none.
@@ -107,14 +102,13 @@ func (f *investigateFlags) run(ctx context.Context, args []string, stdin io.Read
 		return err
 	}
 	if len(args) == 1 {
-		c, err := readComplaint(args[0], stdin)
+		c, err := analysis.ReadComplaintFile(args[0], stdin)
 		if err != nil {
 			return err
 		}
 		q.Complaint = c
 	}
-	if q.Complaint == nil && q.MessageID == "" && q.QueueID == "" && q.Recipient == "" && q.Sender == "" &&
-		q.ClientIP == "" && q.AuthUser == "" && q.Since.IsZero() && q.Until.IsZero() {
+	if q.Empty() {
 		return usagef("investigate: give a complaint FILE or at least one of --message-id, --queue-id, --recipient, --sender, --client-ip, --auth-user, --since, --until")
 	}
 	store, err := pipeline.OpenForReading(ctx, f.db, f.stderr)
@@ -145,24 +139,6 @@ func (f *investigateFlags) run(ctx context.Context, args []string, stdin io.Read
 		return errNoMatch
 	}
 	return nil
-}
-
-// readComplaint reads the complaint in path, or stdin for "-".
-func readComplaint(path string, stdin io.Reader) (*analysis.Complaint, error) {
-	r := stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
-	c, err := analysis.ReadComplaint(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
 }
 
 // heading prints a section title; its values come from strangers, so it is

@@ -128,25 +128,17 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 }
 
 func (f *reportFlags) filter() (analysis.Filter, error) {
-	now := time.Now()
-	since, err := parseTime(f.since, now)
+	since, until, err := sinceUntil(f.since, f.until)
 	if err != nil {
-		return analysis.Filter{}, usagef("--since: %v", err)
-	}
-	until, err := parseTime(f.until, now)
-	if err != nil {
-		return analysis.Filter{}, usagef("--until: %v", err)
+		return analysis.Filter{}, err
 	}
 	filter := analysis.Filter{ClientIP: f.client, Since: since, Until: until, IncludeHops: f.hops}
 	if f.verdict != "" {
-		ok := false
-		for _, v := range analysis.Verdicts {
-			ok = ok || string(v) == f.verdict
-		}
+		v, ok := analysis.ParseVerdict(f.verdict)
 		if !ok {
 			return filter, usagef("--verdict: unknown verdict %q", f.verdict)
 		}
-		filter.Verdict = analysis.Verdict(f.verdict)
+		filter.Verdict = v
 	}
 	return filter, nil
 }

@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
@@ -108,25 +107,11 @@ func (tf *tailFlags) run(ctx context.Context, c *commonFlags, paths []string, st
 	if err != nil {
 		return err
 	}
-	stdins := 0
-	for _, p := range paths {
-		if p == "-" {
-			stdins++
-		}
+	if err := pipeline.CheckFollowPaths(paths); errors.Is(err, pipeline.ErrStdinTwice) {
+		return usagef("tail: %v", err)
+	} else if err != nil {
+		return fmt.Errorf("tail: %w", err)
 	}
-	if stdins > 1 {
-		return usagef("tail: - given more than once")
-	}
-	for _, p := range paths {
-		// A file may not exist yet (it is followed once it appears); its
-		// directory must.
-		if dir := filepath.Dir(p); p != "-" {
-			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-				return fmt.Errorf("tail: %s: directory %s does not exist, so the file can never appear", p, dir)
-			}
-		}
-	}
-
 	store, err := pipeline.OpenStore(ctx, c.db, c.group, stderr)
 	if err != nil {
 		return err
