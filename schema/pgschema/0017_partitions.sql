@@ -28,9 +28,16 @@
 -- parent, then ATTACH PARTITION, which takes a lock on the parent that
 -- does not wait for, nor stop, the writers' inserts (CREATE TABLE ...
 -- PARTITION OF would wait for every open transaction that used the
--- parent).
+-- parent). prune drops a month by relaysleuth_drop_partition. Both run
+-- with the rights of the tables' owner (SECURITY DEFINER): a role that
+-- may only read and write rows (README: rs_writer) may not create or
+-- drop tables; only those granted EXECUTE on them may call them, and
+-- they find tables in relaysleuth's schema only (pg_temp last).
 
-CREATE FUNCTION relaysleuth_partition(parent text, ts_ms bigint) RETURNS text LANGUAGE plpgsql AS $$
+SELECT set_config('search_path', quote_ident(current_schema()) || ', pg_catalog, pg_temp', true);
+
+CREATE FUNCTION relaysleuth_partition(parent text, ts_ms bigint) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     m    timestamp := date_trunc('month', to_timestamp(ts_ms / 1000.0) AT TIME ZONE 'UTC');
     lo   bigint := (extract(epoch FROM m) * 1000)::bigint;
@@ -54,6 +61,26 @@ BEGIN
     RETURN name;
 END
 $$;
+
+CREATE FUNCTION relaysleuth_drop_partition(parent text, part text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF parent NOT IN ('event_blocks', 'event_keys', 'events') THEN
+        RAISE EXCEPTION 'relaysleuth_drop_partition: % is not partitioned by month', parent;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                   WHERE i.inhparent = parent::regclass AND c.relname = part) THEN
+        RAISE EXCEPTION 'relaysleuth_drop_partition: % is not a partition of %', part, parent;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %I', part) INTO n;
+    EXECUTE format('DROP TABLE %I', part);
+    RETURN n;
+END
+$$;
+
+REVOKE ALL ON FUNCTION relaysleuth_partition(text, bigint), relaysleuth_drop_partition(text, text) FROM PUBLIC;
 
 -- The version 16 tables step aside with their indexes' and sequences'
 -- names; their rows move into the partitioned tables, then they go.
@@ -134,5 +161,26 @@ SELECT k.key, k.block_id, k.min_ts_ms, k.max_ts_ms, b.max_ts_ms FROM event_keys_
 -- The ids go on from where the version 16 sequences were.
 SELECT setval(pg_get_serial_sequence('events', 'id'), last_value, is_called) FROM events_v16_id_seq;
 SELECT setval(pg_get_serial_sequence('event_blocks', 'id'), last_value, is_called) FROM event_blocks_v16_id_seq;
+-- The rights given on the version 16 tables and sequences (README: the
+-- writer's and the reader's roles) go to the new ones.
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT t.new, a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee
+        FROM (VALUES ('events_v16', 'events'), ('event_blocks_v16', 'event_blocks'), ('event_keys_v16', 'event_keys'),
+                     ('events_v16_id_seq', pg_get_serial_sequence('events', 'id')),
+                     ('event_blocks_v16_id_seq', pg_get_serial_sequence('event_blocks', 'id'))) AS t (old, new)
+        JOIN pg_class c ON c.oid = t.old::regclass
+        CROSS JOIN LATERAL aclexplode(c.relacl) AS a
+        LEFT JOIN pg_roles r ON r.oid = a.grantee
+        WHERE a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON %s TO %s', g.privilege_type, g.new::regclass, g.grantee);
+    END LOOP;
+END
+$$;
+
 DROP TABLE events_v16, event_blocks_v16, event_keys_v16;
 ANALYZE events, event_blocks, event_keys;
