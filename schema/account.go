@@ -122,13 +122,13 @@ func (f AccountFailures) FromAddress(ip netip.Addr, from, to time.Time) (int, []
 	}
 	var n int
 	a := []any{ip.String(), from.UnixMilli(), to.UnixMilli()}
-	if err := f.Store.db.QueryRowContext(f.Ctx, failuresFromAddress, a...).Scan(&n); err != nil {
+	if err := f.Store.scanOne(f.Ctx, failuresFromAddress, a, &n); err != nil {
 		return 0, nil, wrapBusy(err)
 	}
 	if n == 0 {
 		return 0, nil, nil
 	}
-	rows, err := f.Store.db.QueryContext(f.Ctx, failureLinesFromAddress, a...)
+	rows, err := f.Store.query(f.Ctx, failureLinesFromAddress, a...)
 	if err != nil {
 		return 0, nil, wrapBusy(err)
 	}
@@ -155,7 +155,7 @@ func (f AccountFailures) Addresses(account string, from, to time.Time) (int, err
 		short = short[i+1:]
 	}
 	var n int
-	err := f.Store.db.QueryRowContext(f.Ctx, failingAddresses, account, short, from.UnixMilli(), to.UnixMilli()).Scan(&n)
+	err := f.Store.scanOne(f.Ctx, failingAddresses, []any{account, short, from.UnixMilli(), to.UnixMilli()}, &n)
 	return n, wrapBusy(err)
 }
 

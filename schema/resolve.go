@@ -47,7 +47,7 @@ func (r *Resolver) load(query string, args ...any) (*analysis.Message, []*analys
 		ts       int64
 		ip, evid string
 	)
-	err := r.s.db.QueryRowContext(r.ctx, query, args...).Scan(&m.Key, &m.Format, &m.Host, &m.QueueID, &m.MessageID,
+	err := r.s.scanOne(r.ctx, query, args, &m.Key, &m.Format, &m.Host, &m.QueueID, &m.MessageID,
 		&ts, &ip, &m.ClientName, &m.Helo, &m.AuthUser, &m.AuthMethod, &m.Origin, &m.Sender, &m.ParentKey, &m.Via,
 		&m.Removed, &m.Rejected, &evid)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -64,7 +64,7 @@ func (r *Resolver) load(query string, args ...any) (*analysis.Message, []*analys
 	for _, s := range decodeEvidence(evid) {
 		m.Evidence = append(m.Evidence, analysis.ParsePos(s))
 	}
-	rows, err := r.s.db.QueryContext(r.ctx, recipientsOfMessage, m.Key)
+	rows, err := r.s.query(r.ctx, recipientsOfMessage, m.Key)
 	if err != nil {
 		return nil, nil, wrapBusy(err)
 	}

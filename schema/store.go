@@ -60,6 +60,8 @@ type Store struct {
 	stmts   *writeStmts // prepared on the first Commit
 	closers []*sql.Stmt
 	pgParts sync.Map // PostgreSQL: the monthly partitions known to exist (pgpart.go)
+	// readStmts are the look-ups prepared once (stmtcache.go), by query.
+	readStmts sync.Map
 }
 
 // Open opens (creating if needed) the database at path and brings its
