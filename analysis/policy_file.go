@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -23,6 +24,29 @@ func FindPolicyFile(config string) string {
 		return DefaultPolicyFile
 	}
 	return ""
+}
+
+// PolicySource says where a policy comes from, given the command line's
+// --config, --local-domains and --trusted-networks: "nowhere" for none.
+func PolicySource(config, localDomains, trustedNets string) string {
+	var from []string
+	switch {
+	case config != "":
+		from = append(from, "--config "+config)
+	case FindPolicyFile("") != "":
+		abs, _ := filepath.Abs(DefaultPolicyFile)
+		from = append(from, abs+" (found in the working directory)")
+	}
+	if localDomains != "" {
+		from = append(from, "--local-domains "+localDomains)
+	}
+	if trustedNets != "" {
+		from = append(from, "--trusted-networks "+trustedNets)
+	}
+	if len(from) == 0 {
+		return "nowhere"
+	}
+	return strings.Join(from, " and ")
 }
 
 // ErrUnsafePolicy is wrapped by CheckPolicyFile's errors.

@@ -101,3 +101,14 @@ func TestParseVerdict(t *testing.T) {
 		t.Error("ParseVerdict(relay) = ok, want no such verdict")
 	}
 }
+
+func TestPolicySource(t *testing.T) {
+	if got, want := PolicySource("/etc/rs.json", "corp.example", "192.0.2.0/24"), "--config /etc/rs.json and --local-domains corp.example and --trusted-networks 192.0.2.0/24"; got != want {
+		t.Errorf("PolicySource = %q, want %q", got, want)
+	}
+	if FindPolicyFile("") == "" {
+		if got := PolicySource("", "", ""); got != "nowhere" {
+			t.Errorf("PolicySource of nothing = %q, want nowhere", got)
+		}
+	}
+}

@@ -34,6 +34,15 @@ func OpenStore(ctx context.Context, db, group string, warn io.Writer) (*schema.S
 	return schema.Open(ctx, db)
 }
 
+// OpenExisting is OpenStore for a database that must exist already (a
+// SQLite file is never created).
+func OpenExisting(ctx context.Context, db, group string, warn io.Writer) (*schema.Store, error) {
+	if _, err := os.Stat(db); err != nil && !schema.IsPostgres(db) {
+		return nil, fmt.Errorf("database %s: %w", db, err)
+	}
+	return OpenStore(ctx, db, group, warn)
+}
+
 // OpenForReading opens an existing database for a report or an
 // investigation: read-only when this user may not write it (a forensic
 // copy, the service's own database), so that reading never needs more.

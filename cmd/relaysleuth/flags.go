@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -104,26 +103,7 @@ func (c *commonFlags) policy() (analysis.Policy, error) {
 
 // policySource says where the policy in force comes from.
 func (c *commonFlags) policySource() string {
-	var from []string
-	switch {
-	case c.config != "":
-		from = append(from, "--config "+c.config)
-	default:
-		if analysis.FindPolicyFile("") != "" {
-			abs, _ := filepath.Abs(analysis.DefaultPolicyFile)
-			from = append(from, abs+" (found in the working directory)")
-		}
-	}
-	if c.localDomains != "" {
-		from = append(from, "--local-domains "+c.localDomains)
-	}
-	if c.trustedNets != "" {
-		from = append(from, "--trusted-networks "+c.trustedNets)
-	}
-	if len(from) == 0 {
-		return "nowhere"
-	}
-	return strings.Join(from, " and ")
+	return analysis.PolicySource(c.config, c.localDomains, c.trustedNets)
 }
 
 func (c *commonFlags) location() (*time.Location, error) {

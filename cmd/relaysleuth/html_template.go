@@ -26,12 +26,7 @@ type htmlView struct {
 	Relay        bool
 	Chart        *analysis.TimelineChart
 	TrafficChart analysis.TrafficChart
-	Verdicts     []verdictCount
-}
-
-type verdictCount struct {
-	Verdict analysis.Verdict
-	Count   int
+	Verdicts     []analysis.VerdictCount
 }
 
 var htmlFuncs = template.FuncMap{
@@ -60,13 +55,7 @@ var htmlPage = template.Must(template.New("report").Funcs(htmlFuncs).Parse(htmlT
 
 // renderHTML writes r as one self-contained HTML page.
 func renderHTML(w io.Writer, r *analysis.Forensic) error {
-	v := htmlView{Forensic: r, Relay: r.Summary.Verdicts[analysis.RelayAbuse] > 0}
-	for _, vd := range analysis.Verdicts {
-		if n := r.Summary.Verdicts[vd]; n > 0 {
-			v.Verdicts = append(v.Verdicts, verdictCount{vd, n})
-		}
-	}
-	v.Chart = analysis.LayoutTimeline(r, displayZone)
-	v.TrafficChart = analysis.LayoutTraffic(r.Traffic.Totals)
-	return htmlPage.Execute(w, v)
+	return htmlPage.Execute(w, htmlView{Forensic: r, Relay: r.Summary.Verdicts[analysis.RelayAbuse] > 0,
+		Verdicts: analysis.VerdictCounts(r.Summary.Verdicts), Chart: analysis.LayoutTimeline(r, displayZone),
+		TrafficChart: analysis.LayoutTraffic(r.Traffic.Totals)})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -35,10 +34,7 @@ func newPruneCmd(c *commonFlags) *cobra.Command {
 				return err
 			}
 			ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
-			if _, err := os.Stat(c.db); err != nil && !schema.IsPostgres(c.db) {
-				return fmt.Errorf("database %s: %w", c.db, err) // never create one
-			}
-			store, err := pipeline.OpenStore(ctx, c.db, c.group, stderr)
+			store, err := pipeline.OpenExisting(ctx, c.db, c.group, stderr)
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -33,10 +32,7 @@ func newRejudgeCmd(c *commonFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(c.db); err != nil && !schema.IsPostgres(c.db) {
-				return fmt.Errorf("database %s: %w", c.db, err)
-			}
-			store, err := pipeline.OpenStore(ctx, c.db, c.group, stderr)
+			store, err := pipeline.OpenExisting(ctx, c.db, c.group, stderr)
 			if err != nil {
 				return err
 			}
@@ -46,14 +42,11 @@ func newRejudgeCmd(c *commonFlags) *cobra.Command {
 				return fmt.Errorf("rejudge %s: %w (the old verdicts are kept)", schema.DisplayName(c.db), err)
 			}
 			fmt.Fprintf(stderr, "rejudged %d stored events\n", r.Events)
-			changed := false
-			for _, v := range analysis.Verdicts {
-				if b, a := r.Before[v], r.After[v]; a != b {
-					fmt.Fprintf(stderr, "  %-24s %6d -> %d\n", v, b, a)
-					changed = true
-				}
+			changes := analysis.VerdictChanges(r.Before, r.After)
+			for _, ch := range changes {
+				fmt.Fprintf(stderr, "  %-24s %6d -> %d\n", ch.Verdict, ch.Before, ch.After)
 			}
-			if !changed {
+			if len(changes) == 0 {
 				fmt.Fprintln(stderr, "  no verdict changed")
 			}
 			_, err = printReport(ctx, store, "summary", c.outputFormat, analysis.Filter{}, stdout)

@@ -162,14 +162,10 @@ func printReport(ctx context.Context, store *schema.Store, kind, format string, 
 		if err != nil {
 			return 0, err
 		}
-		n := 0
-		for _, c := range clients {
-			n += c.Count
-		}
 		if kind == "attempts" {
-			n = 0
+			return 0, printClients(w, format, kind, clients)
 		}
-		return n, printClients(w, format, kind, clients)
+		return analysis.ClientsTotal(clients), printClients(w, format, kind, clients)
 	case "auth":
 		clients, err := store.AuthFailures(ctx)
 		if err != nil {
