@@ -102,15 +102,15 @@ func (ing *Ingest) Run(ctx context.Context, ins []*Input) (Result, error) {
 	if ing.Progress != nil {
 		ing.Progress.Finish()
 	}
-	if deferred {
-		// Even after an interruption: readers need them, and what was
-		// stored is whole. A kill leaves them to the next writer's Open.
-		if res.Stats.Lines >= bigLoad {
-			fmt.Fprintf(ing.Log, "relaysleuth: building the report indexes\n")
-		}
-		if err := ing.Store.RestoreIndexes(context.WithoutCancel(ctx)); err != nil && runErr == nil {
-			runErr = err
-		}
+	// Even after an interruption: readers need them, and what was stored
+	// is whole. A kill leaves them to the next writer's Open.
+	if deferred && res.Stats.Lines >= bigLoad {
+		fmt.Fprintf(ing.Log, "relaysleuth: building the report indexes\n")
+	}
+	// The indexes deferred, and the stored lines' keys the writers staged
+	// (schema.Writer.StageKeys).
+	if err := ing.Store.RestoreIndexes(context.WithoutCancel(ctx)); err != nil && runErr == nil {
+		runErr = err
 	}
 	if runErr == nil {
 		runErr = ing.accounts(ctx)
@@ -249,6 +249,7 @@ func (r *ingestRun) file(ctx context.Context, in *Input) error {
 	}
 	p := r.ov.wrap(in.Format.New(ParserOptions{Path: in.Path, ModTime: in.ModTime, Year: r.Year, Location: r.location()}), in)
 	w := r.Store.NewWriter(src)
+	w.StageKeys()
 	var (
 		batch    = r.cw.newBatch()
 		size     int // bytes of the lines in batch

@@ -67,11 +67,30 @@ func (s *Store) DeferIndexes(ctx context.Context) (bool, error) {
 }
 
 // RestoreIndexes builds the indexes DeferIndexes dropped, if any, in one
-// transaction. The sorts spill to temporary files, not memory: an index of
-// tens of millions of rows is bigger than the memory a run may use.
+// transaction, and merges the keys a load staged (MergeKeys). The sorts
+// spill to temporary files, not memory: an index of tens of millions of
+// rows is bigger than the memory a run may use.
 func (s *Store) RestoreIndexes(ctx context.Context) error {
+	if s.pg {
+		return nil
+	}
 	return restoreIndexes(ctx, s.db)
 }
+
+// allEventKeys are the keys of stored lines as readers see them: merged
+// (event_keys) and staged by a load not yet ended (event_keys_new, read
+// whole: it is empty but while a load runs).
+const allEventKeys = `(SELECT key, block_id, min_ts_ms, max_ts_ms FROM event_keys
+ UNION ALL SELECT key, block_id, min_ts_ms, max_ts_ms FROM event_keys_new)`
+
+// mergeKeys moves the staged keys into event_keys in key order, so that
+// each page of event_keys is written once, not once per key. A key of a
+// block is staged once (a block is stored once), so the conflict clause
+// is never needed but keeps a merge from failing on an old copy.
+const mergeKeys = `INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms)
+ SELECT key, block_id, min_ts_ms, max_ts_ms FROM event_keys_new WHERE true ORDER BY key, block_id
+ ON CONFLICT (key, block_id) DO UPDATE SET min_ts_ms = min(min_ts_ms, excluded.min_ts_ms),
+ max_ts_ms = max(max_ts_ms, excluded.max_ts_ms)`
 
 func restoreIndexes(ctx context.Context, db *sql.DB) error {
 	c, err := db.Conn(ctx)
@@ -79,9 +98,12 @@ func restoreIndexes(ctx context.Context, db *sql.DB) error {
 		return wrapBusy(err)
 	}
 	defer c.Close()
-	var n int
-	if err := c.QueryRowContext(ctx, `SELECT count(*) FROM deferred_indexes`).Scan(&n); err != nil || n == 0 {
+	var n, staged int
+	if err := c.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM deferred_indexes), EXISTS (SELECT 1 FROM event_keys_new)`).Scan(&n, &staged); err != nil {
 		return wrapBusy(err)
+	}
+	if n == 0 && staged == 0 {
+		return nil
 	}
 	// SQLite's sorter holds up to a page cache's worth of keys in memory
 	// before it writes a sorted run to a temporary file: a small cache
@@ -100,6 +122,14 @@ func restoreIndexes(ctx context.Context, db *sql.DB) error {
 	// The connection goes back to the pool: give it back its settings
 	// (cache is an integer SQLite returned).
 	defer c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA temp_store = MEMORY; PRAGMA cache_size = %d; PRAGMA threads = 0`, cache))
+	if staged != 0 {
+		if err := mergeStaged(ctx, c); err != nil {
+			return err
+		}
+	}
+	if n == 0 {
+		return nil
+	}
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return wrapBusy(err)
@@ -130,6 +160,22 @@ func restoreIndexes(ctx context.Context, db *sql.DB) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM deferred_indexes WHERE name = ?`, names[i]); err != nil {
 			return wrapBusy(err)
 		}
+	}
+	return wrapBusy(tx.Commit())
+}
+
+// mergeStaged merges event_keys_new into event_keys in one transaction.
+func mergeStaged(ctx context.Context, c *sql.Conn) error {
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapBusy(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, mergeKeys); err != nil {
+		return fmt.Errorf("merge the stored lines' keys: %w", wrapBusy(err))
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM event_keys_new`); err != nil {
+		return wrapBusy(err)
 	}
 	return wrapBusy(tx.Commit())
 }

@@ -124,7 +124,7 @@ const recentBlocks = `SELECT b.id, b.source_id, s.path, s.format, b.data FROM ev
 
 // earlierBlocks are the blocks before the window holding a queue id's
 // events back to the horizon.
-const earlierBlocks = `SELECT b.id, b.source_id, s.path, s.format, b.data FROM event_keys k
+const earlierBlocks = `SELECT b.id, b.source_id, s.path, s.format, b.data FROM ` + allEventKeys + ` k
  JOIN event_blocks b ON b.id = k.block_id JOIN sources s ON s.id = b.source_id
  WHERE k.key = ? AND k.block_id < ? AND k.max_ts_ms >= ? ORDER BY k.block_id`
 

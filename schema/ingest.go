@@ -70,6 +70,9 @@ type Writer struct {
 	s    *Store
 	src  Source
 	args []any // bind arguments, reused across statements
+	// stage: the keys of the stored lines go to event_keys_new, merged
+	// into event_keys by MergeKeys (see StageKeys).
+	stage bool
 
 	// tx is the open transaction holding batches not yet committed (see
 	// Hold), held how many, since when; next is src once it commits.
@@ -82,6 +85,17 @@ type Writer struct {
 // NewWriter returns a Writer for src.
 func (s *Store) NewWriter(src Source) *Writer {
 	return &Writer{s: s, src: src}
+}
+
+// StageKeys makes w append the keys of the lines it stores to
+// event_keys_new instead of inserting each into event_keys where it
+// belongs; the caller runs MergeKeys (or RestoreIndexes) when its load
+// ends, and a killed load's keys are merged by the next writer's Open.
+// Readers find staged keys too, by a scan of the staged ones. For a bulk
+// load (ingest), not for tail: a tail never ends, and its keys would pile
+// up unmerged. PostgreSQL's writers insert into event_keys.
+func (w *Writer) StageKeys() {
+	w.stage = !w.s.pg
 }
 
 // rowsPerInsert is how many rows one INSERT statement writes: every
@@ -124,6 +138,8 @@ const blockInsert = `INSERT INTO event_blocks (source_id, first_offset, min_ts_m
 
 const keyInsert = `INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms) VALUES `
 
+const stagedKeyInsert = `INSERT INTO event_keys_new (key, block_id, min_ts_ms, max_ts_ms) VALUES `
+
 const (
 	keyCols       = 4
 	eventCols     = 19
@@ -142,6 +158,7 @@ type multiInsert struct {
 // runs it, and Tx.StmtContext reuses the connection's.
 type writeStmts struct {
 	events, keys, recipients, messages multiInsert
+	stagedKeys                         multiInsert // SQLite only
 	block                              *sql.Stmt
 }
 
@@ -194,6 +211,9 @@ func (s *Store) writeStmts(ctx context.Context) (*writeStmts, error) {
 	}
 	prepare(&ws.events, eventInsert, eventCols, "")
 	prepare(&ws.keys, keyInsert, keyCols, "")
+	if !s.pg {
+		prepare(&ws.stagedKeys, stagedKeyInsert, keyCols, "")
+	}
 	if perr == nil {
 		ws.block, perr = s.db.PrepareContext(ctx, blockInsert)
 		if perr == nil {
@@ -463,7 +483,11 @@ func (w *Writer) writeEvents(ctx context.Context, tx *sql.Tx, stmts *writeStmts,
 		if err != nil {
 			return err
 		}
-		err = w.execRows(ctx, tx, stmts.keys, len(bl.keys), func(i int, args []any) []any {
+		keys := stmts.keys
+		if w.stage {
+			keys = stmts.stagedKeys
+		}
+		err = w.execRows(ctx, tx, keys, len(bl.keys), func(i int, args []any) []any {
 			k := &bl.keys[i]
 			return append(args, k.key, id, k.minTs, k.maxTs)
 		}, func(i, j int) string { return fmt.Sprintf("event keys of %s", first.Pos) }, nil)

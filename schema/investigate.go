@@ -43,7 +43,7 @@ const maxInvestigateBlocks = 256
 
 // blocksByKey finds the event blocks holding events with a key (see
 // event_keys) in a time range.
-const blocksByKey = `SELECT b.id, b.source_id, s.path, s.format, b.data FROM event_keys k JOIN event_blocks b ON b.id = k.block_id
+const blocksByKey = `SELECT b.id, b.source_id, s.path, s.format, b.data FROM ` + allEventKeys + ` k JOIN event_blocks b ON b.id = k.block_id
  JOIN sources s ON s.id = b.source_id WHERE k.key = ? AND k.max_ts_ms >= ? AND k.min_ts_ms < ? ORDER BY k.block_id LIMIT ?`
 
 const (
