@@ -154,10 +154,13 @@ func (s *Store) copyTable(ctx context.Context, tx pgx.Tx, dst *Store, table stri
 }
 
 // pgCopyFrom is what copyTable reads from SQLite for a PostgreSQL table
-// with a column SQLite's has not: each event key with its block's
-// max_ts_ms (0017_partitions.sql).
+// unlike SQLite's: each event key, merged or staged by a load that did
+// not end (allEventKeys; once if in both), with its block's max_ts_ms
+// (pgschema/0017_partitions.sql).
 var pgCopyFrom = map[string]string{
-	"event_keys": `(SELECT k.*, (SELECT b.max_ts_ms FROM event_blocks b WHERE b.id = k.block_id) AS block_max_ts_ms FROM event_keys k)`,
+	"event_keys": `(SELECT k.key, k.block_id, min(k.min_ts_ms) AS min_ts_ms, max(k.max_ts_ms) AS max_ts_ms,
+ (SELECT b.max_ts_ms FROM event_blocks b WHERE b.id = k.block_id) AS block_max_ts_ms
+ FROM ` + allEventKeys + ` k GROUP BY k.key, k.block_id)`,
 }
 
 // pgCopyMonths are the SQLite queries giving a time of each month of the
