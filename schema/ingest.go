@@ -440,7 +440,7 @@ func (w *Writer) hold(ctx context.Context, b *Batch, p Progress) error {
 // Held returns how many batches the open transaction holds and how long
 // it has been open.
 func (w *Writer) Held() (int, time.Duration) {
-	if w.tx == nil {
+	if w.tx == nil && (!w.s.pg || w.held == 0) { // PostgreSQL's: committed, counted to the next Flush (pgHold)
 		return 0, 0
 	}
 	return w.held, time.Since(w.began)
@@ -449,6 +449,7 @@ func (w *Writer) Held() (int, time.Duration) {
 // Flush commits the open transaction, if any.
 func (w *Writer) Flush() error {
 	if w.tx == nil {
+		w.held = 0
 		return nil
 	}
 	tx := w.tx

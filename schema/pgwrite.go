@@ -27,19 +27,26 @@ const (
 // holding many batches would hold its locks (recipients, counts) for
 // seconds, making the other writers wait and deadlocks likelier. Only a
 // transaction holding this batch alone can be run again: the batches
-// before it are gone from memory once held.
+// before it are gone from memory once held. Held still counts the
+// batches (committed) since the caller's last Flush, and since when, so
+// that the caller's rhythm (what it does after a Flush) stays SQLite's.
 func (w *Writer) pgHold(ctx context.Context, b *Batch, p Progress) error {
-	if err := w.Flush(); err != nil { // none is open: Hold commits each batch
-		return err
-	}
+	held, began := w.held, w.began
 	remade := false
-	return pgRetry(ctx, func() error {
+	err := pgRetry(ctx, func() error {
 		err := w.s.pgEnsurePartitions(ctx, b)
 		if err == nil {
 			err = w.hold(ctx, b, p)
 		}
 		if err == nil {
-			err = w.Flush()
+			tx := w.tx
+			w.tx = nil
+			if err = tx.Commit(); err != nil {
+				tx.Rollback()
+				err = wrapBusy(err)
+			} else {
+				w.src = w.next
+			}
 		}
 		if err != nil {
 			w.Abort()
@@ -55,6 +62,10 @@ func (w *Writer) pgHold(ctx context.Context, b *Batch, p Progress) error {
 		w.s.pgForgetPartitions()
 		return true
 	})
+	if err == nil && held > 0 {
+		w.held, w.began = held+1, began
+	}
+	return err
 }
 
 // pgRetry runs the transaction run, and runs it again while it fails

@@ -119,3 +119,40 @@ func waitFor(t *testing.T, s *Store, q string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestPGHoldCommitsEachBatch: on PostgreSQL each held batch is committed
+// at once (another connection reads it before Flush), and Held counts the
+// batches since the last Flush as on SQLite, for the caller's rhythm.
+func TestPGHoldCommitsEachBatch(t *testing.T) {
+	s := openEngine(t, pgtest.DB(t))
+	ctx := t.Context()
+	src, err := s.Source(ctx, "mail.log", "fp", "postfix", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewWriter(src)
+	batches := monthLog(t, time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC), 3500, 5)
+	if len(batches) < 3 {
+		t.Fatalf("%d batches, want 3 or more", len(batches))
+	}
+	var events int64
+	for i, b := range batches[:3] {
+		if err := w.Hold(ctx, Prepare(b.events, b.rs, b.ms), b.p); err != nil {
+			t.Fatal(err)
+		}
+		events += int64(len(b.events))
+		if n, _ := w.Held(); n != i+1 {
+			t.Errorf("Held after %d batches = %d", i+1, n)
+		}
+		var stored int64
+		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM event_blocks`).Scan(&stored); err != nil || stored != events {
+			t.Errorf("before Flush another connection reads %d events, %v; want %d", stored, err, events)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n, open := w.Held(); n != 0 || open != 0 {
+		t.Errorf("Held after Flush = %d, %v", n, open)
+	}
+}
