@@ -174,7 +174,12 @@ func (s *Store) ApplyAccounts(ctx context.Context, reps []analysis.AccountReport
 		return s.applyAccounts(ctx, reps, gap)
 	}
 	var out AccountsApplied
-	err := pgRetry(ctx, func() (err error) { out, err = s.applyAccounts(ctx, reps, gap); return err }, nil) // pgwrite.go
+	restore := keepEvidence(reps) // pgwrite.go
+	err := pgRetry(ctx, func() (err error) {
+		restore()
+		out, err = s.applyAccounts(ctx, reps, gap)
+		return err
+	}, nil)
 	return out, err
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
+
+	"github.com/relaysleuth/relaysleuth/analysis"
 )
 
 // pgRetries is how many times a PostgreSQL batch transaction is run again
@@ -88,6 +90,29 @@ func pgRetry(ctx context.Context, run func() error, again func(error) bool) erro
 		case <-ctx.Done():
 			return err
 		case <-time.After(wait):
+		}
+	}
+}
+
+// keepEvidence returns a function that gives reps back the evidence they
+// have now: applyAccounts appends to the reports' and their sessions'
+// evidence, and a pass run again must not list the lines of the one
+// rolled back twice.
+func keepEvidence(reps []analysis.AccountReport) (restore func()) {
+	n := make([][]int, len(reps))
+	for i := range reps {
+		n[i] = make([]int, 1+len(reps[i].Sessions))
+		n[i][0] = len(reps[i].Evidence)
+		for k := range reps[i].Sessions {
+			n[i][1+k] = len(reps[i].Sessions[k].Evidence)
+		}
+	}
+	return func() {
+		for i := range reps {
+			reps[i].Evidence = reps[i].Evidence[:n[i][0]]
+			for k := range reps[i].Sessions {
+				reps[i].Sessions[k].Evidence = reps[i].Sessions[k].Evidence[:n[i][1+k]]
+			}
 		}
 	}
 }

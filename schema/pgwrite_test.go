@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -154,5 +155,88 @@ func TestPGHoldCommitsEachBatch(t *testing.T) {
 	}
 	if n, open := w.Held(); n != 0 || open != 0 {
 		t.Errorf("Held after Flush = %d, %v", n, open)
+	}
+}
+
+// TestPGAccountsPassDeadlockRetried forces a deadlock on an accounts pass
+// (it rewrites an abusive session's recipients a, then b; another
+// transaction holds b, then asks for a): the pass ended by PostgreSQL runs
+// again, its recipients end account_abuse, and the evidence it lists is
+// not doubled by the attempt rolled back.
+func TestPGAccountsPassDeadlockRetried(t *testing.T) {
+	s := openEngine(t, pgtest.DB(t))
+	ctx := t.Context()
+	src, err := s.Source(ctx, "mail.log", "fp", "postfix", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 27, 19, 0, 0, 0, time.UTC)
+	rcpt := func(key string, i int) analysis.Recipient {
+		return analysis.Recipient{Key: key, MessageKey: "m" + key, MTA: "postfix", Host: "mx1", Recipient: key + "@example.net",
+			Time: t0.Add(time.Duration(i) * time.Second), Verdict: analysis.AuthenticatedOutbound, Hop: 1, Status: "sent",
+			Authenticated: true, AuthUser: "carol", ClientIP: "203.0.113.9", Evidence: []string{fmt.Sprintf("mail.log:%d", i+1)}}
+	}
+	if err := s.NewWriter(src).Commit(ctx, nil, []analysis.Recipient{rcpt("a", 0), rcpt("b", 1)}, nil, Progress{Offset: 10, Lines: 2}); err != nil {
+		t.Fatal(err)
+	}
+	reps := []analysis.AccountReport{{Account: "carol", Verdict: "abused", First: t0, Last: t0.Add(time.Second), Total: 2,
+		Sessions: []analysis.AccountSession{{ClientIP: "203.0.113.9", From: t0, To: t0.Add(time.Second), Abusive: true}}}}
+
+	other, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	if _, err := other.ExecContext(ctx, `SET LOCAL deadlock_timeout = '30s'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ExecContext(ctx, `UPDATE recipients SET status = 'other' WHERE key = 'b'`); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		out AccountsApplied
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := s.ApplyAccounts(ctx, reps, time.Minute)
+		done <- result{out, err}
+	}()
+	waitFor(t, s, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+	if _, err := other.ExecContext(ctx, `UPDATE recipients SET status = 'other' WHERE key = 'a'`); err != nil {
+		t.Fatalf("the other transaction was ended instead of the pass: %v", err)
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the accounts pass still waits")
+	}
+	if res.err != nil {
+		t.Fatalf("ApplyAccounts after a deadlock: %v", res.err)
+	}
+	if res.out.Abused != 2 {
+		t.Errorf("ApplyAccounts = %+v, want 2 recipients abused", res.out)
+	}
+	for _, key := range []string{"a", "b"} {
+		var verdict, status string
+		if err := s.db.QueryRowContext(ctx, `SELECT verdict, status FROM recipients WHERE key = ?`, key).Scan(&verdict, &status); err != nil {
+			t.Fatal(err)
+		}
+		if verdict != string(analysis.AccountAbuse) || status != "other" {
+			t.Errorf("recipient %s: %s, %s; want account_abuse after the other's change", key, verdict, status)
+		}
+	}
+	if ev := reps[0].Sessions[0].Evidence; len(ev) != 1 {
+		t.Errorf("session evidence %v, want the first recipient's line once", ev)
+	}
+	if ev := reps[0].Evidence; len(ev) != 1 {
+		t.Errorf("account evidence %v, want one line", ev)
+	}
+	if res, err := s.IntegrityCheck(ctx); err != nil || res != "ok" {
+		t.Errorf("IntegrityCheck = %q, %v", res, err)
 	}
 }
