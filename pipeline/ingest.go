@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
@@ -102,6 +103,14 @@ func (ing *Ingest) Run(ctx context.Context, ins []*Input) (Result, error) {
 	if ing.Progress != nil {
 		ing.Progress.Finish()
 	}
+	stale := r.corr.Stats().StaleMessages
+	// The load's memory (its messages in the correlator, the committer's
+	// spare batches) goes back to the system before the index build: the
+	// build's sorts come on top of what the process holds, and the Go heap
+	// does not shrink by itself for minutes (a 5M-line load: 130 MB during
+	// the load, 146 MB during the build without this).
+	r.corr, r.cw = nil, nil
+	debug.FreeOSMemory()
 	// Even after an interruption: readers need them, and what was stored
 	// is whole. A kill leaves them to the next writer's Open.
 	if deferred && res.Stats.Lines >= bigLoad {
@@ -118,9 +127,9 @@ func (ing *Ingest) Run(ctx context.Context, ins []*Input) (Result, error) {
 	if runErr != nil {
 		return res, runErr
 	}
-	if st := r.corr.Stats(); st.StaleMessages > 0 {
-		res.Stale = st.StaleMessages
-		fmt.Fprintf(ing.Log, "relaysleuth: %d messages had no end in the log (cut log or crashed MTA); judged on what was there\n", st.StaleMessages)
+	if stale > 0 {
+		res.Stale = stale
+		fmt.Fprintf(ing.Log, "relaysleuth: %d messages had no end in the log (cut log or crashed MTA); judged on what was there\n", stale)
 	}
 	if res.Failed > 0 {
 		return res, ErrInputs
