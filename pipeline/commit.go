@@ -109,9 +109,10 @@ func commitKeys(rs []analysis.Recipient, ms []analysis.Message) []string {
 // scan and tail alike: it stores commits in the order they were sent, so
 // that parsing and correlating the next batch overlaps with SQLite storing
 // this one. Each batch is stored with its source's position (crash
-// safety). The channel is unbuffered: a slow store blocks the reader, and
-// at most two batches are in memory (one being read or waiting, one being
-// stored), plus emptied slices for reuse.
+// safety). The channels are unbuffered: a slow store blocks the reader,
+// and at most three batches are in memory (one being read or waiting, one
+// being encoded or waiting, one being stored), plus emptied slices for
+// reuse.
 type committer struct {
 	// in carries commits from the reader to the encoder, which encodes
 	// the file commits not yet encoded (laterFileCommit) and passes every
