@@ -67,14 +67,14 @@ func (s *Store) DeferIndexes(ctx context.Context) (bool, error) {
 }
 
 // RestoreIndexes builds the indexes DeferIndexes dropped, if any, in one
-// transaction, and merges the keys a load staged (MergeKeys). The sorts
+// transaction, and merges the keys loads staged (Writer.StageKeys). The sorts
 // spill to temporary files, not memory: an index of tens of millions of
 // rows is bigger than the memory a run may use.
 func (s *Store) RestoreIndexes(ctx context.Context) error {
 	if s.pg {
 		return nil
 	}
-	return restoreIndexes(ctx, s.db)
+	return restoreIndexes(ctx, s.db, true)
 }
 
 // allEventKeys are the keys of stored lines as readers see them: merged
@@ -92,7 +92,13 @@ const mergeKeys = `INSERT INTO event_keys (key, block_id, min_ts_ms, max_ts_ms)
  ON CONFLICT (key, block_id) DO UPDATE SET min_ts_ms = min(min_ts_ms, excluded.min_ts_ms),
  max_ts_ms = max(max_ts_ms, excluded.max_ts_ms)`
 
-func restoreIndexes(ctx context.Context, db *sql.DB) error {
+// restoreIndexes builds the deferred indexes and, with merge, merges the
+// staged keys. Open builds the indexes a killed load left but does not
+// merge: the keys staged are as likely another process's load in
+// progress, which a merge holding the write lock for seconds would stop
+// with "database is busy"; the next ingest's end merges every staged key,
+// and readers find them meanwhile.
+func restoreIndexes(ctx context.Context, db *sql.DB, merge bool) error {
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return wrapBusy(err)
@@ -101,6 +107,9 @@ func restoreIndexes(ctx context.Context, db *sql.DB) error {
 	var n, staged int
 	if err := c.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM deferred_indexes), EXISTS (SELECT 1 FROM event_keys_new)`).Scan(&n, &staged); err != nil {
 		return wrapBusy(err)
+	}
+	if !merge {
+		staged = 0
 	}
 	if n == 0 && staged == 0 {
 		return nil

@@ -71,7 +71,7 @@ type Writer struct {
 	src  Source
 	args []any // bind arguments, reused across statements
 	// stage: the keys of the stored lines go to event_keys_new, merged
-	// into event_keys by MergeKeys (see StageKeys).
+	// into event_keys by RestoreIndexes (see StageKeys).
 	stage bool
 
 	// tx is the open transaction holding batches not yet committed (see
@@ -89,9 +89,9 @@ func (s *Store) NewWriter(src Source) *Writer {
 
 // StageKeys makes w append the keys of the lines it stores to
 // event_keys_new instead of inserting each into event_keys where it
-// belongs; the caller runs MergeKeys (or RestoreIndexes) when its load
-// ends, and a killed load's keys are merged by the next writer's Open.
-// Readers find staged keys too, by a scan of the staged ones. For a bulk
+// belongs; the caller runs RestoreIndexes when its load ends, which
+// merges every key staged (a killed load's too). Readers find staged keys
+// as well, by a scan of the staged ones. For a bulk
 // load (ingest), not for tail: a tail never ends, and its keys would pile
 // up unmerged. PostgreSQL's writers insert into event_keys.
 func (w *Writer) StageKeys() {

@@ -36,6 +36,9 @@ const pruneCounts = `DELETE FROM recipient_counts WHERE n <= 0 AND ?1 IS NOT NUL
 
 const pruneKeys = `DELETE FROM event_keys WHERE block_id IN (SELECT id FROM event_blocks WHERE max_ts_ms < ?1)`
 
+// pruneStagedKeys: SQLite only (PostgreSQL stages none).
+const pruneStagedKeys = `DELETE FROM event_keys_new WHERE block_id IN (SELECT id FROM event_blocks WHERE max_ts_ms < ?1)`
+
 // Prune deletes what the store holds from before cutoff in one
 // transaction, then gives the space back to the file system (VACUUM):
 // retention as data-protection rules ask. What remains reads as a store
@@ -59,6 +62,12 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (Pruned, error) {
 			return p, err
 		}
 		defer s.pgForgetPartitions()
+	} else {
+		// Keys a load staged and has not merged yet (defer.go): those of
+		// the blocks about to go, before the blocks.
+		if _, err := tx.ExecContext(ctx, pruneStagedKeys, ms); err != nil {
+			return p, fmt.Errorf("prune staged keys: %w", wrapBusy(err))
+		}
 	}
 	for _, st := range pruneStmts {
 		res, err := tx.ExecContext(ctx, st.sql, ms)

@@ -11,9 +11,11 @@ import (
 
 // TestStagedKeys: a load's writer stages the keys of the lines it stores
 // (event_keys_new); the lines are found by queue id and Message-ID while
-// staged, after RestoreIndexes has merged them into event_keys, and after
-// a load killed before the merge (closed without it), whose keys the next
-// Open merges. Nothing is found twice.
+// staged and after RestoreIndexes has merged them into event_keys. A load
+// killed before its merge (closed without it) leaves its keys staged: Open
+// does not merge them (they could be another process's load in progress),
+// readers find them, and the next load's end merges them. Prune removes
+// the staged keys of the lines it deletes. Nothing is found twice.
 func TestStagedKeys(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rs.db")
 	s, err := Open(t.Context(), path)
@@ -79,7 +81,7 @@ func TestStagedKeys(t *testing.T) {
 	}
 	found(s, "merged", 0)
 
-	// A second load killed before its merge: the next Open merges.
+	// A second load killed before its merge.
 	more := []parsers.Event{events[1]}
 	more[0].Pos.File = "mail.log.1"
 	more[0].QueueID, more[0].MessageID, more[0].Raw = "CCC333", "<CCC333@example.org>", "line CCC333"
@@ -90,11 +92,41 @@ func TestStagedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if n := count(s, "event_keys_new"); n != 0 {
-		t.Errorf("Open left %d staged keys", n)
-	}
-	if n := count(s, "event_keys"); n != 6 {
-		t.Errorf("after the reopen: %d keys merged, want 6 (q and m of AAA111, BBB222 and CCC333, each once)", n)
+	if n := count(s, "event_keys_new"); n != 2 {
+		t.Errorf("after the reopen: %d keys staged, want CCC333's 2 left for the next load", n)
 	}
 	found(s, "reopened", 1)
+	if err := s.RestoreIndexes(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := count(s, "event_keys_new"), count(s, "event_keys"); n != 0 || m != 6 {
+		t.Errorf("after the next load's merge: %d staged, %d merged, want 0 and 6 (q and m of AAA111, BBB222 and CCC333)", n, m)
+	}
+	found(s, "merged again", 1)
+
+	// A staged key of a pruned line goes with it.
+	late := []parsers.Event{events[0]}
+	late[0].Time = at.Add(48 * time.Hour)
+	late[0].QueueID, late[0].MessageID, late[0].Raw = "DDD444", "", "line DDD444"
+	write(s, "fp3", late)
+	older := []parsers.Event{events[0]}
+	older[0].QueueID, older[0].MessageID, older[0].Raw = "EEE555", "", "line EEE555"
+	write(s, "fp4", older)
+	if _, err := s.Prune(t.Context(), at.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	rows, err := s.db.Query(`SELECT key FROM event_keys_new UNION ALL SELECT key FROM event_keys`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		left = append(left, k)
+	}
+	rows.Close()
+	if len(left) != 1 || left[0] != "qDDD444" {
+		t.Errorf("keys after prune: %q, want the later line's qDDD444 only", left)
+	}
 }

@@ -95,7 +95,7 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	if err == nil {
 		// A bulk load that died before building the indexes it
 		// deferred (defer.go) left them to the next writer.
-		err = restoreIndexes(ctx, mdb)
+		err = restoreIndexes(ctx, mdb, false)
 	}
 	if cerr := mdb.Close(); err == nil {
 		err = cerr

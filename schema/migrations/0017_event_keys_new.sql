@@ -4,7 +4,7 @@
 -- million lines that was most of a load's writes. An ingest appends its
 -- keys here instead, in the order stored, and merges them into event_keys
 -- sorted, in one pass, when it ends; a run killed before that leaves them
--- here and the next writer's Open merges them. Readers look in both.
+-- here and the next ingest's end merges them. Readers look in both.
 CREATE TABLE event_keys_new (
     key        TEXT    NOT NULL,
     block_id   INTEGER NOT NULL,
