@@ -35,7 +35,7 @@ func Accounts(ctx context.Context, store *schema.Store, policy analysis.Policy, 
 	if err != nil {
 		return res, err
 	}
-	j := &analysis.AccountJudge{Rules: policy.Accounts, Policy: policy, Failures: schema.AccountFailures{Ctx: ctx, Store: store}}
+	j := &analysis.AccountJudge{Rules: policy.Accounts, Policy: policy, Failures: schema.NewAccountFailures(ctx, store)}
 	for _, name := range names {
 		if !judgedAccount(name) {
 			continue

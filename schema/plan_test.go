@@ -119,6 +119,7 @@ func plannedQueries() []plannedQuery {
 		plannedQuery{name: "accounts names since", query: accountNames, args: []any{from}, use: "ts_ms>?"},
 		plannedQuery{name: "accounts rows", query: accountRows, args: []any{"x"}, use: "auth_user=?"},
 		plannedQuery{name: "accounts failures from address", query: failuresFromAddress, args: []any{"192.0.2.1", from, to}, use: "client_ip=?"},
+		plannedQuery{name: "accounts failures of address", query: failuresOfAddress, args: []any{"192.0.2.1"}, use: "client_ip=?"},
 		plannedQuery{name: "accounts failure lines", query: failureLinesFromAddress, args: []any{"192.0.2.1", from, to}, use: "client_ip=?"},
 		plannedQuery{name: "accounts failing addresses", query: failingAddresses, args: []any{"CORP\\x", "x", from, to}, use: "sasl_user=?"},
 		plannedQuery{name: "accounts abused of", query: abusedOf, args: []any{"x"}, use: "verdict=?"},
