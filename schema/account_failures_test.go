@@ -26,10 +26,6 @@ func TestAccountFailuresCache(t *testing.T) {
 	line := 0
 	fail := func(fp, ip, host string, secs ...int) {
 		t.Helper()
-		src, err := s.Source(t.Context(), "mail.log", fp, "postfix", 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var evs []parsers.Event
 		for _, sec := range secs {
 			line++
@@ -38,9 +34,7 @@ func TestAccountFailuresCache(t *testing.T) {
 				Kind: parsers.KindAuthFailed, ClientIP: netip.MustParseAddr(ip), SASLUser: "alice", SASLMethod: "LOGIN",
 				Raw: "auth failed " + ip})
 		}
-		if err := s.NewWriter(src).Commit(t.Context(), evs, nil, nil, Progress{Offset: 1000, Lines: int64(len(secs))}); err != nil {
-			t.Fatal(err)
-		}
+		commitEvents(t, s, fp, evs, false)
 	}
 	fail("fp1", "203.0.113.7", "mx1", 0, 10, 10, 20, 30, 30, 3600) // 10 and 30 twice: the same failure logged twice
 	fail("fp2", "203.0.113.7", "mx2", 20)                          // another host, same second: a failure of its own

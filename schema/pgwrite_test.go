@@ -33,31 +33,11 @@ func TestPGDeadlockRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	other, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Rollback()
-	// This side waits long before looking for a deadlock: the batch's
-	// side finds it and is the one ended.
-	if _, err := other.ExecContext(ctx, `SET LOCAL deadlock_timeout = '30s'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.ExecContext(ctx, `UPDATE recipients SET reason = 'other' WHERE key = 'b'`); err != nil {
-		t.Fatal(err)
-	}
 	done := make(chan error, 1)
-	go func() {
-		done <- w.Commit(ctx, nil, []analysis.Recipient{rcpt("a", "sent"), rcpt("b", "sent")}, nil, Progress{Offset: 20, Lines: 2})
-	}()
-	// The batch waits for b.
-	waitFor(t, s, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
-	if _, err := other.ExecContext(ctx, `UPDATE recipients SET reason = 'other', status = 'other' WHERE key = 'a'`); err != nil {
-		t.Fatalf("the other transaction was ended instead of the batch's: %v", err)
-	}
-	if err := other.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	deadlock(t, s, `UPDATE recipients SET reason = 'other' WHERE key = 'b'`,
+		`UPDATE recipients SET reason = 'other', status = 'other' WHERE key = 'a'`, func() {
+			done <- w.Commit(ctx, nil, []analysis.Recipient{rcpt("a", "sent"), rcpt("b", "sent")}, nil, Progress{Offset: 20, Lines: 2})
+		})
 	select {
 	case err := <-done:
 		if err != nil {
@@ -99,6 +79,36 @@ func TestPGDeadlockRetried(t *testing.T) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// deadlock makes run (which writes recipient a, then b) deadlock with
+// another transaction: that one takes b (takeB), starts run on its own
+// goroutine, waits until run waits for b, then asks for a (thenA) and
+// commits. The other transaction waits long before looking for a
+// deadlock (deadlock_timeout 30 s), so run's side finds it and is the one
+// PostgreSQL ends; the other's statements must all succeed.
+func deadlock(t *testing.T, s *Store, takeB, thenA string, run func()) {
+	t.Helper()
+	ctx := t.Context()
+	other, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	if _, err := other.ExecContext(ctx, `SET LOCAL deadlock_timeout = '30s'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ExecContext(ctx, takeB); err != nil {
+		t.Fatal(err)
+	}
+	go run()
+	waitFor(t, s, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+	if _, err := other.ExecContext(ctx, thenA); err != nil {
+		t.Fatalf("the other transaction was ended instead of the one under test: %v", err)
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -182,33 +192,16 @@ func TestPGAccountsPassDeadlockRetried(t *testing.T) {
 	reps := []analysis.AccountReport{{Account: "carol", Verdict: "abused", First: t0, Last: t0.Add(time.Second), Total: 2,
 		Sessions: []analysis.AccountSession{{ClientIP: "203.0.113.9", From: t0, To: t0.Add(time.Second), Abusive: true}}}}
 
-	other, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Rollback()
-	if _, err := other.ExecContext(ctx, `SET LOCAL deadlock_timeout = '30s'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := other.ExecContext(ctx, `UPDATE recipients SET status = 'other' WHERE key = 'b'`); err != nil {
-		t.Fatal(err)
-	}
 	type result struct {
 		out AccountsApplied
 		err error
 	}
 	done := make(chan result, 1)
-	go func() {
-		out, err := s.ApplyAccounts(ctx, reps, time.Minute)
-		done <- result{out, err}
-	}()
-	waitFor(t, s, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
-	if _, err := other.ExecContext(ctx, `UPDATE recipients SET status = 'other' WHERE key = 'a'`); err != nil {
-		t.Fatalf("the other transaction was ended instead of the pass: %v", err)
-	}
-	if err := other.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	deadlock(t, s, `UPDATE recipients SET status = 'other' WHERE key = 'b'`,
+		`UPDATE recipients SET status = 'other' WHERE key = 'a'`, func() {
+			out, err := s.ApplyAccounts(ctx, reps, time.Minute)
+			done <- result{out, err}
+		})
 	var res result
 	select {
 	case res = <-done:

@@ -31,18 +31,7 @@ func TestStagedKeys(t *testing.T) {
 			QueueID: qid, MessageID: "<" + qid + "@example.org>", Raw: "line " + qid,
 		})
 	}
-	write := func(s *Store, fp string, evs []parsers.Event) {
-		t.Helper()
-		src, err := s.Source(t.Context(), "mail.log", fp, "postfix", 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := s.NewWriter(src)
-		w.StageKeys()
-		if err := w.Commit(t.Context(), evs, nil, nil, Progress{Offset: 1000, Lines: int64(len(evs))}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(s *Store, fp string, evs []parsers.Event) { commitEvents(t, s, fp, evs, true) }
 	count := func(s *Store, table string) int {
 		t.Helper()
 		var n int
@@ -128,5 +117,22 @@ func TestStagedKeys(t *testing.T) {
 	rows.Close()
 	if len(left) != 1 || left[0] != "qDDD444" {
 		t.Errorf("keys after prune: %q, want the later line's qDDD444 only", left)
+	}
+}
+
+// commitEvents stores evs as one batch of a source "mail.log" with the
+// fingerprint fp, its keys staged as an ingest stages them when stage.
+func commitEvents(t *testing.T, s *Store, fp string, evs []parsers.Event, stage bool) {
+	t.Helper()
+	src, err := s.Source(t.Context(), "mail.log", fp, "postfix", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewWriter(src)
+	if stage {
+		w.StageKeys()
+	}
+	if err := w.Commit(t.Context(), evs, nil, nil, Progress{Offset: 1000, Lines: int64(len(evs))}); err != nil {
+		t.Fatal(err)
 	}
 }
