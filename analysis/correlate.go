@@ -648,6 +648,7 @@ func (c *Correlator) sweep() {
 		// Children keep their parent (they are judged by its client);
 		// the parent lets go of them so finished chains can be collected.
 		m.children = nil
+		c.exGone(m)
 	}
 	for k, s := range c.sessions {
 		if c.now.Sub(s.lastSeen) > c.StaleAfter {

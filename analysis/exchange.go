@@ -105,6 +105,14 @@ type exchangeState struct {
 	// ReadingInput at the last sweep: a file read after a newer one moves
 	// only the bound.
 	swept, sweptLow time.Time
+
+	// What sweepExchange looks at (see exchange_sweep.go).
+	due         exDueHeap           // messages in msgs, by their last line
+	dueOn       bool                // due is kept: ReadingInput was called
+	overdue     []*Message          // past RemovedGrace, not done with
+	stale       map[string]struct{} // byMsgID lists holding a message gone from msgs
+	waitedSince time.Time           // no later than any waiting list's last row
+	idleSince   time.Time           // no later than any rcpts session's last line
 }
 
 type exSession struct {
@@ -131,6 +139,8 @@ type exInfo struct {
 	anyRcpt   bool   // the session had SMTPAcceptAnyRecipient
 	redirect  map[string]string
 	last      time.Time // the newest line about it
+	key       string    // in Correlator.msgs
+	listed    []string  // the byMsgID lists it was added to
 }
 
 func (c *Correlator) exchange() *exchangeState {
@@ -140,6 +150,7 @@ func (c *Correlator) exchange() *exchangeState {
 			byMsgID: make(map[string][]*Message),
 			waiting: make(map[string][]exRow),
 			files:   make(map[string]bool),
+			stale:   make(map[string]struct{}),
 		}
 	}
 	return c.ex
@@ -206,6 +217,9 @@ func (c *Correlator) exSession(ev parsers.Event) {
 		x.rcpts[key] = xs
 	}
 	xs.last = ev.Time
+	if ev.Time.Before(x.idleSince) {
+		x.idleSince = ev.Time
+	}
 	if ev.SASLMethod != "" {
 		xs.authMethod = ev.SASLMethod
 	}
@@ -600,8 +614,10 @@ func (c *Correlator) exRestore(host, qid string, depth int) *Message {
 	m.ex = exRecall(m, rs)
 	m.lastSeen, m.ex.last = c.now, x.at
 	c.msgs[k] = m
+	c.exHeld(m, k)
 	if id := strings.ToLower(m.MessageID); id != "" {
 		x.byMsgID[id] = append(x.byMsgID[id], m)
+		m.exListed(id)
 	}
 	if pqid, phost, ok := strings.Cut(m.ParentKey, "@"); ok {
 		if p := c.exRestore(phost, pqid, depth+1); p != nil {
@@ -729,7 +745,12 @@ func (c *Correlator) exNew(ev parsers.Event, host, qid string) *Message {
 		lastSeen:  ev.Time,
 		ex:        &exInfo{last: ev.Time},
 	}
-	c.msgs[exKey(host, qid)] = m
+	k := exKey(host, qid)
+	if old := c.msgs[k]; old != nil {
+		c.exGone(old) // an empty qid's
+	}
+	c.msgs[k] = m
+	c.exHeld(m, k)
 	c.msgDirty = append(c.msgDirty, m)
 	return m
 }
@@ -758,6 +779,7 @@ func (c *Correlator) exArrived(m *Message) {
 		}
 		if !known {
 			x.byMsgID[id] = append(list, m)
+			m.exListed(id)
 		}
 	}
 	c.touch(m)
@@ -824,53 +846,15 @@ func (c *Correlator) exWait(ev parsers.Event) {
 		c.stats.Orphans++
 		return
 	}
+	if ev.Time.Before(x.waitedSince) {
+		x.waitedSince = ev.Time
+	}
 	x.waiting[id] = append(x.waiting[id], exRow{
 		pos: ev.Pos, time: ev.Time, kind: ev.Kind, clientIP: ev.ClientIP, host: ev.Host, daemon: ev.Daemon,
 		messageID: ev.MessageID, rcpt: ev.Rcpt, origRcpt: ev.OrigRcpt, relay: ev.Relay, status: ev.Status,
 		dsn: ev.DSN, reason: ev.Reason,
 	})
 	x.nwaiting++
-}
-
-// sweepExchange lets go of the messages done with (exDone) and forgets what
-// the shared sweep dropped and rows that waited too long.
-func (c *Correlator) sweepExchange() {
-	x := c.ex
-	x.swept, x.sweptLow = c.now, c.input.low
-	if c.input.known {
-		for k, m := range c.msgs {
-			if m.ex == nil || c.input.low.Sub(m.ex.last) <= c.RemovedGrace || !exDone(m) {
-				continue
-			}
-			delete(c.msgs, k)
-			m.children = nil // as the shared sweep does
-		}
-	}
-	for id, list := range x.byMsgID {
-		kept := list[:0]
-		for _, m := range list {
-			if c.msgs[exKey(m.Host, m.QueueID)] == m {
-				kept = append(kept, m)
-			}
-		}
-		if len(kept) == 0 {
-			delete(x.byMsgID, id)
-		} else {
-			x.byMsgID[id] = kept
-		}
-	}
-	for id, evs := range x.waiting {
-		if c.now.Sub(evs[len(evs)-1].time) > c.StaleAfter {
-			delete(x.waiting, id)
-			x.nwaiting -= len(evs)
-			c.stats.Orphans += len(evs)
-		}
-	}
-	for k, s := range x.rcpts {
-		if c.now.Sub(s.last) > c.StaleAfter {
-			delete(x.rcpts, k)
-		}
-	}
 }
 
 // exDone reports whether m is done with: a line about it is no longer
