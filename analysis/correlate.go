@@ -48,6 +48,7 @@ type Correlator struct {
 	stats    CorrelatorStats
 	seconds  map[string]*logSecond // see numberedKey
 	input    inputOrder
+	text     []byte // where judge builds a recipient's texts
 }
 
 // inputOrder is what ReadingInput said of the inputs.

@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -894,40 +893,41 @@ const (
 	noteOriginating  = "; directionality=Originating does not prove authentication"
 )
 
-// exchangeNote is added to the reason of a recipient whose origin o came
-// through Exchange: which logs the verdict rests on.
-func exchangeNote(o *Message, v Verdict) string {
+// appendExchangeNote appends what is added to the reason of a recipient
+// whose origin o came through Exchange: which logs the verdict rests on.
+func appendExchangeNote(b []byte, o *Message, v Verdict) []byte {
 	x := o.ex
 	if x == nil || v == SystemBounce {
-		return ""
+		return b
 	}
-	var b strings.Builder
 	switch {
 	case x.trace:
-		b.WriteString(noteTrace + " (FromIP), no session or tracking log")
+		b = append(b, noteTrace+" (FromIP), no session or tracking log"...)
 	case x.submitted:
-		b.WriteString(noteSubmission + orUnknown(o.Proto) + ")")
+		b = append(append(append(b, noteSubmission...), orUnknown(o.Proto)...), ')')
 	case x.session != "" && x.tracked:
-		fmt.Fprintf(&b, noteJoined+"%s joined to tracking RECEIVE %s", x.session, o.QueueID)
+		b = append(append(append(append(b, noteJoined...), x.session...), " joined to tracking RECEIVE "...), o.QueueID...)
 	case x.session != "":
-		fmt.Fprintf(&b, noteReceiveOnly+"%s): queued as %s, delivery not in the tracking log", x.session, o.QueueID)
+		b = append(append(append(append(b, noteReceiveOnly...), x.session...), "): queued as "...), o.QueueID...)
+		b = append(b, ", delivery not in the tracking log"...)
 	case x.tracked:
-		fmt.Fprintf(&b, noteTrackingOnly+"%s, connector %s)", orUnknown(x.direction), orUnknown(x.connector))
+		b = append(append(append(append(b, noteTrackingOnly...), orUnknown(x.direction)...), ", connector "...), orUnknown(x.connector)...)
+		b = append(b, ')')
 		if o.AuthUser == exchangeProxyUser {
-			b.WriteString(": authenticated inferred from the Client Proxy connector")
+			b = append(b, ": authenticated inferred from the Client Proxy connector"...)
 		} else if v == RelayAbuse || v == RelayAttemptRejected {
-			b.WriteString(": the tracking log never names an authenticated user")
+			b = append(b, ": the tracking log never names an authenticated user"...)
 		}
 	}
 	if v == RelayAbuse {
 		if x.anyRcpt {
-			b.WriteString(noteAnyRcpt + " without authenticating (open relay connector)")
+			b = append(b, noteAnyRcpt+" without authenticating (open relay connector)"...)
 		}
 		if strings.EqualFold(x.direction, "Originating") {
-			b.WriteString(noteOriginating + " (externally secured connector)")
+			b = append(b, noteOriginating+" (externally secured connector)"...)
 		}
 	}
-	return b.String()
+	return b
 }
 
 func orUnknown(s string) string {
