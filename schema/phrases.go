@@ -58,7 +58,13 @@ const (
 	rawMark    = '\x02'
 )
 
-// encodePhrases returns s as stored.
+// encodePhrases returns s as stored: in one pass over s, where a phrase
+// begins, the first in the table's order that does is replaced by its mark.
+// (Before, each phrase in turn was replaced wherever it occurred in what
+// earlier replacements left: a phrase beginning with a mark's number byte,
+// ' ' or 'C', could then swallow the mark, and the text read back wrong;
+// TestPhrasesOnePass. Texts without such overlaps, every reason the
+// analysis writes among them, are stored as before.)
 func encodePhrases(s string) string {
 	if strings.IndexByte(s, phraseMark) >= 0 || strings.HasPrefix(s, string(rawMark)) {
 		return string(rawMark) + s
@@ -66,12 +72,45 @@ func encodePhrases(s string) string {
 	if len(s) < 12 {
 		return s
 	}
+	var b []byte
+	last := 0
+	for i := 0; i < len(s); {
+		n := phraseAt(s[i:])
+		if n < 0 {
+			i++
+			continue
+		}
+		if b == nil {
+			b = make([]byte, 0, len(s))
+		}
+		b = append(append(b, s[last:i]...), phraseMark, byte(' '+n))
+		i += len(phrases[n])
+		last = i
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
+}
+
+// phrasesByFirst lists, for each byte, the numbers of the phrases that
+// begin with it, in the table's order.
+var phrasesByFirst = func() (t [256][]uint8) {
 	for i, p := range phrases {
-		if strings.Contains(s, p) {
-			s = strings.ReplaceAll(s, p, string([]byte{phraseMark, byte(' ' + i)}))
+		t[p[0]] = append(t[p[0]], uint8(i))
+	}
+	return t
+}()
+
+// phraseAt returns the number of the first phrase in the table that s
+// begins with, or -1.
+func phraseAt(s string) int {
+	for _, n := range phrasesByFirst[s[0]] {
+		if strings.HasPrefix(s, phrases[n]) {
+			return int(n)
 		}
 	}
-	return s
+	return -1
 }
 
 // decodePhrases returns the text stored as s.
