@@ -241,7 +241,9 @@ type Parser struct {
 	log    LogType
 	fields []string
 	col    map[string]int
-	utf16  bool // the file is UTF-16LE (trace exports)
+	c      cols
+	attr   []bool // by column: kept in a tracking row's Attrs (see trackingAttrs)
+	utf16  bool   // the file is UTF-16LE (trace exports)
 
 	file    string // Pos.File the daemon name was derived from
 	tracker string // "msgtrk", "msgtrkmd", ...
@@ -250,6 +252,8 @@ type Parser struct {
 	line bytes.Reader
 	text string   // the line being parsed, as a string sharing Raw's bytes
 	rec  []string // the fields of a line split without csv (see record)
+
+	hostIn, hostOut string // the last shortHost asked and its answer
 
 	sessions map[string]*session    // receive protocol log, by session-id
 	w3c      map[string]*w3cSession // W3C log, by c-ip
@@ -282,6 +286,62 @@ func (p *Parser) setFields(log LogType, fields []string) {
 			p.col[f] = i
 		}
 	}
+	idx := func(name string) int {
+		if i, ok := p.col[name]; ok {
+			return i
+		}
+		return -1
+	}
+	p.c = cols{
+		dateTime:                idx("date-time"),
+		eventID:                 idx("event-id"),
+		source:                  idx("source"),
+		serverHostname:          idx("server-hostname"),
+		clientHostname:          idx("client-hostname"),
+		internalMessageID:       idx("internal-message-id"),
+		reference:               idx("reference"),
+		messageID:               idx("message-id"),
+		returnPath:              idx("return-path"),
+		senderAddress:           idx("sender-address"),
+		totalBytes:              idx("total-bytes"),
+		recipientCount:          idx("recipient-count"),
+		recipientAddress:        idx("recipient-address"),
+		recipientStatus:         idx("recipient-status"),
+		serverIP:                idx("server-ip"),
+		relatedRecipientAddress: idx("related-recipient-address"),
+		sourceContext:           idx("source-context"),
+		customData:              idx("custom-data"),
+		clientIP:                idx("client-ip"),
+		originalClientIP:        idx("original-client-ip"),
+		directionality:          idx("directionality"),
+		connectorID:             idx("connector-id"),
+		sessionID:               idx("session-id"),
+		remoteEndpoint:          idx("remote-endpoint"),
+		event:                   idx("event"),
+		data:                    idx("data"),
+		context:                 idx("context"),
+	}
+	p.attr = make([]bool, len(fields))
+	for i, f := range fields {
+		p.attr[i] = !trackingMapped[f]
+	}
+}
+
+// cols are the positions of the columns tracking and protocol rows are read
+// by, -1 when the header has none: found once per header rather than in
+// col for each field of each row.
+type cols struct {
+	dateTime, eventID, source, serverHostname, clientHostname, internalMessageID, reference, messageID, returnPath,
+	senderAddress, totalBytes, recipientCount, recipientAddress, recipientStatus, serverIP, relatedRecipientAddress, sourceContext, customData,
+	clientIP, originalClientIP, directionality, connectorID, sessionID, remoteEndpoint, event, data, context int
+}
+
+// at returns field i of rec, "" when there is none.
+func at(rec []string, i int) string {
+	if i >= 0 && i < len(rec) {
+		return rec[i]
+	}
+	return ""
 }
 
 // get returns the named column of rec, "" when the header has no such
@@ -599,6 +659,16 @@ func shortHost(s string) string {
 		s = s[:i]
 	}
 	return strings.ToUpper(s)
+}
+
+// shortHost is shortHost with the last answer kept: a log names one or two
+// servers, each on every row, and telling a name from an IP address
+// allocates an error.
+func (p *Parser) shortHost(s string) string {
+	if s != p.hostIn {
+		p.hostIn, p.hostOut = strings.Clone(s), strings.Clone(shortHost(s))
+	}
+	return p.hostOut
 }
 
 // endpoint parses "1.2.3.4:25", "[2001:db8::1]:25" or a bare address.

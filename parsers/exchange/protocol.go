@@ -66,19 +66,19 @@ func (p *Parser) protocol(dst []parsers.Event, ev parsers.Event, line []byte) ([
 	if err != nil {
 		return dst, err
 	}
-	get := func(name string) string { return p.get(rec, name) }
-	ev.Time, err = stamp(get("date-time"))
+	get := func(i int) string { return at(rec, i) }
+	ev.Time, err = stamp(get(p.c.dateTime))
 	if err != nil {
 		return dst, err
 	}
-	connector := get("connector-id")
+	connector := get(p.c.connectorID)
 	if ev.Host == "" {
 		if srv, _, ok := strings.Cut(connector, `\`); ok {
-			ev.Host = shortHost(srv)
+			ev.Host = p.shortHost(srv)
 		}
 	}
-	ev.Session = get("session-id")
-	remote, err := endpoint(get("remote-endpoint"))
+	ev.Session = get(p.c.sessionID)
+	remote, err := endpoint(get(p.c.remoteEndpoint))
 	if err != nil {
 		return dst, err
 	}
@@ -86,14 +86,14 @@ func (p *Parser) protocol(dst []parsers.Event, ev parsers.Event, line []byte) ([
 		p.sessions = make(map[string]*session)
 	}
 	s := p.sessions[ev.Session]
-	event := get("event")
+	event := get(p.c.event)
 	if s == nil || event == "+" {
 		p.sweep(ev.Time)
 		s = &session{client: remote}
 		p.sessions[ev.Session] = s
 	}
 	s.last = ev.Time
-	data, context := get("data"), get("context")
+	data, context := get(p.c.data), get(p.c.context)
 
 	switch event {
 	case "+":

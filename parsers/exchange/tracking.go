@@ -36,55 +36,55 @@ func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([
 	if err != nil {
 		return dst, err
 	}
-	get := func(name string) string { return p.get(rec, name) }
-	ev.Time, err = stamp(get("date-time"))
+	get := func(i int) string { return at(rec, i) }
+	ev.Time, err = stamp(get(p.c.dateTime))
 	if err != nil {
 		return dst, err
 	}
-	eventID := strings.ToUpper(get("event-id"))
-	source := strings.ToUpper(get("source"))
+	eventID := strings.ToUpper(get(p.c.eventID))
+	source := strings.ToUpper(get(p.c.source))
 	outbound := source == "SMTP" && (eventID == "SEND" || eventID == "SENDEXTERNAL" ||
 		eventID == "FAIL" || eventID == "DEFER")
 	if ev.Host == "" {
-		local, other := get("server-hostname"), get("client-hostname")
+		local, other := get(p.c.serverHostname), get(p.c.clientHostname)
 		if outbound {
 			local, other = other, local
 		}
 		if local == "" {
 			local = other
 		}
-		ev.Host = shortHost(local)
+		ev.Host = p.shortHost(local)
 	}
-	ev.QueueID = get("internal-message-id")
+	ev.QueueID = get(p.c.internalMessageID)
 	if eventID == "TRANSFER" || eventID == "RESUBMIT" {
 		// The row is the new copy's (its own internal-message-id) and
 		// names the one it came from in reference: recipients moved to a
 		// fork (content conversion, recipient limits, an agent), or a
 		// copy resubmitted from Safety Net or a shadow. Later rows of the
 		// copy are the original message's (see alias).
-		if ref := get("reference"); ref != "" && isDigits(ref) && ref != ev.QueueID {
+		if ref := get(p.c.reference); ref != "" && isDigits(ref) && ref != ev.QueueID {
 			p.setAlias(ev.QueueID, ref)
 		}
 	}
 	if orig := p.alias[ev.QueueID]; orig != "" {
 		ev.QueueID = orig
 	}
-	ev.MessageID = addr(get("message-id"))
-	ev.From = addr(get("return-path"))
-	if _, ok := p.col["return-path"]; !ok || get("return-path") == "" {
-		ev.From = addr(get("sender-address"))
+	ev.MessageID = addr(get(p.c.messageID))
+	ev.From = addr(get(p.c.returnPath))
+	if p.c.returnPath < 0 || get(p.c.returnPath) == "" {
+		ev.From = addr(get(p.c.senderAddress))
 	}
-	ev.Size, _ = strconv.ParseInt(get("total-bytes"), 10, 64)
-	ev.NRcpt, _ = strconv.Atoi(get("recipient-count"))
+	ev.Size, _ = strconv.ParseInt(get(p.c.totalBytes), 10, 64)
+	ev.NRcpt, _ = strconv.Atoi(get(p.c.recipientCount))
 	p.trackingAttrs(&ev, rec)
-	rcpts := splitList(get("recipient-address"))
-	statuses := pairStatuses(splitList(get("recipient-status")), len(rcpts))
+	rcpts := splitList(get(p.c.recipientAddress))
+	statuses := pairStatuses(splitList(get(p.c.recipientStatus)), len(rcpts))
 
 	switch eventID {
 	case "RECEIVE":
 		return p.receive(dst, ev, rec, source, rcpts), nil
 	case "SEND", "SENDEXTERNAL":
-		relay := relayName(get("server-hostname"), get("server-ip"))
+		relay := relayName(get(p.c.serverHostname), get(p.c.serverIP))
 		for i, r := range rcpts {
 			d := ev
 			d.Kind = parsers.KindDelivery
@@ -108,8 +108,8 @@ func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([
 		}
 		if eventID != "DELIVER" && eventID != "DROP" && eventID != "BADMAIL" {
 			relay = "none"
-			if source == "SMTP" && get("server-ip") != "" {
-				relay = relayName(get("server-hostname"), get("server-ip"))
+			if source == "SMTP" && get(p.c.serverIP) != "" {
+				relay = relayName(get(p.c.serverHostname), get(p.c.serverIP))
 			}
 		}
 		for i, r := range rcpts {
@@ -120,7 +120,7 @@ func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([
 			dst = append(dst, d)
 		}
 	case "REDIRECT", "RESOLVE", "EXPAND":
-		orig := addr(get("related-recipient-address"))
+		orig := addr(get(p.c.relatedRecipientAddress))
 		for _, r := range rcpts {
 			d := ev
 			d.Kind = parsers.KindRcpt
@@ -150,10 +150,10 @@ func (p *Parser) tracking(dst []parsers.Event, ev parsers.Event, line []byte) ([
 		}
 		return append(dst, ev), nil
 	case "DSN":
-		ref := addr(get("reference"))
+		ref := addr(get(p.c.reference))
 		b := ev
 		b.Kind = parsers.KindBounce
-		sender := get("sender-address")
+		sender := get(p.c.senderAddress)
 		if ev.From == "" || strings.HasPrefix(strings.ToLower(sender), strings.ToLower(systemSender)) {
 			b.QueueID, b.NextQueueID, b.MessageID = "", ev.QueueID, ref
 			b.Reason = "ndr=" + ev.MessageID
@@ -214,12 +214,12 @@ var trackingMapped = map[string]bool{
 // resubmitted copy, see setAlias) keeps its own as internal-message-id.
 func (p *Parser) trackingAttrs(ev *parsers.Event, rec []string) {
 	b := p.attrBuf[:0]
-	own := p.get(rec, "internal-message-id")
+	own := at(rec, p.c.internalMessageID)
 	if own != ev.QueueID {
 		b = appendAttr(b, "internal-message-id", own)
 	}
 	for i, name := range p.fields {
-		if i >= len(rec) || rec[i] == "" || trackingMapped[name] ||
+		if i >= len(rec) || rec[i] == "" || !p.attr[i] ||
 			name == "sender-address" && addr(rec[i]) == ev.From {
 			continue
 		}
@@ -241,30 +241,30 @@ func appendAttr(b []byte, key, value string) []byte {
 
 // receive maps a RECEIVE row: the message entered this service.
 func (p *Parser) receive(dst []parsers.Event, ev parsers.Event, rec []string, source string, rcpts []string) []parsers.Event {
-	get := func(name string) string { return p.get(rec, name) }
+	get := func(i int) string { return at(rec, i) }
 	c := ev
 	c.Kind = parsers.KindPickup
 	if source == "SMTP" {
 		c.Kind = parsers.KindClient
-		sid, _, _ := strings.Cut(get("source-context"), ";")
+		sid, _, _ := strings.Cut(get(p.c.sourceContext), ";")
 		c.Session = sid
 	}
 	c.Proto = source
-	custom := customData(get("custom-data"))
-	c.ClientName = get("client-hostname")
-	c.ClientIP, _ = endpoint(get("client-ip"))
-	if orig, err := endpoint(get("original-client-ip")); err == nil && orig.IsValid() {
+	custom := get(p.c.customData)
+	c.ClientName = get(p.c.clientHostname)
+	c.ClientIP, _ = endpoint(get(p.c.clientIP))
+	if orig, err := endpoint(get(p.c.originalClientIP)); err == nil && orig.IsValid() {
 		if orig != c.ClientIP {
-			c.ClientName = custom["ProxiedClientHostname"]
+			c.ClientName = customField(custom, "ProxiedClientHostname")
 		}
 		c.ClientIP = orig
 	}
 	var b strings.Builder
 	b.WriteString("directionality=")
-	b.WriteString(get("directionality"))
+	b.WriteString(get(p.c.directionality))
 	b.WriteString(";connector=")
-	b.WriteString(get("connector-id"))
-	if v := custom["FromEntity"]; v != "" {
+	b.WriteString(get(p.c.connectorID))
+	if v := customField(custom, "FromEntity"); v != "" {
 		b.WriteString(";FromEntity=")
 		b.WriteString(v)
 	}
@@ -280,19 +280,17 @@ func (p *Parser) receive(dst []parsers.Event, ev parsers.Event, rec []string, so
 	return dst
 }
 
-// customData reads "S:Key=Value;S:Key2=Value2".
-func customData(s string) map[string]string {
-	if s == "" {
-		return nil
-	}
-	m := make(map[string]string)
+// customField reads key from custom-data "S:Key=Value;S:Key2=Value2" (the
+// last value when it is there twice).
+func customField(s, key string) string {
+	value := ""
 	for _, kv := range splitList(s) {
 		kv = strings.TrimPrefix(kv, "S:")
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			value = v
 		}
 	}
-	return m
+	return value
 }
 
 // relayName formats the next hop as Postfix does: "host[ip]".
