@@ -139,12 +139,7 @@ func restoreIndexes(ctx context.Context, db *sql.DB, merge bool) error {
 	if n == 0 {
 		return nil
 	}
-	tx, err := c.BeginTx(ctx, nil)
-	if err != nil {
-		return wrapBusy(err)
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM deferred_indexes ORDER BY name`)
+	rows, err := c.QueryContext(ctx, `SELECT name, sql FROM deferred_indexes ORDER BY name`)
 	if err != nil {
 		return wrapBusy(err)
 	}
@@ -160,15 +155,34 @@ func restoreIndexes(ctx context.Context, db *sql.DB, merge bool) error {
 	if err := rows.Close(); err != nil {
 		return wrapBusy(err)
 	}
+	// An index a transaction: each commit lets the write-ahead log be
+	// checkpointed before the next build. In one transaction the log held
+	// every index's pages (gigabytes at 20M lines), and each page the
+	// next build read was first looked for in it. A build interrupted
+	// leaves the indexes not yet built listed, as before.
 	for i, def := range defs {
-		// def is the statement SQLite itself stored for the index.
-		def = strings.Replace(def, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
-		if _, err := tx.ExecContext(ctx, def); err != nil {
-			return fmt.Errorf("build index %s: %w", names[i], wrapBusy(err))
+		if err := buildIndex(ctx, c, names[i], def); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM deferred_indexes WHERE name = ?`, names[i]); err != nil {
-			return wrapBusy(err)
-		}
+	}
+	return nil
+}
+
+// buildIndex builds one deferred index and strikes it from the list, in
+// one transaction.
+func buildIndex(ctx context.Context, c *sql.Conn, name, def string) error {
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapBusy(err)
+	}
+	defer tx.Rollback()
+	// def is the statement SQLite itself stored for the index.
+	def = strings.Replace(def, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+	if _, err := tx.ExecContext(ctx, def); err != nil {
+		return fmt.Errorf("build index %s: %w", name, wrapBusy(err))
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM deferred_indexes WHERE name = ?`, name); err != nil {
+		return wrapBusy(err)
 	}
 	return wrapBusy(tx.Commit())
 }
