@@ -112,6 +112,10 @@ type exchangeState struct {
 	stale       map[string]struct{} // byMsgID lists holding a message gone from msgs
 	waitedSince time.Time           // no later than any waiting list's last row
 	idleSince   time.Time           // no later than any rcpts session's last line
+
+	// fed and copied are the strings of the last event fed and the copies
+	// detach made of them.
+	fed, copied [19]string
 }
 
 type exSession struct {
@@ -157,8 +161,8 @@ func (c *Correlator) exchange() *exchangeState {
 
 // feedExchange takes one Exchange event (see Feed).
 func (c *Correlator) feedExchange(ev parsers.Event) {
-	ev = exDetach(ev)
 	x := c.exchange()
+	ev = x.detach(ev)
 	x.at = ev.Time
 	if ev.Pos.File != x.file {
 		x.file = ev.Pos.File
@@ -179,16 +183,21 @@ func (c *Correlator) feedExchange(ev parsers.Event) {
 	}
 }
 
-// exDetach returns ev without Raw, which the correlator does not read, and
+// detach returns ev without Raw, which the correlator does not read, and
 // with copies of its other strings: the fields of a CSV row share the line,
 // so that a message in memory held every whole line it kept a field of (an
 // address, a Message-ID, a reply). Each is copied alone, so that what is
-// kept holds only itself.
-func exDetach(ev parsers.Event) parsers.Event {
-	for _, f := range [...]*string{&ev.Host, &ev.Session, &ev.QueueID, &ev.NextQueueID, &ev.PrevQueueID, &ev.MessageID,
+// kept holds only itself. A field the event before had too (the server's
+// name, a row's message facts on each of its recipients' events, a
+// session's client) gets that event's copy.
+func (x *exchangeState) detach(ev parsers.Event) parsers.Event {
+	for i, f := range [...]*string{&ev.Host, &ev.Session, &ev.QueueID, &ev.NextQueueID, &ev.PrevQueueID, &ev.MessageID,
 		&ev.ClientName, &ev.OrigClientName, &ev.Helo, &ev.Proto, &ev.SASLMethod, &ev.SASLUser, &ev.From, &ev.Rcpt,
 		&ev.OrigRcpt, &ev.Relay, &ev.Status, &ev.DSN, &ev.Reason} {
-		*f = strings.Clone(*f)
+		if *f != x.fed[i] {
+			x.fed[i], x.copied[i] = *f, strings.Clone(*f)
+		}
+		*f = x.copied[i]
 	}
 	ev.Raw = ""
 	return ev
