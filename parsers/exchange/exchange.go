@@ -566,10 +566,10 @@ func (p *Parser) record(line []byte) ([]string, error) {
 		}
 		return p.checkCount(rec)
 	}
-	if len(p.text) == len(line) && plainCSV(line) {
-		// Most rows quote nothing: split where csv.Reader would, into
-		// strings of the line's own text (as share makes them).
-		p.rec = splitComma(p.rec[:0], p.text)
+	if len(p.text) == len(line) && line[len(line)-1] != '\r' {
+		// Read as csv.Reader would, into strings of the line's own text
+		// (as share makes them).
+		p.rec = splitRow(p.rec[:0], p.text)
 		return p.checkCount(p.rec)
 	}
 	if p.csv == nil {
@@ -586,22 +586,54 @@ func (p *Parser) record(line []byte) ([]string, error) {
 	return p.checkCount(rec)
 }
 
-// plainCSV reports whether csv.Reader (LazyQuotes, no comment character)
-// reads line as its text split at every comma: a line of one row that has
-// no quote, and no '\r' at its end (the reader drops one there).
-func plainCSV(line []byte) bool {
-	return len(line) > 0 && line[len(line)-1] != '\r' && bytes.IndexByte(line, '"') < 0
-}
-
-// splitComma appends the comma-separated fields of s to dst.
-func splitComma(dst []string, s string) []string {
+// splitRow appends to dst the fields of s, one CSV row that is not empty,
+// holds no '\n' and does not end in '\r' (csv.Reader drops one there), as a
+// csv.Reader with LazyQuotes reads them: a field that starts with a quote
+// runs to a quote followed by a comma or the end of the line (to the end of
+// the line if there is none), "" in it is one quote and any other quote is
+// kept. The fields are strings of s itself but for those that hold "".
+func splitRow(dst []string, s string) []string {
 	for {
-		i := strings.IndexByte(s, ',')
-		if i < 0 {
-			return append(dst, s)
+		if s == "" || s[0] != '"' {
+			i := strings.IndexByte(s, ',')
+			if i < 0 {
+				return append(dst, s)
+			}
+			dst = append(dst, s[:i])
+			s = s[i+1:]
+			continue
 		}
-		dst = append(dst, s[:i])
-		s = s[i+1:]
+		s = s[1:]
+		end, next, last, escaped := len(s), len(s), true, false
+	scan:
+		for i := 0; ; {
+			j := strings.IndexByte(s[i:], '"')
+			if j < 0 {
+				break // no closing quote
+			}
+			j += i
+			switch {
+			case j+1 == len(s):
+				end, next = j, j+1
+				break scan
+			case s[j+1] == ',':
+				end, next, last = j, j+2, false
+				break scan
+			case s[j+1] == '"':
+				escaped, i = true, j+2
+			default:
+				i = j + 1 // a bare quote, kept
+			}
+		}
+		f := s[:end]
+		if escaped {
+			f = strings.ReplaceAll(f, `""`, `"`)
+		}
+		dst = append(dst, f)
+		if last {
+			return dst
+		}
+		s = s[next:]
 	}
 }
 
