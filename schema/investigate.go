@@ -18,13 +18,33 @@ import (
 const investigateRecipientColumns = `ts_ms, mta, host, queue_id, message_id, client_ip, client_name, helo, authenticated,
  auth_user, sender, recipient, status, deliveries, verdict, reason, hop, origin_queue_id, evidence`
 
+// hoursIn is the condition that a recipient's hour (ts_ms / 3600000, the
+// first column of the indexes by client, queue id, sender, recipient and
+// Message-ID: migration 0019) is one of the hours in [from, to) that hold a
+// recipient, from and to the placeholders that bind them. The hours are
+// found by seeking the time index from one to the next, a look-up each
+// (an hour with no recipient costs nothing, a time far off in a hostile
+// line one more); SQLite then searches each hour's part of the index for
+// the value. Hours are integer divisions, which round toward zero: the
+// hour before 0 begins one millisecond after its number times an hour.
+func hoursIn(from, to string) string {
+	return `ts_ms / 3600000 IN (WITH RECURSIVE hours(h) AS (
+ SELECT (SELECT ts_ms FROM recipients WHERE ts_ms >= ` + from + ` AND ts_ms < ` + to + ` ORDER BY ts_ms LIMIT 1) / 3600000
+ UNION ALL SELECT (SELECT ts_ms FROM recipients WHERE ts_ms >= CASE WHEN h >= 0 THEN (h + 1) * 3600000 ELSE h * 3600000 + 1 END
+ AND ts_ms < ` + to + ` ORDER BY ts_ms LIMIT 1) / 3600000 FROM hours WHERE h IS NOT NULL) SELECT h FROM hours)`
+}
+
+// The look-ups by a value take it, from and to as ?1, ?2, ?3.
+var (
+	recipientsByQueueID   = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE ` + hoursIn("?2", "?3") + ` AND queue_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, hop, recipient, key`
+	recipientsByMessageID = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE ` + hoursIn("?2", "?3") + ` AND message_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, hop, recipient, key`
+	recipientsByClientIP  = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE ` + hoursIn("?2", "?3") + ` AND client_ip = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, queue_id, hop, recipient, key`
+	recipientsBySender    = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE ` + hoursIn("?2", "?3") + ` AND sender = ?1 COLLATE NOCASE AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, queue_id, hop, recipient, key`
+	recipientsByRecipient = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE ` + hoursIn("?2", "?3") + ` AND recipient = ?1 COLLATE NOCASE AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, queue_id, hop, recipient, key`
+)
+
 const (
-	recipientsByQueueID   = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE queue_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, hop, recipient, key`
-	recipientsByMessageID = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE message_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, hop, recipient, key`
-	recipientsByClientIP  = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE client_ip = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`
-	recipientsByAuthUser  = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE auth_user = ? AND auth_user <> '' AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`
-	recipientsBySender    = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE sender = ? COLLATE NOCASE AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`
-	recipientsByRecipient = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE recipient = ? COLLATE NOCASE AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`
+	recipientsByAuthUser = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE auth_user = ? AND auth_user <> '' AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`
 	// recipientsInRange ignores its first argument so that every key takes
 	// the same three.
 	recipientsInRange = `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE ? IS NOT NULL AND hop = 1 AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, recipient, key`

@@ -21,6 +21,11 @@ var pgStatements = map[string]string{
  recipients = excluded.recipients, messages = excluded.messages, baseline = excluded.baseline,
  evidence = excluded.evidence, first_ms = excluded.first_ms, last_ms = excluded.last_ms, total = excluded.total,
  sessions = excluded.sessions`,
+	// PostgreSQL's indexes by these values do not begin with the hour
+	// (SQLite's 0019; hoursIn): the value and the time range alone.
+	recipientsByQueueID:   `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE queue_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, hop, recipient, key`,
+	recipientsByMessageID: `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE message_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, hop, recipient, key`,
+	recipientsByClientIP:  `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE client_ip = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`,
 	// COLLATE NOCASE: lower() on both sides, served by the indexes on
 	// lower(sender) and lower(recipient).
 	recipientsBySender:    `SELECT ` + investigateRecipientColumns + ` FROM recipients WHERE lower(sender) = lower(?) AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, queue_id, hop, recipient, key`,

@@ -54,17 +54,17 @@ func plannedQueries() []plannedQuery {
 	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	from, to := day.UnixMilli(), day.Add(24*time.Hour).UnixMilli()
 	recipients := func(name string, f analysis.Filter, all bool) plannedQuery {
-		w, args := where(f)
+		w, args := where(f, false)
 		return plannedQuery{name: name, all: all,
 			query: "SELECT " + recipientColumns + " FROM recipients" + w + " ORDER BY ts_ms, queue_id, hop, recipient, key", args: args}
 	}
 	// ByClient: from the partial covering index alone, no table row.
 	clients := func(name string, f analysis.Filter) plannedQuery {
-		q, args := clientRows(f)
+		q, args := clientRows(f, false)
 		return plannedQuery{name: name, query: q, args: args, use: "verdict=?", covering: true}
 	}
 	summary := func(name string, f analysis.Filter) plannedQuery {
-		q, args := verdictCounts(f)
+		q, args := verdictCounts(f, false)
 		return plannedQuery{name: name, query: q, args: args}
 	}
 	qs := []plannedQuery{
@@ -77,7 +77,11 @@ func plannedQueries() []plannedQuery {
 		clients("report relay by client", analysis.Filter{Verdict: analysis.RelayAbuse}),
 		clients("report relay by client --since", analysis.Filter{Verdict: analysis.RelayAbuse, Since: day, Until: day.Add(time.Hour)}),
 		clients("report attempts by client", analysis.Filter{Verdict: analysis.RelayAttemptRejected}),
-		recipients("report recipients --client", analysis.Filter{ClientIP: "192.0.2.1"}, false),
+		func() plannedQuery {
+			q := recipients("report recipients --client", analysis.Filter{ClientIP: "192.0.2.1"}, false)
+			q.use = "<expr>=? AND client_ip=?" // by the hour, then the client (hoursIn)
+			return q
+		}(),
 		recipients("report recipients --since --until", analysis.Filter{Since: day, Until: day.Add(time.Hour)}, false),
 		summary("summary verdicts", analysis.Filter{}),
 		summary("summary verdicts --hops", analysis.Filter{IncludeHops: true}),
@@ -95,12 +99,13 @@ func plannedQueries() []plannedQuery {
 	}
 	// investigate (schema/investigate.go)
 	for _, q := range []struct{ name, query, use string }{
-		{"recipients by queue id", recipientsByQueueID, "queue_id=?"},
-		{"recipients by message-id", recipientsByMessageID, "message_id=?"},
-		{"recipients by client", recipientsByClientIP, "client_ip=?"},
+		// By the hour, then the value (migration 0019, hoursIn).
+		{"recipients by queue id", recipientsByQueueID, "<expr>=? AND queue_id=?"},
+		{"recipients by message-id", recipientsByMessageID, "<expr>=? AND message_id=?"},
+		{"recipients by client", recipientsByClientIP, "<expr>=? AND client_ip=?"},
 		{"recipients by auth user", recipientsByAuthUser, "auth_user=?"},
-		{"recipients by sender", recipientsBySender, "sender=?"},
-		{"recipients by recipient", recipientsByRecipient, "recipient=?"},
+		{"recipients by sender", recipientsBySender, "<expr>=? AND sender=?"},
+		{"recipients by recipient", recipientsByRecipient, "<expr>=? AND recipient=?"},
 		{"recipients in range", recipientsInRange, "ts_ms>?"},
 	} {
 		qs = append(qs, plannedQuery{name: "investigate " + q.name, query: q.query, args: []any{"x", from, to}, use: q.use})

@@ -20,7 +20,7 @@ func msTime(ms sql.NullInt64) time.Time {
 
 // where builds the WHERE clause of a recipients query from f. Every value
 // is a bound argument.
-func where(f analysis.Filter) (string, []any) {
+func where(f analysis.Filter, pg bool) (string, []any) {
 	var conds []string
 	var args []any
 	if f.Verdict != "" {
@@ -28,6 +28,12 @@ func where(f analysis.Filter) (string, []any) {
 		args = append(args, string(f.Verdict))
 	}
 	if f.ClientIP != "" {
+		if !pg {
+			// SQLite's index by client begins with the hour (hoursIn).
+			from, to := bounds(analysis.TimeRange{From: f.Since, To: f.Until})
+			conds = append(conds, hoursIn("?", "?"))
+			args = append(args, from, to, to) // hoursIn binds from, to, to
+		}
 		conds = append(conds, "client_ip = ?")
 		args = append(args, f.ClientIP)
 	}
@@ -53,7 +59,7 @@ const recipientColumns = `ts_ms, mta, host, queue_id, message_id, client_ip, cli
 
 // Recipients calls fn for every recipient matching f, in time order.
 func (s *Store) Recipients(ctx context.Context, f analysis.Filter, fn func(analysis.Recipient) error) error {
-	w, args := where(f)
+	w, args := where(f, s.pg)
 	rows, err := s.db.QueryContext(ctx, "SELECT "+recipientColumns+" FROM recipients"+w+" ORDER BY ts_ms, queue_id, hop, recipient, key", args...)
 	if err != nil {
 		return wrapBusy(err)
@@ -89,9 +95,9 @@ func (s *Store) Recipients(ctx context.Context, f analysis.Filter, fn func(analy
 // verdictCounts is the query that counts recipients per verdict, host and
 // MTA for f. Without a range or a client, the counts the triggers keep
 // (recipient_counts) answer: a few rows, not every recipient.
-func verdictCounts(f analysis.Filter) (string, []any) {
+func verdictCounts(f analysis.Filter, pg bool) (string, []any) {
 	if f.Verdict != "" || f.ClientIP != "" || !f.Since.IsZero() || !f.Until.IsZero() {
-		w, args := where(f)
+		w, args := where(f, pg)
 		return "SELECT verdict, host, mta, count(*) FROM recipients" + w + " GROUP BY verdict, host, mta", args
 	}
 	if f.IncludeHops {
@@ -126,7 +132,7 @@ func (s *Store) Summary(ctx context.Context, f analysis.Filter) (analysis.Summar
 		return sum, wrapBusy(err)
 	}
 	sum.First, sum.Last = msTime(first), msTime(last)
-	q, args := verdictCounts(f)
+	q, args := verdictCounts(f, s.pg)
 	rows, err = s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return sum, wrapBusy(err)
@@ -159,8 +165,8 @@ const relayClientsFilter = `verdict IN ('relay_abuse', 'relay_attempt_rejected')
 
 // clientRows is the query of ByClient: the columns it groups by, in the
 // order of Recipients, with the row's id to read its evidence by.
-func clientRows(f analysis.Filter) (string, []any) {
-	w, args := where(f)
+func clientRows(f analysis.Filter, pg bool) (string, []any) {
+	w, args := where(f, pg)
 	if f.Verdict == analysis.RelayAbuse || f.Verdict == analysis.RelayAttemptRejected {
 		w += " AND " + relayClientsFilter
 	}
@@ -182,7 +188,7 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 	// A client's evidence is the last line of its first three recipients
 	// that have one: read for a few rows after the grouping, by row id.
 	evidenceOf := map[string][]int64{}
-	q, args := clientRows(f)
+	q, args := clientRows(f, s.pg)
 	err := eachRow(ctx, s.db, q, args, func(rows *sql.Rows) error {
 		var (
 			r     analysis.Recipient
