@@ -304,13 +304,6 @@ type Batch struct {
 func Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message) *Batch {
 	b := &Batch{events: events}
 	b.encodeEvents()
-	b.encodeJudgements(rs, ms)
-	return b
-}
-
-// encodeJudgements puts rs and ms in b, in key order, with their JSON
-// columns.
-func (b *Batch) encodeJudgements(rs []analysis.Recipient, ms []analysis.Message) {
 	b.rs = byKey(rs, func(r *analysis.Recipient) string { return r.Key })
 	b.rJSON = make([]string, 0, 2*len(rs))
 	for _, r := range b.rs {
@@ -330,56 +323,6 @@ func (b *Batch) encodeJudgements(rs []analysis.Recipient, ms []analysis.Message)
 		}
 		b.mText = append(b.mText, ip, evidence)
 	}
-}
-
-// A BatchEncoder encodes a batch's events a block at a time while the
-// batch is being read, so that little is left to encode when it is
-// committed (tail: the store waits for that part). It makes the blocks
-// Prepare makes of the whole batch. The zero value is ready to use.
-type BatchEncoder struct {
-	blocks  []block
-	sparse  []int
-	details [][]byte
-	n       int // events encoded
-}
-
-// Encode encodes the complete blocks of events not encoded yet. events is
-// the batch read so far: each call's events start with the last call's.
-func (e *BatchEncoder) Encode(events []parsers.Event) {
-	for len(events)-e.n >= blockEvents {
-		e.encode(events, e.n+blockEvents)
-	}
-}
-
-// encode encodes events[e.n:end].
-func (e *BatchEncoder) encode(events []parsers.Event, end int) {
-	if end == e.n {
-		return
-	}
-	for _, bl := range encodeBlocks(events[e.n:end]) {
-		bl.start, bl.end = bl.start+e.n, bl.end+e.n
-		e.blocks = append(e.blocks, bl)
-	}
-	for i := e.n; i < end; i++ {
-		if ev := &events[i]; sparse(ev) {
-			e.sparse = append(e.sparse, i)
-			e.details = append(e.details, appendDetail(nil, ev))
-		}
-	}
-	e.n = end
-}
-
-// Prepare ends the batch of events (the events given to Encode, and
-// more): it encodes the rest, rs and ms as Prepare does, and leaves e
-// ready for the next batch.
-func (e *BatchEncoder) Prepare(events []parsers.Event, rs []analysis.Recipient, ms []analysis.Message) *Batch {
-	if e.n > len(events) {
-		panic("schema: BatchEncoder given fewer events than encoded")
-	}
-	e.encode(events, len(events))
-	b := &Batch{events: events, blocks: e.blocks, sparse: e.sparse, details: e.details}
-	b.encodeJudgements(rs, ms)
-	*e = BatchEncoder{}
 	return b
 }
 
