@@ -197,12 +197,15 @@ func (c *committer) run(ctx context.Context) {
 		}
 		for _, h := range held {
 			c.track(h.keys, -1)
-			c.inFlight.Add(-1)
 			if h.after != nil && c.err == nil {
 				if err := h.after(); err != nil {
 					c.err = err
 				}
 			}
+			// Only once after has run: sync returns at once when nothing
+			// is in flight, and the sender must not go on while after
+			// (the tail's sending of alerts) still runs.
+			c.inFlight.Add(-1)
 		}
 		held, w = held[:0], nil
 		return c.err == nil

@@ -106,9 +106,14 @@ func buildRoot(stdin io.Reader, tailCrash func(pipeline.CrashPoint, []analysis.A
 		},
 	}
 	root.PersistentPreRun = func(*cobra.Command, []string) {
-		displayZone = time.UTC
+		zone := time.UTC
 		if c.localTime {
-			displayZone = time.Local
+			zone = time.Local
+		}
+		// Written only when it changes: a test runs commands side by
+		// side in one process (tail beside ingest), all with one zone.
+		if displayZone != zone {
+			displayZone = zone
 		}
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
