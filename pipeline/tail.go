@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nxadm/tail"
+	"github.com/nxadm/tail/watch"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/parsers"
@@ -190,6 +191,7 @@ type followed struct {
 	offset   int64          // byte after the last line read
 	lines    int64          // lines read up to offset
 	skipTo   int64          // lines starting before this are stored already
+	size     int64          // the file's size when last looked at (see caughtUp)
 	batch    []parsers.Event
 	stats    parsers.Stats // since the last commit
 	dirty    bool          // read lines not committed
@@ -249,6 +251,7 @@ func (t *tailer) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		setPollInterval()
 		f.tl, err = tail.TailFile(f.path, tail.Config{
 			Follow: true, ReOpen: true, CompleteLines: true, Location: seek, Poll: t.poll,
 			Logger: tail.DiscardingLogger,
@@ -355,6 +358,22 @@ func (t *tailer) overdue() bool {
 	return !t.dirtySince.IsZero() && time.Since(t.dirtySince) >= commitInterval
 }
 
+// pollInterval is how often nxadm/tail's polling watcher looks at a file
+// at its end for new lines (its default: 250 ms). A line waits up to this
+// long before it is read: most of an alert's latency, and of a burst's
+// first commit. A stat of each followed file this often costs nothing
+// measurable.
+const pollInterval = 50 * time.Millisecond
+
+var pollOnce sync.Once
+
+// setPollInterval sets nxadm/tail's poll interval (a package variable of
+// its watch package, read by its watchers) before the first file is
+// followed.
+func setPollInterval() {
+	pollOnce.Do(func() { watch.POLL_DURATION = pollInterval })
+}
+
 // caughtUp reports whether every file with lines not committed has been
 // read to its end, so that no more lines are coming for now. A file's
 // reader does not say when it reaches the end; its size does: more than
@@ -366,8 +385,17 @@ func (t *tailer) caughtUp() bool {
 		if !f.dirty || f.stdin {
 			continue
 		}
+		if f.offset < f.size {
+			// Known to be there already: no need to look again (while a
+			// burst was read, a stat per line read was 43,000 stats per
+			// 100,000 lines).
+			return false
+		}
 		fi, err := os.Stat(f.path)
-		if err != nil || !sameFile(fi, f.dev, f.ino) || fi.Size() > f.offset {
+		if err != nil || !sameFile(fi, f.dev, f.ino) {
+			return false
+		}
+		if f.size = fi.Size(); f.size > f.offset {
 			return false
 		}
 	}
@@ -584,7 +612,7 @@ func (t *tailer) identify(ctx context.Context, f *followed, first [][]byte, star
 		return StoreError{err}
 	}
 	f.w = t.store.NewWriter(src)
-	f.offset, f.lines, f.skipTo = start, 0, start
+	f.offset, f.lines, f.skipTo, f.size = start, 0, start, 0
 	if src.Offset > start {
 		// Read before (the same first line, so the same file): go on
 		// where that stopped.
@@ -754,7 +782,7 @@ func (t *tailer) rotated(ctx context.Context, f *followed) error {
 	}
 	fmt.Fprintf(t.stderr, "%s: rotated or truncated at line %d; following the new file\n", f.path, f.lines)
 	f.name = f.path
-	f.w, f.fp, f.offset, f.lines, f.skipTo = nil, "", 0, 0, 0
+	f.w, f.fp, f.offset, f.lines, f.skipTo, f.size = nil, "", 0, 0, 0, 0
 	if t.opts.auto() {
 		f.parser, f.format = nil, Format{}
 	} else {

@@ -83,8 +83,8 @@ func newTailCmd(c *commonFlags, crash func(pipeline.CrashPoint, []analysis.Alert
 	fs.DurationVar(&tf.replay, "replay", 6*time.Hour, "on start, re-read the stored lines of this last `duration` to rebuild the messages in flight")
 	// nxadm/tail's inotify watcher adds its watch after reading to the end
 	// of a newly opened file: a line written in between waits for the next
-	// write. Polling compares sizes, so it misses nothing; 250 ms apart.
-	fs.BoolVar(&tf.poll, "poll", true, "poll files for changes every 250 ms; --poll=false uses inotify, which can leave a line written just after a file is (re)opened unread until the next one")
+	// write. Polling compares sizes, so it misses nothing; 50 ms apart (pipeline.pollInterval).
+	fs.BoolVar(&tf.poll, "poll", true, "poll files for changes every 50 ms; --poll=false uses inotify, which can leave a line written just after a file is (re)opened unread until the next one")
 	return cmd
 }
 

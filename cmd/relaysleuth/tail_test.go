@@ -766,7 +766,7 @@ func grepLines(s, sub string) string {
 // appends the log in 64 KiB writes as fast as they go, as a busy syslog
 // daemon would; the clock runs from the first write until the source's
 // committed position counts the last line, so it includes the wait for
-// the tail's next poll (up to 250 ms) and every commit.
+// the tail's next poll (up to 50 ms) and every commit.
 func BenchmarkTailFollow(b *testing.B) {
 	run := writeGenerated(b, "postfix", benchLines, 1)
 	data, err := os.ReadFile(filepath.Join(run.dir, run.logs[0]))
