@@ -60,7 +60,7 @@ func OpenForReading(ctx context.Context, db string, warn io.Writer) (*schema.Sto
 	if schema.Writable(db) != nil {
 		return schema.OpenReadOnly(ctx, db)
 	}
-	return schema.Open(ctx, db)
+	return schema.OpenForReports(ctx, db)
 }
 
 // warnWide warns when other users may read the database: it holds who

@@ -46,3 +46,44 @@ func TestOpenMigratesOnceAndRefusesNewer(t *testing.T) {
 		t.Errorf("Open of a newer schema: err = %v, want ErrNewerSchema", err)
 	}
 }
+
+// TestPageCacheByUse: a store opened to write keeps 16 MB of pages per
+// connection (a large ingest's index pages); one opened for a report has
+// SQLite's default, which answers a report on a big database faster (the
+// pages a report reads once are not worth the memory a bigger cache
+// fills). Both see the same data.
+func TestPageCacheByUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rs.db")
+	w, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Source(t.Context(), "mail.log", "abc", "postfix", 10); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenForReports(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, c := range []struct {
+		name string
+		s    *Store
+		want int
+	}{{"Open", w, -writeCacheKiB}, {"OpenForReports", r, -readCacheKiB}} {
+		var size, sources int
+		if err := c.s.db.QueryRowContext(t.Context(), "PRAGMA cache_size").Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if size != c.want {
+			t.Errorf("%s: cache_size %d, want %d", c.name, size, c.want)
+		}
+		if err := c.s.db.QueryRowContext(t.Context(), "SELECT count(*) FROM sources").Scan(&sources); err != nil || sources != 1 {
+			t.Errorf("%s: %d sources (%v), want 1", c.name, sources, err)
+		}
+	}
+	if readCacheKiB >= writeCacheKiB {
+		t.Errorf("the reports' cache (%d KiB) is not smaller than the writers' (%d KiB)", readCacheKiB, writeCacheKiB)
+	}
+}
