@@ -3,6 +3,7 @@ package schema
 import (
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -85,5 +86,55 @@ func TestPageCacheByUse(t *testing.T) {
 	}
 	if readCacheKiB >= writeCacheKiB {
 		t.Errorf("the reports' cache (%d KiB) is not smaller than the writers' (%d KiB)", readCacheKiB, writeCacheKiB)
+	}
+}
+
+// TestPageSize: a database relaysleuth creates, from nothing or from the
+// empty private file CreatePrivate leaves, has pages of pageSize bytes and
+// is in WAL mode; one made before with another page size keeps it and
+// opens as before.
+func TestPageSize(t *testing.T) {
+	dir := t.TempDir()
+	pageOf := func(s *Store) (size int, mode string) {
+		t.Helper()
+		if err := s.db.QueryRowContext(t.Context(), "PRAGMA page_size").Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.db.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		return size, mode
+	}
+	private := filepath.Join(dir, "private.db")
+	if err := CreatePrivate(private, ""); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "old.db")
+	db, err := sql.Open("sqlite3", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE x (y)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, c := range []struct {
+		file string
+		want int
+	}{{filepath.Join(dir, "new.db"), pageSize}, {private, pageSize}, {old, 4096}} {
+		s, err := Open(t.Context(), c.file)
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		if _, err := s.Source(t.Context(), "mail.log", "abc", "postfix", 10); err != nil {
+			t.Fatal(err)
+		}
+		if size, mode := pageOf(s); size != c.want || mode != "wal" {
+			t.Errorf("%s: page_size %d, journal_mode %s; want %d, wal", filepath.Base(c.file), size, mode, c.want)
+		}
+		s.Close()
+	}
+	if fi, err := os.Stat(private); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("private database: %v, %v; want mode 0600", fi.Mode(), err)
 	}
 }
