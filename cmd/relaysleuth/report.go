@@ -81,6 +81,7 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			noMemoryLimit()
 			if f.outputFormat != "html" {
 				if err := f.checkOutput(); err != nil {
 					return err
