@@ -24,6 +24,51 @@ type exchangeInput struct {
 	first        time.Time // of its first event
 }
 
+// generatedExchange generates an Exchange log set of about lines lines
+// from seed and returns the generator's policy and the set's files in the
+// order ingest reads them.
+func generatedExchange(t *testing.T, lines int, seed uint64) (Policy, []exchangeInput) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := loggen.Generate(io.Discard, io.Discard, loggen.Options{Format: "exchange", Lines: lines, Seed: seed, Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	var p Policy
+	cfg := loggen.Policy()
+	if err := p.AddDomains(cfg.LocalDomains...); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AddNetworks(cfg.TrustedNetworks...); err != nil {
+		t.Fatal(err)
+	}
+	return p, exchangeInputs(t, dir)
+}
+
+// feedExchange reads ins as ingest does: before each file it tells c
+// where the next one starts (ReadingInput), and the rotated files of one
+// log share a parser. It calls each with every event (each feeds c, or
+// not; false stops that file) and fileDone, if not nil, after each file.
+func feedExchange(t *testing.T, c *Correlator, ins []exchangeInput, each func(parsers.Event) bool, fileDone func()) {
+	t.Helper()
+	parserOf := map[string]parsers.Parser{}
+	for i, in := range ins {
+		var next time.Time
+		if i+1 < len(ins) {
+			next = ins[i+1].first
+		}
+		c.ReadingInput(next)
+		ps, ok := parserOf[in.series]
+		if !ok {
+			ps = exchange.NewParser(exchange.Options{Log: exchange.LogTypeOf(in.path)})
+			parserOf[in.series] = ps
+		}
+		scanExchange(t, ps, in.path, each)
+		if fileDone != nil {
+			fileDone()
+		}
+	}
+}
+
 // exchangeInputs returns the log files under dir oldest first, as ingest
 // orders them, with the log each belongs to (RECV, MSGTRK, MSGTRKMD, ...).
 func exchangeInputs(t *testing.T, dir string) []exchangeInput {
@@ -82,51 +127,26 @@ func scanExchange(t *testing.T, p parsers.Parser, path string, fn func(parsers.E
 // session when it ends. Kept until StaleAfter, every message of the log
 // (80 minutes of it) was held at the end.
 func TestExchangeMessagesLeaveMemory(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := loggen.Generate(io.Discard, io.Discard, loggen.Options{Format: "exchange", Lines: 400000, Seed: 5, Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
-	var p Policy
-	cfg := loggen.Policy()
-	if err := p.AddDomains(cfg.LocalDomains...); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AddNetworks(cfg.TrustedNetworks...); err != nil {
-		t.Fatal(err)
-	}
+	p, ins := generatedExchange(t, 400000, 5)
 	c := NewCorrelator(p)
-	ins := exchangeInputs(t, dir)
-	parserOf := map[string]parsers.Parser{} // rotated files share one, as in ingest
 	var start, end time.Time
 	peak, peakSessions, peakWaiting, events := 0, 0, 0, 0
-	for i, in := range ins {
-		var next time.Time
-		if i+1 < len(ins) {
-			next = ins[i+1].first
+	feedExchange(t, c, ins, func(ev parsers.Event) bool {
+		if start.IsZero() || ev.Time.Before(start) {
+			start = ev.Time
 		}
-		c.ReadingInput(next)
-		ps, ok := parserOf[in.series]
-		if !ok {
-			ps = exchange.NewParser(exchange.Options{Log: exchange.LogTypeOf(in.path)})
-			parserOf[in.series] = ps
+		if ev.Time.After(end) {
+			end = ev.Time
 		}
-		scanExchange(t, ps, in.path, func(ev parsers.Event) bool {
-			if start.IsZero() || ev.Time.Before(start) {
-				start = ev.Time
-			}
-			if ev.Time.After(end) {
-				end = ev.Time
-			}
-			c.Feed(ev)
-			if events++; events%1000 == 0 {
-				c.Flush()
-				peak = max(peak, c.InFlight())
-				peakSessions = max(peakSessions, len(c.sessions), len(c.ex.rcpts))
-				peakWaiting = max(peakWaiting, c.ex.nwaiting)
-			}
-			return true
-		})
-	}
+		c.Feed(ev)
+		if events++; events%1000 == 0 {
+			c.Flush()
+			peak = max(peak, c.InFlight())
+			peakSessions = max(peakSessions, len(c.sessions), len(c.ex.rcpts))
+			peakWaiting = max(peakWaiting, c.ex.nwaiting)
+		}
+		return true
+	}, nil)
 	c.Flush()
 	st := c.Stats()
 	span := end.Sub(start)

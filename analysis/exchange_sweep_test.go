@@ -1,13 +1,10 @@
 package analysis
 
 import (
-	"io"
 	"testing"
 	"time"
 
-	"github.com/relaysleuth/relaysleuth/internal/loggen"
 	"github.com/relaysleuth/relaysleuth/parsers"
-	"github.com/relaysleuth/relaysleuth/parsers/exchange"
 )
 
 // TestExchangeSweepAsWalk feeds a generated Exchange log set as ingest does
@@ -15,19 +12,7 @@ import (
 // a walk of every map would have let go of, pruned or forgotten may be
 // left, and every message held must be where a later sweep looks.
 func TestExchangeSweepAsWalk(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := loggen.Generate(io.Discard, io.Discard, loggen.Options{Format: "exchange", Lines: 150000, Seed: 7, Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
-	var p Policy
-	cfg := loggen.Policy()
-	if err := p.AddDomains(cfg.LocalDomains...); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AddNetworks(cfg.TrustedNetworks...); err != nil {
-		t.Fatal(err)
-	}
-	ins := exchangeInputs(t, dir)
+	p, ins := generatedExchange(t, 150000, 7)
 	// With StaleAfter shorter than the log, the shared sweep drops messages
 	// and waiting rows and sessions are forgotten too.
 	for _, stale := range []time.Duration{NewCorrelator(p).StaleAfter, 15 * time.Minute} {
@@ -40,35 +25,21 @@ func TestExchangeSweepAsWalk(t *testing.T) {
 }
 
 func sweepAsWalk(t *testing.T, c *Correlator, ins []exchangeInput) {
-	parserOf := map[string]parsers.Parser{}
 	sweeps := 0
 	var swept, sweptLow time.Time
-	for i, in := range ins {
-		var next time.Time
-		if i+1 < len(ins) {
-			next = ins[i+1].first
+	feedExchange(t, c, ins, func(ev parsers.Event) bool {
+		c.Feed(ev)
+		if c.ex.swept == swept && c.ex.sweptLow == sweptLow {
+			return true
 		}
-		c.ReadingInput(next)
-		ps, ok := parserOf[in.series]
-		if !ok {
-			ps = exchange.NewParser(exchange.Options{Log: exchange.LogTypeOf(in.path)})
-			parserOf[in.series] = ps
-		}
-		scanExchange(t, ps, in.path, func(ev parsers.Event) bool {
-			c.Feed(ev)
-			if c.ex.swept == swept && c.ex.sweptLow == sweptLow {
-				return true
-			}
-			// A sweep came before ev was taken: sweep again, to check
-			// what a sweep leaves.
-			c.sweepExchange()
-			swept, sweptLow = c.ex.swept, c.ex.sweptLow
-			sweeps++
-			checkSweep(t, c)
-			return !t.Failed()
-		})
-		c.Flush()
-	}
+		// A sweep came before ev was taken: sweep again, to check what a
+		// sweep leaves.
+		c.sweepExchange()
+		swept, sweptLow = c.ex.swept, c.ex.sweptLow
+		sweeps++
+		checkSweep(t, c)
+		return !t.Failed()
+	}, func() { c.Flush() })
 	st := c.Stats()
 	letGo := st.Messages - st.StaleMessages - c.InFlight() // by sweepExchange
 	t.Logf("%d sweeps, %d messages let go of, %d held at the end, stats %+v", sweeps, letGo, c.InFlight(), st)
