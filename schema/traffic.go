@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
@@ -71,10 +72,13 @@ func (s *Store) eachBlockInRange(ctx context.Context, d *eventDecoder, src sourc
 		return wrapBusy(err)
 	}
 	defer rows.Close()
+	// The blob is read in place and decompressed into buf, reused: the
+	// decoder copies the fields it keeps.
+	var buf []byte
 	for rows.Next() {
 		var (
 			block int64
-			data  []byte
+			data  sql.RawBytes
 		)
 		if err := rows.Scan(&block, &data); err != nil {
 			return fmt.Errorf("read events of %s: %w", src.path, err)
@@ -84,7 +88,10 @@ func (s *Store) eachBlockInRange(ctx context.Context, d *eventDecoder, src sourc
 		case evs = <-free:
 		default:
 		}
-		recs, err := blockRecords(data)
+		recs, err := blockRecordsInto(data, buf)
+		if len(recs) > 0 && &data[0] != &recs[0] {
+			buf = recs
+		}
 		if err == nil {
 			err = d.decode(recs, func(ev parsers.Event) error {
 				if ms := ev.Time.UnixMilli(); ms >= from && ms < to {
