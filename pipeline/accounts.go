@@ -3,8 +3,12 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/parsers"
@@ -22,8 +26,8 @@ type AccountsResult struct {
 // store, and writes the verdicts in one transaction: the recipients of
 // abusive sessions of compromised accounts become account_abuse, the rest
 // keep (or get back) the verdict the correlator gave. Ingest and Rejudge
-// run it at their end, Tail now and then. Memory holds one account's
-// aggregates at a time, and the reports.
+// run it at their end, Tail now and then. Memory holds the aggregates of
+// the accounts being judged (accountWorkers at a time), and the reports.
 func Accounts(ctx context.Context, store *schema.Store, policy analysis.Policy, since time.Time) (AccountsResult, error) {
 	var res AccountsResult
 	unlock, err := store.LockAccounts(ctx) // one pass at a time (PostgreSQL)
@@ -36,27 +40,39 @@ func Accounts(ctx context.Context, store *schema.Store, policy analysis.Policy, 
 		return res, err
 	}
 	j := &analysis.AccountJudge{Rules: policy.Accounts, Policy: policy, Failures: schema.NewAccountFailures(ctx, store)}
-	for _, name := range names {
-		if !judgedAccount(name) {
-			continue
-		}
-		err := store.AccountRows(ctx, name, func(next func() (analysis.AccountRow, bool, error)) error {
-			rep, err := j.Judge(name, next)
-			if err == nil {
-				res.Accounts = append(res.Accounts, rep)
-			}
-			return err
+	judged := slices.DeleteFunc(names, func(name string) bool { return !judgedAccount(name) })
+	// The accounts are judged side by side, each on its own reader of the
+	// store: a pass over a big database is mostly reading each account's
+	// history (a third of an incremental ingest's time, on one core).
+	reps := make([]analysis.AccountReport, len(judged))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(accountWorkers())
+	for i, name := range judged {
+		g.Go(func() error {
+			return store.AccountRows(gctx, name, func(next func() (analysis.AccountRow, bool, error)) error {
+				rep, err := j.Judge(name, next)
+				reps[i] = rep
+				return err
+			})
 		})
-		if err != nil {
-			return res, err
-		}
 	}
+	if err := g.Wait(); err != nil {
+		return res, err
+	}
+	res.Accounts = reps
 	gap := policy.Accounts.SessionGap
 	if gap <= 0 {
 		gap = analysis.DefaultAccountRules.SessionGap
 	}
 	res.AccountsApplied, err = store.ApplyAccounts(ctx, res.Accounts, gap)
 	return res, err
+}
+
+// accountWorkers is how many accounts a pass judges at once: one per
+// processor the Go runtime uses, at most 4 (each holds a reader of the
+// store and one account's aggregates). A variable for the tests.
+var accountWorkers = func() int {
+	return min(runtime.GOMAXPROCS(0), 4)
 }
 
 // judgedAccount reports whether name is an account that has a usual: not
