@@ -16,7 +16,7 @@ import (
 
 // The accounts pass's questions (see pipeline/accounts.go). Each is an
 // indexed search: by account (recipients_auth_user_ts,
-// events_sasl_user_ts) or by client address (events_auth_failed).
+// events_auth_failed_user) or by client address (events_auth_failed).
 const (
 	// accountNames lists the accounts with mail since a time: through the
 	// time index (the unary + keeps the planner off the account index,
@@ -25,7 +25,8 @@ const (
 	// accountNamesAll lists every account, from its index alone.
 	accountNamesAll = `SELECT DISTINCT auth_user FROM recipients WHERE auth_user <> '' ORDER BY auth_user`
 	// accountRows are an account's first-hop recipients in time order, a
-	// message's recipients in a row.
+	// message's recipients in a row, read from the account index alone
+	// (migration 0020: every column here is in it).
 	accountRows = `SELECT ts_ms, client_ip, message_key, sender, recipient, status FROM recipients
  WHERE auth_user = ? AND auth_user <> '' AND hop = 1 ORDER BY ts_ms, message_key`
 	// failuresFromAddress counts failed logins from one address in a time

@@ -123,11 +123,11 @@ func plannedQueries() []plannedQuery {
 	qs = append(qs,
 		plannedQuery{name: "accounts all names", query: accountNamesAll, all: true},
 		plannedQuery{name: "accounts names since", query: accountNames, args: []any{from}, use: "ts_ms>?"},
-		plannedQuery{name: "accounts rows", query: accountRows, args: []any{"x"}, use: "auth_user=?"},
+		plannedQuery{name: "accounts rows", query: accountRows, args: []any{"x"}, use: "auth_user=?", covering: true},
 		plannedQuery{name: "accounts failures from address", query: failuresFromAddress, args: []any{"192.0.2.1", from, to}, use: "client_ip=?"},
 		plannedQuery{name: "accounts failures of address", query: failuresOfAddress, args: []any{"192.0.2.1"}, use: "client_ip=?"},
 		plannedQuery{name: "accounts failure lines", query: failureLinesFromAddress, args: []any{"192.0.2.1", from, to}, use: "client_ip=?"},
-		plannedQuery{name: "accounts failing addresses", query: failingAddresses, args: []any{"CORP\\x", "x", from, to}, use: "sasl_user=?"},
+		plannedQuery{name: "accounts failing addresses", query: failingAddresses, args: []any{"CORP\\x", "x", from, to}, use: "sasl_user=?", covering: true},
 		plannedQuery{name: "accounts abused of", query: abusedOf, args: []any{"x"}, use: "verdict=?"},
 		plannedQuery{name: "accounts session recipients", query: sessionRecipients, args: []any{"x", from, to, "192.0.2.1"}},
 		plannedQuery{name: "accounts set verdict", query: setVerdict, args: []any{"account_abuse", "r", "k"}, use: "key=?"})
