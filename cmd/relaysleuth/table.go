@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -99,7 +100,10 @@ func writeColumns(w io.Writer, cols []analysis.Column, rows [][]string) error {
 
 // writePlain writes aligned columns without borders, for a pipe or a file.
 func writePlain(w io.Writer, cols []analysis.Column, rows [][]string) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// tabwriter writes a table cell by cell, padding by padding: a write
+	// to the file each, thousands for a long report.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	header := make([]string, len(cols))
 	for i, c := range cols {
 		header[i] = c.Header
@@ -115,7 +119,10 @@ func writePlain(w io.Writer, cols []analysis.Column, rows [][]string) error {
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // say writes a line of text to w, wrapped to the terminal's width.
