@@ -89,7 +89,7 @@ func plannedQueries() []plannedQuery {
 		// All failed logins: a scan of their partial index, never of events.
 		{name: "summary auth failures", query: `SELECT count(*) FROM events WHERE kind = 'auth_failed'`, all: true},
 		{name: "summary relay clients", query: `SELECT count(DISTINCT client_ip) FROM recipients WHERE verdict = ?`, args: []any{string(analysis.RelayAbuse)}},
-		{name: "report auth", query: authFailures, all: true},
+		{name: "report auth", query: authFailures, all: true, covering: true},
 
 		// the correlator's look-ups while ingesting (schema/resolve.go)
 		// By the partial index of the messages not yet removed (0018).
