@@ -1,8 +1,10 @@
 package schema
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -177,9 +179,21 @@ func clientRows(f analysis.Filter, pg bool) (string, []any) {
 // ByClient groups the recipients matching f (normally one verdict) by
 // client address, most recipients first.
 func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.ClientReport, error) {
+	// A message is its queue id, or, refused before it had one, its time
+	// and sender.
+	type msgKey struct {
+		queueID string
+		ts      int64
+		sender  string
+	}
 	type acc struct {
 		analysis.ClientReport
-		msgs    map[string]bool
+		// msgs are its messages, once or more each (counted once after
+		// the grouping: appending and sorting cost a fraction of a map's
+		// growth over hundreds of thousands of rows).
+		msgs    []msgKey
+		last    msgKey // the message of the client's row before
+		lastTs  int64
 		domains map[string]int
 		senders map[string]bool
 	}
@@ -189,41 +203,53 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 	// that have one: read for a few rows after the grouping, by row id.
 	evidenceOf := map[string][]int64{}
 	q, args := clientRows(f, s.pg)
+	// The text columns are read in place (hundreds of thousands of rows
+	// for report attempts) and copied only where they are kept.
+	var (
+		rowid, ts                            int64
+		queueID, ip, name, sender, recipient sql.RawBytes
+	)
 	err := eachRow(ctx, s.db, q, args, func(rows *sql.Rows) error {
-		var (
-			r     analysis.Recipient
-			rowid int64
-			ts    int64
-		)
-		if err := rows.Scan(&rowid, &ts, &r.QueueID, &r.ClientIP, &r.ClientName, &r.Sender, &r.Recipient); err != nil {
+		if err := rows.Scan(&rowid, &ts, &queueID, &ip, &name, &sender, &recipient); err != nil {
 			return err
 		}
-		r.Time = time.UnixMilli(ts).UTC()
-		a := byIP[r.ClientIP]
+		a := byIP[string(ip)]
 		if a == nil {
-			a = &acc{msgs: map[string]bool{}, domains: map[string]int{}, senders: map[string]bool{}}
-			a.ClientIP, a.ClientName, a.First = r.ClientIP, r.ClientName, r.Time
-			byIP[r.ClientIP] = a
-			order = append(order, r.ClientIP)
+			a = &acc{domains: map[string]int{}, senders: map[string]bool{}}
+			a.ClientIP, a.ClientName, a.First = string(ip), string(name), time.UnixMilli(ts).UTC()
+			byIP[a.ClientIP] = a
+			order = append(order, a.ClientIP)
 		}
 		a.Count++
-		a.Last = r.Time
-		key := r.QueueID
-		if key == "" {
-			key = r.Time.String() + r.Sender
+		a.lastTs = ts
+		if len(queueID) > 0 {
+			if string(queueID) != a.last.queueID {
+				a.last = msgKey{queueID: string(queueID)}
+				a.msgs = append(a.msgs, a.last)
+			}
+		} else if ts != a.last.ts || a.last.queueID != "" || string(sender) != a.last.sender {
+			a.last = msgKey{ts: ts, sender: string(sender)}
+			a.msgs = append(a.msgs, a.last)
 		}
-		a.msgs[key] = true
-		a.domains[analysis.RelayDomain(r.Recipient)]++ // the domain relayed to, not a trick's local one
-		if len(a.senders) < 20 {
-			a.senders[r.Sender] = true
+		a.domains[analysis.RelayDomain(string(recipient))]++ // the domain relayed to, not a trick's local one
+		if len(a.senders) < 20 && !a.senders[string(sender)] {
+			a.senders[string(sender)] = true
 		}
-		if ids := evidenceOf[r.ClientIP]; len(ids) < 6 {
-			evidenceOf[r.ClientIP] = append(ids, rowid)
+		if ids := evidenceOf[a.ClientIP]; len(ids) < 6 {
+			evidenceOf[a.ClientIP] = append(ids, rowid)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, a := range byIP {
+		a.Last = time.UnixMilli(a.lastTs).UTC()
+		slices.SortFunc(a.msgs, func(x, y msgKey) int {
+			return cmp.Or(strings.Compare(x.queueID, y.queueID), cmp.Compare(x.ts, y.ts), strings.Compare(x.sender, y.sender))
+		})
+		a.Messages = len(slices.Compact(a.msgs))
+		a.msgs = nil
 	}
 	var byRowID map[int64]string
 	if s.pg {
@@ -249,7 +275,6 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 	out := make([]analysis.ClientReport, 0, len(order))
 	for _, ip := range order {
 		a := byIP[ip]
-		a.Messages = len(a.msgs)
 		a.Domains = len(a.domains)
 		a.TopDomains = analysis.TopKeys(a.domains, 5)
 		for snd := range a.senders {
