@@ -265,14 +265,8 @@ var (
 
 // blockRecords returns the records of a stored block.
 func blockRecords(data []byte) ([]byte, error) {
-	return blockRecordsInto(data, nil)
-}
-
-// blockRecordsInto returns the records of a stored block, decompressed into
-// dst's memory when it is big enough (or data itself, not compressed).
-func blockRecordsInto(data, dst []byte) ([]byte, error) {
 	if !bytes.HasPrefix(data, zstdMagic) {
 		return data, nil
 	}
-	return blockDecoder.DecodeAll(data, dst[:0])
+	return blockDecoder.DecodeAll(data, nil)
 }

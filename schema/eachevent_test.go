@@ -1,9 +1,11 @@
 package schema
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +84,28 @@ func testEachEventManyBlocks(t *testing.T, db string) {
 	})
 	if !errors.Is(err, stop) || n != blockEvents+5 {
 		t.Fatalf("EachEvent with fn failing at event %d: err %v after %d events", blockEvents+5, err, n)
+	}
+
+	// A report interrupted (^C) ends with the context's error.
+	ctx, cancel := context.WithCancel(t.Context())
+	n = 0
+	err = s.EachEvent(ctx, analysis.TimeRange{}, func(parsers.Event) error {
+		if n++; n == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || n >= 2*perFile {
+		t.Fatalf("EachEvent cancelled at event 10: err %v after %d events", err, n)
+	}
+
+	// A damaged block is an error naming its file and block, not a crash.
+	if _, err := s.db.ExecContext(t.Context(), `UPDATE event_blocks SET data = ? WHERE id = (SELECT max(id) FROM event_blocks)`,
+		[]byte("\x28\xb5\x2f\xfd not zstd")); err != nil {
+		t.Fatal(err)
+	}
+	err = s.EachEvent(t.Context(), analysis.TimeRange{}, func(parsers.Event) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "read events of maillog: block ") {
+		t.Fatalf("EachEvent over a damaged block: err %v, want one naming maillog and the block", err)
 	}
 }
