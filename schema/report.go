@@ -294,50 +294,69 @@ const authFailureOnce = `NOT (e.daemon = 'rejectlog' AND EXISTS (SELECT 1 FROM e
  WHERE m.kind = 'auth_failed' AND m.ts_ms = e.ts_ms AND m.daemon = 'mainlog' AND m.format = e.format
  AND m.host = e.host AND m.client_ip = e.client_ip AND m.sasl_method = e.sasl_method AND m.sasl_user = e.sasl_user))`
 
-const authFailures = `SELECT ts_ms, client_ip, client_name, sasl_user, line, s.path FROM events e JOIN sources s ON s.id = e.source_id
- WHERE kind = 'auth_failed' AND ` + authFailureOnce + ` ORDER BY ts_ms, e.id`
+// authFailures are the failed logins by client and time, from the failed
+// logins' index alone (migration 0021): a client's failures come together
+// and only those of one client in one millisecond are sorted, by row.
+const authFailures = `SELECT e.id, ts_ms, client_ip, client_name, sasl_user, line, source_id FROM events e
+ WHERE kind = 'auth_failed' AND ` + authFailureOnce + ` ORDER BY client_ip, ts_ms, e.id`
 
-// AuthFailures groups failed SASL logins by client address.
+// AuthFailures groups failed SASL logins by client address: most failures
+// first, then the client that failed first.
 func (s *Store) AuthFailures(ctx context.Context) ([]analysis.ClientReport, error) {
+	srcs, err := s.readSources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	paths := make(map[int64]string, len(srcs))
+	for _, src := range srcs {
+		paths[src.id] = src.path
+	}
 	rows, err := s.db.QueryContext(ctx, authFailures)
 	if err != nil {
 		return nil, wrapBusy(err)
 	}
 	defer rows.Close()
-	byIP := map[string]*analysis.ClientReport{}
-	users := map[string]map[string]bool{}
-	var order []string
+	type client struct {
+		analysis.ClientReport
+		firstID int64
+		users   map[string]bool
+	}
+	var (
+		out             []*client
+		c               *client
+		id, line, srcID int64
+		ts              sql.NullInt64
+		ip, name, user  sql.RawBytes
+	)
 	for rows.Next() {
-		var (
-			ts             sql.NullInt64
-			ip, name, user string
-			line           int
-			path           string
-		)
-		if err := rows.Scan(&ts, &ip, &name, &user, &line, &path); err != nil {
+		if err := rows.Scan(&id, &ts, &ip, &name, &user, &line, &srcID); err != nil {
 			return nil, err
 		}
-		a := byIP[ip]
-		if a == nil {
-			a = &analysis.ClientReport{ClientIP: ip, ClientName: name, First: msTime(ts)}
-			byIP[ip] = a
-			users[ip] = map[string]bool{}
-			order = append(order, ip)
+		if c == nil || string(ip) != c.ClientIP {
+			c = &client{ClientReport: analysis.ClientReport{ClientIP: string(ip), ClientName: string(name), First: msTime(ts)},
+				firstID: id, users: map[string]bool{}}
+			out = append(out, c)
 		}
-		a.Count++
-		a.Last = msTime(ts)
-		if user != "" && !users[ip][user] && len(users[ip]) < 20 {
-			users[ip][user] = true
-			a.Users = append(a.Users, user)
+		c.Count++
+		c.Last = msTime(ts)
+		if len(user) > 0 && len(c.users) < 20 && !c.users[string(user)] {
+			c.users[string(user)] = true
+			c.Users = append(c.Users, string(user))
 		}
-		if len(a.Evidence) < 3 {
-			a.Evidence = append(a.Evidence, path+":"+strconv.Itoa(line))
+		if len(c.Evidence) < 3 {
+			c.Evidence = append(c.Evidence, paths[srcID]+":"+strconv.FormatInt(line, 10))
 		}
 	}
-	out := make([]analysis.ClientReport, 0, len(order))
-	for _, ip := range order {
-		out = append(out, *byIP[ip])
+	if err := rows.Err(); err != nil {
+		return nil, wrapBusy(err)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
-	return out, rows.Err()
+	// The clients in the order they first failed, then the busiest first.
+	slices.SortFunc(out, func(a, b *client) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.First.UnixMilli(), b.First.UnixMilli()), cmp.Compare(a.firstID, b.firstID))
+	})
+	reps := make([]analysis.ClientReport, len(out))
+	for i, c := range out {
+		reps[i] = c.ClientReport
+	}
+	return reps, nil
 }
