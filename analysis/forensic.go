@@ -23,6 +23,9 @@ type ReportStore interface {
 	Accounts(ctx context.Context) ([]AccountReport, error)
 	ServerEvents(ctx context.Context, r TimeRange) ([]parsers.Event, error)
 	VerdictSpan(ctx context.Context, v Verdict, r TimeRange) (span VerdictSpan, ok bool, err error)
+	// EachEvent gives every event of r in file order, with at least the
+	// fields a TrafficCounter counts from (schema's leaves the raw line,
+	// client and login out).
 	EachEvent(ctx context.Context, r TimeRange, fn func(parsers.Event) error) error
 }
 

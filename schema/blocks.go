@@ -67,7 +67,7 @@ func nextField(b []byte) (field, rest []byte, err error) {
 		}
 		n = n*10 + int(c-'0')
 	}
-	if colon <= 0 || n < 0 || n > len(b)-colon-1 {
+	if colon <= 0 || n > len(b)-colon-1 {
 		return nil, nil, errBlock
 	}
 	return b[colon+1 : colon+1+n], b[colon+1+n:], nil
@@ -83,7 +83,8 @@ type eventDecoder struct {
 	file string
 	// counting leaves out what report traffic does not count from: the
 	// raw line, the client, the login, the Message-ID and the detail
-	// fields other than sender, recipient, status, reason and size. It
+	// fields other than sender, recipient, status, reason and size (see
+	// detail). It
 	// spares most of the decoding's allocations (the raw line is the
 	// biggest field).
 	counting bool
@@ -133,44 +134,16 @@ func (d *eventDecoder) decode(b []byte, fn func(ev parsers.Event) error) error {
 		ev.Time = time.UnixMilli(atoi(f[2])).UTC()
 		ev.Format, ev.Host, ev.Daemon, ev.Kind = d.name(f[3]), d.name(f[4]), d.name(f[5]), parsers.ParseKind(string(f[6]))
 		ev.QueueID, ev.NextQueueID, ev.PrevQueueID = string(f[7]), string(f[8]), string(f[9])
-		if d.counting {
-			err = d.countedDetail(rec, &ev)
-		} else {
+		if !d.counting {
 			ev.MessageID = string(f[10])
 			ev.ClientIP, _ = netip.ParseAddr(string(f[11]))
 			ev.ClientName, ev.SASLMethod, ev.SASLUser, ev.Raw = string(f[12]), string(f[13]), string(f[14]), string(f[15])
-			err = decodeDetail(rec, &ev)
 		}
-		if err != nil {
+		if err := d.detail(rec, &ev); err != nil {
 			return err
 		}
 		if err := fn(ev); err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-// countedDetail sets the detail fields report traffic counts from: sender,
-// recipient, status, reason and size (see decodeDetail).
-func (d *eventDecoder) countedDetail(b []byte, ev *parsers.Event) error {
-	for i := 0; i <= 10 && len(b) > 0; i++ {
-		v, rest, err := nextField(b)
-		if err != nil {
-			return err
-		}
-		b = rest
-		switch i {
-		case 3:
-			ev.From = string(v)
-		case 4:
-			ev.Rcpt = string(v)
-		case 7:
-			ev.Status = d.name(v)
-		case 9:
-			ev.Reason = string(v)
-		case 10:
-			ev.Size = atoi(v)
 		}
 	}
 	return nil

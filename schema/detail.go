@@ -46,20 +46,28 @@ func appendNumField(b []byte, n int64) []byte {
 
 // decodeDetail sets ev's detail fields from b.
 func decodeDetail(b []byte, ev *parsers.Event) error {
-	var f [15]string
+	return (&eventDecoder{}).detail(b, ev)
+}
+
+// detail sets ev's detail fields from b: with d.counting, only those
+// report traffic counts from (sender, recipient, status, reason, size).
+func (d *eventDecoder) detail(b []byte, ev *parsers.Event) error {
+	var f [15][]byte
 	for i := 0; i < len(f) && len(b) > 0; i++ {
 		v, rest, err := nextField(b)
 		if err != nil {
 			return err
 		}
-		f[i], b = string(v), rest
+		f[i], b = v, rest
 	}
-	ev.Session, ev.Helo, ev.Proto, ev.From, ev.Rcpt, ev.OrigRcpt, ev.Relay = f[0], f[1], f[2], f[3], f[4], f[5], f[6]
-	ev.Status, ev.DSN, ev.Reason = f[7], f[8], f[9]
-	ev.Size, _ = strconv.ParseInt(f[10], 10, 64)
-	ev.NRcpt, _ = strconv.Atoi(f[11])
-	ev.OrigClientIP, _ = netip.ParseAddr(f[12])
-	ev.OrigClientName = f[13]
-	ev.Attrs = f[14]
+	ev.From, ev.Rcpt, ev.Status, ev.Reason = string(f[3]), string(f[4]), d.name(f[7]), string(f[9])
+	ev.Size = atoi(f[10])
+	if d.counting {
+		return nil
+	}
+	ev.Session, ev.Helo, ev.Proto, ev.OrigRcpt, ev.Relay, ev.DSN = string(f[0]), string(f[1]), string(f[2]), string(f[5]), string(f[6]), string(f[8])
+	ev.NRcpt = int(atoi(f[11]))
+	ev.OrigClientIP, _ = netip.ParseAddr(string(f[12]))
+	ev.OrigClientName, ev.Attrs = string(f[13]), string(f[14])
 	return nil
 }
