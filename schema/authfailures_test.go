@@ -19,11 +19,7 @@ import (
 func TestAuthFailuresGroups(t *testing.T) { engines(t, testAuthFailuresGroups) }
 
 func testAuthFailuresGroups(t *testing.T, db string) {
-	s, err := Open(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openEngine(t, db)
 	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
 	var events []parsers.Event
 	fail := func(ms int, ip, user, daemon string) {
@@ -43,13 +39,7 @@ func testAuthFailuresGroups(t *testing.T, db string) {
 	fail(5000, b, "bob", "mainlog")
 	fail(5000, c, "carol", "mainlog") // as many as b, but b failed first
 	fail(6000, c, "carol", "mainlog")
-	src, err := s.Source(t.Context(), "mail.log", "fp", "exim", int64(len(events)*100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.NewWriter(src).Commit(t.Context(), events, nil, nil, Progress{Offset: int64(len(events) * 100), Lines: int64(len(events)), Complete: true}); err != nil {
-		t.Fatal(err)
-	}
+	commitEvents(t, s, "fp", events, false)
 	got, err := s.AuthFailures(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -18,11 +18,7 @@ import (
 func TestByClientGroups(t *testing.T) { engines(t, testByClientGroups) }
 
 func testByClientGroups(t *testing.T, db string) {
-	s, err := Open(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openEngine(t, db)
 	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
 	n := 0
 	rcpt := func(ip string, sec int, qid, sender, to string) analysis.Recipient {

@@ -22,11 +22,7 @@ import (
 func TestEachEventManyBlocks(t *testing.T) { engines(t, testEachEventManyBlocks) }
 
 func testEachEventManyBlocks(t *testing.T, db string) {
-	s, err := Open(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openEngine(t, db)
 	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
 	const perFile = 3*blockEvents + 100 // four blocks, the last short
 	files := []string{"maillog.1", "maillog"}
@@ -49,7 +45,7 @@ func testEachEventManyBlocks(t *testing.T, db string) {
 		}
 	}
 	n := 0
-	err = s.EachEvent(t.Context(), analysis.TimeRange{}, func(ev parsers.Event) error {
+	err := s.EachEvent(t.Context(), analysis.TimeRange{}, func(ev parsers.Event) error {
 		fi, i := n/perFile, n%perFile
 		n++
 		want := fmt.Sprintf("%s:%d", files[fi], i+1)
