@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -73,5 +74,55 @@ func testByClientGroups(t *testing.T, db string) {
 	}
 	if cb := got[1]; cb.Count != 1 || cb.Messages != 1 || cb.Domains != 1 {
 		t.Errorf("client %s: %d recipients in %d messages to %d domains, want 1 in 1 to 1", b, cb.Count, cb.Messages, cb.Domains)
+	}
+}
+
+// TestByClientEvidence: every client's evidence is its first three lines,
+// also when the clients name more rows than one query reads (500).
+func TestByClientEvidence(t *testing.T) { engines(t, testByClientEvidence) }
+
+func testByClientEvidence(t *testing.T, db string) {
+	s := openEngine(t, db)
+	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	const clients, each = 150, 4 // 150 clients of 8 rows name 6 each: 900 rows
+	var rs []analysis.Recipient
+	line := 0
+	index := map[string]int{} // client address: its number
+	for i := range each {
+		for c := range clients {
+			line++
+			ip := fmt.Sprintf("198.51.%d.%d", c/100, c%100)
+			index[ip] = c
+			qid := fmt.Sprintf("Q%dC%d", i, c)
+			for _, to := range []string{"a@gmail.example", "b@gmail.example"} {
+				rs = append(rs, analysis.Recipient{Key: qid + "@mail|" + to, MessageKey: qid + "@mail", Time: t0.Add(time.Duration(line) * time.Second),
+					MTA: "postfix", Host: "mail", QueueID: qid, ClientIP: ip, ClientName: "unknown", Sender: "x@spam.example", Recipient: to,
+					Status: "rejected", Verdict: analysis.RelayAttemptRejected, Reason: "Relay access denied", Hop: 1,
+					Evidence: []string{fmt.Sprintf("mail.log:%d", line)}})
+			}
+		}
+	}
+	src, err := s.Source(t.Context(), "mail.log", "fp", "postfix", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NewWriter(src).Commit(t.Context(), nil, rs, nil, Progress{Offset: 100, Lines: int64(line), Complete: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ByClient(t.Context(), analysis.Filter{Verdict: analysis.RelayAttemptRejected})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != clients {
+		t.Fatalf("ByClient gave %d clients, want %d", len(got), clients)
+	}
+	for _, c := range got {
+		n := index[c.ClientIP]
+		// The client's first three recipients: its message of round 0
+		// (two lines the same) and of round 1.
+		want := []string{fmt.Sprintf("mail.log:%d", n+1), fmt.Sprintf("mail.log:%d", n+1), fmt.Sprintf("mail.log:%d", clients+n+1)}
+		if !reflect.DeepEqual(c.Evidence, want) {
+			t.Errorf("client %s: evidence %v, want %v", c.ClientIP, c.Evidence, want)
+		}
 	}
 }

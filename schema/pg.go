@@ -317,35 +317,6 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 	return 0, errors.New("the database's size is unknown")
 }
 
-// pgEvidenceByRowID reads the evidence of the recipients ByClient names
-// by row id, a thousand rows a query.
-func (s *Store) pgEvidenceByRowID(ctx context.Context, idsOf map[string][]int64) (map[int64]string, error) {
-	var ids []int64
-	for _, x := range idsOf {
-		ids = append(ids, x...)
-	}
-	out := make(map[int64]string, len(ids))
-	for len(ids) > 0 {
-		n := min(len(ids), 1000)
-		err := eachRow(ctx, s.db, `SELECT rowid, evidence FROM recipients WHERE rowid = ANY(?::bigint[])`, []any{ids[:n]}, func(rows *sql.Rows) error {
-			var (
-				id int64
-				ev string
-			)
-			if err := rows.Scan(&id, &ev); err != nil {
-				return err
-			}
-			out[id] = ev
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		ids = ids[n:]
-	}
-	return out, nil
-}
-
 // pgRelocateHosts limits Relocate's rewrite of references to the rows of
 // the hosts whose lines the moved file holds. Hosts of a fleet follow the
 // same paths (/var/log/mail.log): one host's rotation must not move the

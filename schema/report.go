@@ -28,6 +28,11 @@ func where(f analysis.Filter, pg bool) (string, []any) {
 	if f.Verdict != "" {
 		conds = append(conds, "verdict = ?")
 		args = append(args, string(f.Verdict))
+		if f.Verdict == analysis.RelayAbuse || f.Verdict == analysis.RelayAttemptRejected {
+			// Lets the planner read the partial index of these verdicts,
+			// in time order.
+			conds = append(conds, relayClientsFilter)
+		}
 	}
 	if f.ClientIP != "" {
 		if !pg {
@@ -48,7 +53,16 @@ func where(f analysis.Filter, pg bool) (string, []any) {
 		args = append(args, f.Until.UnixMilli())
 	}
 	if !f.IncludeHops {
-		conds = append(conds, "hop = 1")
+		if pg {
+			conds = append(conds, "hop = 1")
+		} else {
+			// "+hop": not a term SQLite may search or order by. As one, it
+			// took hop out of the ORDER BY that the index by verdict
+			// (recipients_relay_clients) gives in full, and SQLite sorted
+			// each millisecond's rows again: report attempts on 20M lines
+			// read its 582k recipients in 0.68 s, 0.47 s without the sort.
+			conds = append(conds, "+hop = 1")
+		}
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -169,9 +183,6 @@ const relayClientsFilter = `verdict IN ('relay_abuse', 'relay_attempt_rejected')
 // order of Recipients, with the row's id to read its evidence by.
 func clientRows(f analysis.Filter, pg bool) (string, []any) {
 	w, args := where(f, pg)
-	if f.Verdict == analysis.RelayAbuse || f.Verdict == analysis.RelayAttemptRejected {
-		w += " AND " + relayClientsFilter
-	}
 	return `SELECT rowid, ts_ms, queue_id, client_ip, client_name, sender, recipient FROM recipients` + w +
 		` ORDER BY ts_ms, queue_id, hop, recipient, key`, args
 }
@@ -251,23 +262,14 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 		a.Messages = len(slices.Compact(a.msgs))
 		a.msgs = nil
 	}
-	var byRowID map[int64]string
-	if s.pg {
-		// A query per row is a round trip to the server per row.
-		if byRowID, err = s.pgEvidenceByRowID(ctx, evidenceOf); err != nil {
-			return nil, err
-		}
+	byRowID, err := s.evidenceByRowID(ctx, evidenceOf)
+	if err != nil {
+		return nil, err
 	}
 	for ip, ids := range evidenceOf {
 		a := byIP[ip]
 		for _, id := range ids {
-			stored, ok := byRowID[id]
-			if !ok {
-				if err := s.db.QueryRowContext(ctx, `SELECT evidence FROM recipients WHERE rowid = ?`, id).Scan(&stored); err != nil {
-					return nil, wrapBusy(err)
-				}
-			}
-			if ev := decodeEvidence(stored); len(ev) > 0 && len(a.Evidence) < 3 {
+			if ev := decodeEvidence(byRowID[id]); len(ev) > 0 && len(a.Evidence) < 3 {
 				a.Evidence = append(a.Evidence, ev[len(ev)-1])
 			}
 		}
@@ -284,6 +286,48 @@ func (s *Store) ByClient(ctx context.Context, f analysis.Filter) ([]analysis.Cli
 		out = append(out, a.ClientReport)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out, nil
+}
+
+// evidenceByRowID reads the evidence of the recipients ByClient names by
+// row id, up to 500 rows a query: report attempts on 20M lines names 18k
+// rows, and a query for each took 0.2 s.
+func (s *Store) evidenceByRowID(ctx context.Context, idsOf map[string][]int64) (map[int64]string, error) {
+	var ids []int64
+	for _, x := range idsOf {
+		ids = append(ids, x...)
+	}
+	out := make(map[int64]string, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		var (
+			q    string
+			args []any
+		)
+		if s.pg {
+			q, args = `SELECT rowid, evidence FROM recipients WHERE rowid = ANY(?::bigint[])`, []any{ids[:n]}
+		} else {
+			q = `SELECT rowid, evidence FROM recipients WHERE rowid IN (?` + strings.Repeat(`, ?`, n-1) + `)`
+			for _, id := range ids[:n] {
+				args = append(args, id)
+			}
+		}
+		err := eachRow(ctx, s.db, q, args, func(rows *sql.Rows) error {
+			var (
+				id int64
+				ev string
+			)
+			if err := rows.Scan(&id, &ev); err != nil {
+				return err
+			}
+			out[id] = ev
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		ids = ids[n:]
+	}
 	return out, nil
 }
 
