@@ -135,21 +135,44 @@ func say(w io.Writer, text string) {
 
 // writeCSV writes header and rows as CSV, control characters escaped.
 func writeCSV(w io.Writer, cols []analysis.Column, rows [][]string) error {
-	cw := csv.NewWriter(w)
-	header := make([]string, len(cols))
-	for i, c := range cols {
-		header[i] = c.Name
-	}
-	if err := cw.Write(header); err != nil {
+	cw, err := newCSVWriter(w, cols)
+	if err != nil {
 		return err
 	}
 	for _, r := range rows {
-		if err := cw.Write(cleanAll(r)); err != nil {
+		if err := cw.Write(r); err != nil {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
+}
+
+// A csvWriter writes a table's rows as CSV one by one, each cell passed
+// through clean, buffered.
+type csvWriter struct {
+	bw *bufio.Writer
+	cw *csv.Writer
+}
+
+// newCSVWriter writes the header of cols (their names) to w.
+func newCSVWriter(w io.Writer, cols []analysis.Column) (*csvWriter, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	c := &csvWriter{bw: bw, cw: csv.NewWriter(bw)}
+	header := make([]string, len(cols))
+	for i, col := range cols {
+		header[i] = col.Name
+	}
+	return c, c.cw.Write(header)
+}
+
+func (c *csvWriter) Write(row []string) error { return c.cw.Write(cleanAll(row)) }
+
+func (c *csvWriter) Flush() error {
+	c.cw.Flush()
+	if err := c.cw.Error(); err != nil {
+		return err
+	}
+	return c.bw.Flush()
 }
 
 func anySlice(ss []string) []any {
