@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -45,9 +47,15 @@ func TestRejudge(t *testing.T) {
 			if bytes.Equal(recipientsJSON(t, wrong), want) {
 				t.Fatal("the wrong policy gave the same verdicts: the test proves nothing")
 			}
+			schemaBefore := schemaOf(t, wrong)
 			var stderr bytes.Buffer
 			if err := runCLI(t, []string{"rejudge", "--db", wrong, "--config", cfg}, &bytes.Buffer{}, &stderr); err != nil {
 				t.Fatalf("rejudge: %v\n%s", err, stderr.String())
+			}
+			// Its indexes and triggers, dropped while it writes, are back
+			// as they were.
+			if after := schemaOf(t, wrong); after != schemaBefore {
+				t.Errorf("the schema after rejudge differs:\n%s", firstDiff(after, schemaBefore))
 			}
 			// It says what changed: relay abuse the wrong policy hid.
 			if !regexp.MustCompile(`relay_abuse +0 -> [1-9]`).MatchString(stderr.String()) {
@@ -59,4 +67,30 @@ func TestRejudge(t *testing.T) {
 			countsMatch(t, wrong)
 		})
 	}
+}
+
+// schemaOf lists the tables, indexes and triggers of the SQLite database
+// db with their definitions.
+func schemaOf(t *testing.T, db string) string {
+	t.Helper()
+	rows, err := openDB(t, db).Query(`SELECT type, name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var typ, name, def string
+		if err := rows.Scan(&typ, &name, &def); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %s %s\n", typ, name, def)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "index recipients_ts ") || !strings.Contains(b.String(), "trigger recipients_count_delete ") {
+		t.Fatalf("%s: no recipients_ts index or delete trigger in:\n%s", db, b.String())
+	}
+	return b.String()
 }
