@@ -49,7 +49,15 @@ const pruneStagedKeys = `DELETE FROM event_keys_new WHERE block_id IN (SELECT id
 func (s *Store) Prune(ctx context.Context, cutoff time.Time) (Pruned, error) {
 	var p Pruned
 	p.BytesBefore = s.size(ctx)
-	tx, err := s.db.BeginTx(ctx, nil)
+	// Deleting most of the database journals every page a statement
+	// changes, and VACUUM copies the database: both in temporary storage,
+	// which must be files. In memory, pruning 5M of 6M lines took 1.1 GB.
+	c, done, err := s.tempOnDisk(ctx)
+	if err != nil {
+		return p, err
+	}
+	defer done()
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return p, wrapBusy(err)
 	}
@@ -93,10 +101,10 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (Pruned, error) {
 	if err := tx.Commit(); err != nil {
 		return p, wrapBusy(err)
 	}
-	if _, err := s.db.ExecContext(ctx, "VACUUM"); err != nil {
+	if _, err := c.ExecContext(ctx, "VACUUM"); err != nil {
 		return p, fmt.Errorf("vacuum: %w", wrapBusy(err))
 	}
-	if _, err := s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if _, err := c.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		return p, wrapBusy(err)
 	}
 	p.BytesAfter = s.size(ctx)

@@ -38,25 +38,13 @@ func (s *Store) Rejudge(ctx context.Context, j Judge) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	c, err := s.db.Conn(ctx)
+	// The index builds at the end sort every recipient: in temporary
+	// files, as RestoreIndexes does, not in memory.
+	c, done, err := s.tempOnDisk(ctx)
 	if err != nil {
-		return 0, wrapBusy(err)
+		return 0, err
 	}
-	defer c.Close()
-	if !s.pg {
-		// The index builds at the end sort every recipient: in temporary
-		// files, as RestoreIndexes does, not in memory.
-		var cache int
-		if err := c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
-			return 0, wrapBusy(err)
-		}
-		if _, err := c.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
-			return 0, wrapBusy(err)
-		}
-		// The connection goes back to the pool: give it back its settings
-		// (cache is an integer SQLite returned).
-		defer c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA temp_store = MEMORY; PRAGMA cache_size = %d`, cache))
-	}
+	defer done()
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, wrapBusy(err)

@@ -302,3 +302,34 @@ func (s *Store) TableRows(ctx context.Context) (map[string]int64, error) {
 	out["events"] = n
 	return out, nil
 }
+
+// tempOnDisk returns a connection whose temporary storage (statement
+// journals, sorts, VACUUM's copy of the database) is in files, not memory
+// as for every other use (temp_store = MEMORY), for statements that change
+// or copy most of the database; done gives the connection back to the pool
+// as it was. On PostgreSQL it is a plain connection.
+func (s *Store) tempOnDisk(ctx context.Context) (c *sql.Conn, done func(), err error) {
+	c, err = s.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, wrapBusy(err)
+	}
+	if s.pg {
+		return c, func() { c.Close() }, nil
+	}
+	// The caller may shrink the page cache for a sort (Rejudge): it is
+	// given back too.
+	var cache int
+	if err := c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+		c.Close()
+		return nil, nil, wrapBusy(err)
+	}
+	if _, err := c.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		c.Close()
+		return nil, nil, wrapBusy(err)
+	}
+	return c, func() {
+		// cache is an integer SQLite returned.
+		c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA temp_store = MEMORY; PRAGMA cache_size = %d`, cache))
+		c.Close()
+	}, nil
+}

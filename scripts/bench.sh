@@ -171,6 +171,15 @@ for n in $sizes; do
 	results+=("postfix $l: max RSS of scan = ${rss[scan postfix $l]} MB (target <= 150)")
 	results+=("postfix $l: database $(mb "$out/postfix-$l.db"*) MB for a $(mb "$plog") MB log = $(ratio "$(mb "$out/postfix-$l.db"*)" "$(mb "$plog")")x (target <= 1.0)")
 	results+=("postfix $l: report summary ${secs[report summary postfix $l]} s, report relay ${secs[report relay postfix $l]} s, investigate ${secs[investigate postfix $l]} s (target < 0.2, process start included)")
+	if [ "$n" -eq 5000000 ]; then
+		# Maintenance on a copy: every verdict given again, then the
+		# older half (the log's first of its two days) pruned.
+		cp "$out/postfix-$l.db" "$out/postfix-$l-copy.db"
+		measure "rejudge postfix $l" 0 "$rs" rejudge --db "$out/postfix-$l-copy.db" --config "$out/config.json"
+		measure "prune half postfix $l" 0 "$rs" prune --db "$out/postfix-$l-copy.db" --before 2026-03-03
+		results+=("postfix $l: rejudge ${secs[rejudge postfix $l]} s, max RSS ${rss[rejudge postfix $l]} MB; prune of half ${secs[prune half postfix $l]} s, max RSS ${rss[prune half postfix $l]} MB (memory bounded, target <= 150)")
+		rm -f "$out/postfix-$l-copy.db"*
+	fi
 	if [ "$n" -le 1000000 ]; then
 		elog=$(generate exim "$n")
 		fresh "$out/exim-$l.db"
