@@ -150,7 +150,8 @@ func plannedQueries() []plannedQuery {
 		plannedQuery{name: "timeline server events", query: serverEvents, args: []any{"server", from, to, maxServerEvents}, use: "ts_ms>?"},
 		plannedQuery{name: "timeline first of verdict", query: firstOfVerdict, args: []any{"relay_abuse", from, to}, use: "verdict=?"},
 		plannedQuery{name: "timeline last of verdict", query: lastOfVerdict, args: []any{"relay_abuse", from, to}, use: "verdict=?"},
-		plannedQuery{name: "traffic blocks of a source", query: blocksOfSourceInRange, args: []any{1, from, to}, use: "source_id=?"})
+		plannedQuery{name: "traffic blocks of a source", query: blocksOfSourceInRange, args: []any{1, from, to}, use: "source_id=?"},
+		plannedQuery{name: "traffic blocks counted", query: blocksOfSourceCounted, args: []any{1, from, to}, use: "source_id=?"})
 	// tail's replay: the blocks of the last window, the earlier blocks of
 	// the queue ids they name.
 	qs = append(qs,

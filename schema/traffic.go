@@ -53,6 +53,14 @@ func (s *Store) EachEvent(ctx context.Context, r analysis.TimeRange, fn func(par
 		return err
 	}
 	from, to := bounds(r)
+	progress := analysis.ReadProgressFrom(ctx)
+	var done, total int64
+	if progress != nil {
+		if total, err = s.countBlocksInRange(ctx, srcs, from, to); err != nil {
+			return err
+		}
+		progress(0, total)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan blockJob, decodedAhead)
@@ -113,6 +121,10 @@ func (s *Store) EachEvent(ctx context.Context, r analysis.TimeRange, fn func(par
 		case free <- res.evs[:0]:
 		default:
 		}
+		if progress != nil {
+			done++
+			progress(min(done, total), total)
+		}
 	}
 	return <-readErr
 }
@@ -165,6 +177,22 @@ func sendCtx[T any](ctx context.Context, ch chan<- T, v T) error {
 // eachBlockInRange calls fn with the id and stored data of each of src's
 // blocks that hold an event in [from, to), in file order. data is valid
 // until fn returns.
+// blocksOfSourceCounted is how many blocks blocksOfSourceInRange reads.
+const blocksOfSourceCounted = `SELECT count(*) FROM event_blocks WHERE source_id = ? AND max_ts_ms >= ? AND min_ts_ms < ?`
+
+// countBlocksInRange is how many blocks EachEvent reads from srcs.
+func (s *Store) countBlocksInRange(ctx context.Context, srcs []sourceRef, from, to int64) (int64, error) {
+	var total int64
+	for _, src := range srcs {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, blocksOfSourceCounted, src.id, from, to).Scan(&n); err != nil {
+			return 0, wrapBusy(err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
 func (s *Store) eachBlockInRange(ctx context.Context, src sourceRef, from, to int64, fn func(id int64, data []byte) error) error {
 	rows, err := s.db.QueryContext(ctx, blocksOfSourceInRange, src.id, from, to)
 	if err != nil {

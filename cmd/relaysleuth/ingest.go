@@ -71,6 +71,19 @@ func ingest(ctx context.Context, c *commonFlags, paths []string, stdin io.Reader
 	return b.Run(ctx, paths)
 }
 
+// showProgress says whether --progress mode shows a bar on stderr:
+// always, or auto when stderr is a terminal.
+func showProgress(mode string, stderr io.Writer) bool {
+	switch mode {
+	case "always":
+		return true
+	case "auto":
+		f, ok := stderr.(*os.File)
+		return ok && term.IsTerminal(int(f.Fd()))
+	}
+	return false
+}
+
 // progressBar shows an ingest's progress over the inputs' sizes.
 type progressBar struct {
 	bar *progressbar.ProgressBar
@@ -88,16 +101,7 @@ func (p *progressBar) Finish() {
 // inputs' sizes on stderr, or nil when stderr is not a terminal (or
 // --progress says so).
 func newProgress(mode string, stderr io.Writer) func(total int64) pipeline.Progress {
-	show := false
-	switch mode {
-	case "always":
-		show = true
-	case "auto":
-		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			show = true
-		}
-	}
-	if !show {
+	if !showProgress(mode, stderr) {
 		return nil
 	}
 	return func(total int64) pipeline.Progress {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -79,5 +80,33 @@ func TestRecipientsPages(t *testing.T) {
 	}
 	if seen != n {
 		t.Errorf("table: %d rows, want %d", seen, n)
+	}
+}
+
+// TestReportProgress: report traffic, forensic and html show a bar on
+// standard error while they read the stored lines when asked (--progress
+// always; it is cleared at the end), none with never or when standard
+// error is not a terminal (auto), and print the same report either way.
+func TestReportProgress(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "rs.db")
+	if err := runCLI(t, append([]string{"scan", "--db", db}, append(sampleArgs, sampleLog)...), &bytes.Buffer{}, nil); err != nil && !errors.Is(err, errRelayFound) {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"traffic"}, {"forensic", "--format", "json"}, {"--format", "html"}} {
+		var outs []string
+		for _, mode := range []string{"always", "never", "auto"} {
+			var out, stderr bytes.Buffer
+			err := runCLI(t, append([]string{"report", "--db", db, "--progress", mode}, args...), &out, &stderr)
+			if err != nil && !errors.Is(err, errRelayFound) {
+				t.Fatalf("report %v --progress %s: %v", args, mode, err)
+			}
+			if shown := strings.Contains(stderr.String(), "reading stored lines"); shown != (mode == "always") {
+				t.Errorf("report %v --progress %s: stderr %q", args, mode, stderr.String())
+			}
+			outs = append(outs, regexp.MustCompile(`"generated": "[^"]*"|Generated [^<]*`).ReplaceAllString(out.String(), ""))
+		}
+		if outs[0] != outs[1] || outs[1] != outs[2] {
+			t.Errorf("report %v: the output differs with a progress bar:\n%s", args, firstDiff(outs[0], outs[1]))
+		}
 	}
 }

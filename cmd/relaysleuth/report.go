@@ -7,7 +7,10 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/relaysleuth/relaysleuth/analysis"
 	"github.com/relaysleuth/relaysleuth/pipeline"
@@ -106,6 +109,15 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 			if len(args) == 0 {
 				args = []string{"forensic"}
 			}
+			if f.outputFormat == "html" || args[0] == "forensic" || args[0] == "traffic" {
+				// These read every stored line of the span: seconds to
+				// minutes on a big database.
+				if showProgress(f.progress, cmd.ErrOrStderr()) {
+					var finish func()
+					ctx, finish = readProgressBar(ctx, cmd.ErrOrStderr())
+					defer finish()
+				}
+			}
 			if f.outputFormat == "html" || args[0] == "forensic" {
 				n, err = writeForensic(ctx, store, f, filter, newScreen(out, f.wide))
 			} else {
@@ -127,7 +139,41 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 	fs.StringVar(&f.until, "until", "", "only before this `time`")
 	fs.BoolVar(&f.hops, "hops", false, "also list the later queue ids of a message (content filter, forward)")
 	fs.StringVarP(&f.output, "output", "o", "", "write the report to this `file` instead of standard output")
+	fs.StringVar(&f.progress, "progress", "auto", "progress bar on standard error while traffic, forensic and html read the stored lines: `when` — auto (when it is a terminal), always, never")
 	return cmd
+}
+
+// readProgressBar returns ctx carrying a progress bar on stderr over the
+// stored blocks a report reads (analysis.WithReadProgress), and the
+// function that ends it. The bar shows from the first call, once the
+// number of blocks is known.
+func readProgressBar(ctx context.Context, stderr io.Writer) (context.Context, func()) {
+	var (
+		mu  sync.Mutex
+		bar *progressbar.ProgressBar
+	)
+	ctx = analysis.WithReadProgress(ctx, func(done, total int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if bar == nil {
+			bar = progressbar.NewOptions64(max(total, 1),
+				progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription("reading stored lines"),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionSetRenderBlankState(true),
+			)
+		}
+		_ = bar.Set64(done)
+	})
+	return ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if bar != nil {
+			_ = bar.Finish()
+		}
+	}
 }
 
 func (f *reportFlags) filter() (analysis.Filter, error) {
