@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/relaysleuth/relaysleuth/schema/pgtest"
 )
 
 // TestRecipientsPages: report recipients writes a long listing as tables
@@ -88,7 +90,11 @@ func TestRecipientsPages(t *testing.T) {
 // always; it is cleared at the end), none with never or when standard
 // error is not a terminal (auto), and print the same report either way.
 func TestReportProgress(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "rs.db")
+	t.Run("sqlite", func(t *testing.T) { testReportProgress(t, filepath.Join(t.TempDir(), "rs.db")) })
+	t.Run("postgres", func(t *testing.T) { testReportProgress(t, pgtest.DB(t)) })
+}
+
+func testReportProgress(t *testing.T, db string) {
 	if err := runCLI(t, append([]string{"scan", "--db", db}, append(sampleArgs, sampleLog)...), &bytes.Buffer{}, nil); err != nil && !errors.Is(err, errRelayFound) {
 		t.Fatal(err)
 	}
@@ -103,7 +109,8 @@ func TestReportProgress(t *testing.T) {
 			if shown := strings.Contains(stderr.String(), "reading stored lines"); shown != (mode == "always") {
 				t.Errorf("report %v --progress %s: stderr %q", args, mode, stderr.String())
 			}
-			outs = append(outs, regexp.MustCompile(`"generated": "[^"]*"|Generated [^<]*`).ReplaceAllString(out.String(), ""))
+			// The time the report was made is left out.
+			outs = append(outs, regexp.MustCompile(`"generated": "[^"]*"|Made by relaysleuth on [^<]* from`).ReplaceAllString(out.String(), ""))
 		}
 		if outs[0] != outs[1] || outs[1] != outs[2] {
 			t.Errorf("report %v: the output differs with a progress bar:\n%s", args, firstDiff(outs[0], outs[1]))
