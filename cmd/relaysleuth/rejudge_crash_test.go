@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -93,22 +92,14 @@ func TestRejudgeCrashSafety(t *testing.T) {
 	}
 }
 
-// copyFile copies the file src to dst.
+// copyFile copies the file src to dst (a small database).
 func copyFile(t *testing.T, src, dst string) {
 	t.Helper()
-	in, err := os.Open(src)
+	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
+	if err := os.WriteFile(dst, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
