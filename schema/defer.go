@@ -18,6 +18,31 @@ var deferrable = []string{
 	"recipients_relay_clients",
 }
 
+// dropReadIndexes drops, in tx, the recipients' indexes that only readers
+// use (deferrable) and returns their names and the statements that build
+// them again: rows written then go without them, and each index is built
+// after by a sort (DeferIndexes for a first load, Rejudge). An index
+// already deferred (deferred_indexes, a killed load's) is not there to
+// drop; Open builds it.
+func dropReadIndexes(ctx context.Context, tx *sql.Tx) (names, defs []string, err error) {
+	for _, name := range deferrable {
+		var def string
+		err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&def)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return nil, nil, wrapBusy(err)
+		}
+		// name is one of deferrable's constants, never input.
+		if _, err := tx.ExecContext(ctx, `DROP INDEX `+name); err != nil {
+			return nil, nil, wrapBusy(err)
+		}
+		names, defs = append(names, name), append(defs, def)
+	}
+	return names, defs, nil
+}
+
 // DeferIndexes drops the indexes that only readers use when the database
 // holds no recipient yet, remembering how to build each in
 // deferred_indexes, and reports whether it did. A bulk load into the empty
@@ -44,26 +69,16 @@ func (s *Store) DeferIndexes(ctx context.Context) (bool, error) {
 	if any != 0 {
 		return false, nil
 	}
-	dropped := false
-	for _, name := range deferrable {
-		var def string
-		err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&def)
-		if err == sql.ErrNoRows {
-			continue // already deferred, by this or another run
-		}
-		if err != nil {
-			return false, wrapBusy(err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO deferred_indexes (name, sql) VALUES (?, ?)`, name, def); err != nil {
-			return false, wrapBusy(err)
-		}
-		// name is one of deferrable's constants, never input.
-		if _, err := tx.ExecContext(ctx, `DROP INDEX `+name); err != nil {
-			return false, wrapBusy(err)
-		}
-		dropped = true
+	names, defs, err := dropReadIndexes(ctx, tx) // those listed already were deferred by another run
+	if err != nil {
+		return false, err
 	}
-	return dropped, wrapBusy(tx.Commit())
+	for i, name := range names {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO deferred_indexes (name, sql) VALUES (?, ?)`, name, defs[i]); err != nil {
+			return false, wrapBusy(err)
+		}
+	}
+	return len(names) > 0, wrapBusy(tx.Commit())
 }
 
 // RestoreIndexes builds the indexes DeferIndexes dropped, if any, in one
@@ -74,7 +89,7 @@ func (s *Store) RestoreIndexes(ctx context.Context) error {
 	if s.pg {
 		return nil
 	}
-	return restoreIndexes(ctx, s.db, true)
+	return s.restoreIndexes(ctx, true)
 }
 
 // allEventKeys are the keys of stored lines as readers see them: merged
@@ -102,14 +117,9 @@ const bigIndexRows = 1_000_000
 // progress, which a merge holding the write lock for seconds would stop
 // with "database is busy"; the next ingest's end merges every staged key,
 // and readers find them meanwhile.
-func restoreIndexes(ctx context.Context, db *sql.DB, merge bool) error {
-	c, err := db.Conn(ctx)
-	if err != nil {
-		return wrapBusy(err)
-	}
-	defer c.Close()
+func (s *Store) restoreIndexes(ctx context.Context, merge bool) error {
 	var n, staged int
-	if err := c.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM deferred_indexes), EXISTS (SELECT 1 FROM event_keys_new)`).Scan(&n, &staged); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM deferred_indexes), EXISTS (SELECT 1 FROM event_keys_new)`).Scan(&n, &staged); err != nil {
 		return wrapBusy(err)
 	}
 	if !merge {
@@ -118,15 +128,17 @@ func restoreIndexes(ctx context.Context, db *sql.DB, merge bool) error {
 	if n == 0 && staged == 0 {
 		return nil
 	}
+	// The sorts spill to files (tempOnDisk), not memory.
+	c, done, err := s.tempOnDisk(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	// SQLite's sorter holds up to a page cache's worth of keys in memory
 	// before it writes a sorted run to a temporary file: a small cache
 	// keeps a build of millions of keys to a few MB more than the load
 	// (a 16 MB cache took 32 MB of RSS more, measured), at the cost of
 	// more runs to merge.
-	var cache int
-	if err := c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
-		return wrapBusy(err)
-	}
 	// The sorter may sort and merge its runs on helper threads while the
 	// main one reads the table: one, or two for a big table (a scan of 5M
 	// lines, 1.4M recipients: 46.5 and 45.7 s with one, 44.2 and 43.3 s
@@ -141,12 +153,9 @@ func restoreIndexes(ctx context.Context, db *sql.DB, merge bool) error {
 	if size.Int64 > bigIndexRows {
 		threads = 2
 	}
-	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA temp_store = FILE; PRAGMA cache_size = -4096; PRAGMA threads = %d`, threads)); err != nil {
+	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -4096; PRAGMA threads = %d`, threads)); err != nil {
 		return wrapBusy(err)
 	}
-	// The connection goes back to the pool: give it back its settings
-	// (cache is an integer SQLite returned).
-	defer c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA temp_store = MEMORY; PRAGMA cache_size = %d; PRAGMA threads = 0`, cache))
 	if staged != 0 {
 		if err := mergeStaged(ctx, c); err != nil {
 			return err

@@ -62,7 +62,7 @@ func (s *Store) Rejudge(ctx context.Context, j Judge) (int64, error) {
 		if err := clearJudgements(ctx, tx); err != nil {
 			return 0, err
 		}
-		if rebuild, err = dropReadIndexes(ctx, tx); err != nil {
+		if _, rebuild, err = dropReadIndexes(ctx, tx); err != nil {
 			return 0, err
 		}
 	}
@@ -138,32 +138,6 @@ func clearJudgements(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
-}
-
-// dropReadIndexes drops, in tx, the recipients' indexes that only readers
-// use (deferrable) and returns the statements that build them again: the
-// recipients written again then go without them, and each index is built
-// after by a sort, as after a first load (DeferIndexes). An index a killed
-// load left to build (deferred_indexes) is not there to drop; Open builds
-// it.
-func dropReadIndexes(ctx context.Context, tx *sql.Tx) ([]string, error) {
-	var defs []string
-	for _, name := range deferrable {
-		var def string
-		err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&def)
-		if err == sql.ErrNoRows {
-			continue
-		}
-		if err != nil {
-			return nil, wrapBusy(err)
-		}
-		// name is one of deferrable's constants, never input.
-		if _, err := tx.ExecContext(ctx, `DROP INDEX `+name); err != nil {
-			return nil, wrapBusy(err)
-		}
-		defs = append(defs, def)
-	}
-	return defs, nil
 }
 
 type sourceRef struct {

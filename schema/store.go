@@ -122,7 +122,7 @@ func open(ctx context.Context, file string, cacheKiB int) (*Store, error) {
 	if err == nil {
 		// A bulk load that died before building the indexes it
 		// deferred (defer.go) left them to the next writer.
-		err = restoreIndexes(ctx, mdb, false)
+		err = (&Store{db: mdb, path: file}).restoreIndexes(ctx, false)
 	}
 	if cerr := mdb.Close(); err == nil {
 		err = cerr
@@ -307,7 +307,9 @@ func (s *Store) TableRows(ctx context.Context) (map[string]int64, error) {
 // journals, sorts, VACUUM's copy of the database) is in files, not memory
 // as for every other use (temp_store = MEMORY), for statements that change
 // or copy most of the database; done gives the connection back to the pool
-// as it was. On PostgreSQL it is a plain connection.
+// as it was: its page cache, which a sort may shrink, and no sorter helper
+// threads (PRAGMA threads), which an index build may set. On PostgreSQL it
+// is a plain connection.
 func (s *Store) tempOnDisk(ctx context.Context) (c *sql.Conn, done func(), err error) {
 	c, err = s.db.Conn(ctx)
 	if err != nil {
@@ -316,8 +318,6 @@ func (s *Store) tempOnDisk(ctx context.Context) (c *sql.Conn, done func(), err e
 	if s.pg {
 		return c, func() { c.Close() }, nil
 	}
-	// The caller may shrink the page cache for a sort (Rejudge): it is
-	// given back too.
 	var cache int
 	if err := c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
 		c.Close()
@@ -329,7 +329,7 @@ func (s *Store) tempOnDisk(ctx context.Context) (c *sql.Conn, done func(), err e
 	}
 	return c, func() {
 		// cache is an integer SQLite returned.
-		c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA temp_store = MEMORY; PRAGMA cache_size = %d`, cache))
+		c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA temp_store = MEMORY; PRAGMA cache_size = %d; PRAGMA threads = 0`, cache))
 		c.Close()
 	}, nil
 }
