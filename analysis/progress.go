@@ -4,7 +4,8 @@ import "context"
 
 // ReadProgress is told, as a report reads the stored lines of its span
 // (ReportStore.EachEvent), how many of their blocks it has read and how
-// many there are: first (0, total), then after each block.
+// many there are: first (0, total), then after each block, always on the
+// goroutine that called EachEvent.
 type ReadProgress func(done, total int64)
 
 type readProgressKey struct{}

@@ -108,13 +108,19 @@ func newProgress(mode string, stderr io.Writer) func(total int64) pipeline.Progr
 		if total == 0 {
 			total = -1
 		}
-		return &progressBar{w: stderr, bar: progressbar.NewOptions64(total,
-			progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("ingesting"),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetPredictTime(true),
-		)}
+		return &progressBar{w: stderr, bar: newBar(stderr, total, "ingesting", progressbar.OptionShowBytes(true))}
 	}
+}
+
+// newBar is a progress bar of total on stderr, drawn at most every 100
+// ms, with the time left, cleared when it finishes: ingest's over bytes,
+// report's over stored blocks.
+func newBar(stderr io.Writer, total int64, description string, opts ...progressbar.Option) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total, append([]progressbar.Option{
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetDescription(description),
+		progressbar.OptionThrottle(100 * time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetPredictTime(true),
+	}, opts...)...)
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -148,28 +147,14 @@ func newReportCmd(c *commonFlags) *cobra.Command {
 // function that ends it. The bar shows from the first call, once the
 // number of blocks is known.
 func readProgressBar(ctx context.Context, stderr io.Writer) (context.Context, func()) {
-	var (
-		mu  sync.Mutex
-		bar *progressbar.ProgressBar
-	)
+	var bar *progressbar.ProgressBar // the store calls on this goroutine (analysis.ReadProgress)
 	ctx = analysis.WithReadProgress(ctx, func(done, total int64) {
-		mu.Lock()
-		defer mu.Unlock()
 		if bar == nil {
-			bar = progressbar.NewOptions64(max(total, 1),
-				progressbar.OptionSetWriter(stderr),
-				progressbar.OptionSetDescription("reading stored lines"),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionClearOnFinish(),
-				progressbar.OptionSetPredictTime(true),
-				progressbar.OptionSetRenderBlankState(true),
-			)
+			bar = newBar(stderr, max(total, 1), "reading stored lines", progressbar.OptionSetRenderBlankState(true))
 		}
 		_ = bar.Set64(done)
 	})
 	return ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
 		if bar != nil {
 			_ = bar.Finish()
 		}
@@ -294,59 +279,60 @@ func printClients(w io.Writer, format, kind string, clients []analysis.ClientRep
 }
 
 func printRecipients(ctx context.Context, store *schema.Store, w io.Writer, format string, filter analysis.Filter) (int, error) {
+	emit, end, err := recipientWriter(w, format)
+	if err != nil {
+		return 0, err
+	}
 	relay := 0
-	if format == "json" {
-		// One JSON array, written as it streams: a year of logs does not
-		// have to fit in memory.
-		if _, err := io.WriteString(w, "["); err != nil {
-			return 0, err
+	err = store.Recipients(ctx, filter, func(r analysis.Recipient) error {
+		if r.Verdict == analysis.RelayAbuse {
+			relay++
 		}
-		first := true
-		err := store.Recipients(ctx, filter, func(r analysis.Recipient) error {
-			if r.Verdict == analysis.RelayAbuse {
-				relay++
-			}
-			b, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			sep := ",\n"
-			if first {
-				sep, first = "\n", false
-			}
-			_, err = fmt.Fprintf(w, "%s%s", sep, b)
-			return err
-		})
-		if err != nil {
-			return relay, err
-		}
-		_, err = io.WriteString(w, "\n]\n")
+		return emit(r)
+	})
+	if err != nil {
 		return relay, err
+	}
+	return relay, end()
+}
+
+// recipientWriter writes report recipients as it streams: emit writes one
+// recipient, end what closes the listing. A year of logs need not fit in
+// memory: json and csv go row by row, and a table, which is aligned on
+// all its rows, in tables of recipientsPage rows, each with its header.
+func recipientWriter(w io.Writer, format string) (emit func(analysis.Recipient) error, end func() error, err error) {
+	if format == "json" {
+		sep := "["
+		emit = func(r analysis.Recipient) error {
+			b, err := json.Marshal(r)
+			if err == nil {
+				_, err = fmt.Fprintf(w, "%s\n%s", sep, b)
+			}
+			sep = ","
+			return err
+		}
+		end = func() error {
+			_, err := io.WriteString(w, strings.TrimPrefix(sep, ",")+"\n]\n") // "[" still: no recipient
+			return err
+		}
+		return emit, end, nil
 	}
 	l := layout(w, format)
 	t := analysis.Table{Columns: analysis.RecipientColumns(l)}
 	if format == "csv" {
 		cw, err := newCSVWriter(w, t.Columns)
 		if err != nil {
-			return 0, err
+			return nil, nil, err
 		}
-		err = store.Recipients(ctx, filter, func(r analysis.Recipient) error {
-			if r.Verdict == analysis.RelayAbuse {
-				relay++
-			}
+		emit = func(r analysis.Recipient) error {
 			row, err := analysis.RecipientRow(r, t.Columns, l)
 			if err != nil {
 				return err
 			}
 			return cw.Write(row)
-		})
-		if err != nil {
-			return relay, err
 		}
-		return relay, cw.Flush()
+		return emit, cw.Flush, nil
 	}
-	// A table is aligned on all its rows: a long listing is written as
-	// tables of recipientsPage rows, each with its header.
 	pages := 0
 	page := func() error {
 		if pages > 0 {
@@ -359,27 +345,23 @@ func printRecipients(ctx context.Context, store *schema.Store, w io.Writer, form
 		t.Rows = t.Rows[:0]
 		return err
 	}
-	err := store.Recipients(ctx, filter, func(r analysis.Recipient) error {
-		if r.Verdict == analysis.RelayAbuse {
-			relay++
-		}
+	emit = func(r analysis.Recipient) error {
 		row, err := analysis.RecipientRow(r, t.Columns, l)
 		if err != nil {
 			return err
 		}
-		t.Rows = append(t.Rows, row)
-		if len(t.Rows) == recipientsPage {
+		if t.Rows = append(t.Rows, row); len(t.Rows) == recipientsPage {
 			return page()
 		}
 		return nil
-	})
-	if err != nil {
-		return relay, err
 	}
-	if len(t.Rows) > 0 || pages == 0 {
-		err = page()
+	end = func() error {
+		if len(t.Rows) > 0 || pages == 0 {
+			return page()
+		}
+		return nil
 	}
-	return relay, err
+	return emit, end, nil
 }
 
 // recipientsPage is how many rows each table of report recipients holds

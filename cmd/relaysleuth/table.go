@@ -148,31 +148,24 @@ func writeCSV(w io.Writer, cols []analysis.Column, rows [][]string) error {
 }
 
 // A csvWriter writes a table's rows as CSV one by one, each cell passed
-// through clean, buffered.
-type csvWriter struct {
-	bw *bufio.Writer
-	cw *csv.Writer
-}
+// through clean.
+type csvWriter struct{ *csv.Writer }
 
 // newCSVWriter writes the header of cols (their names) to w.
-func newCSVWriter(w io.Writer, cols []analysis.Column) (*csvWriter, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	c := &csvWriter{bw: bw, cw: csv.NewWriter(bw)}
+func newCSVWriter(w io.Writer, cols []analysis.Column) (csvWriter, error) {
+	c := csvWriter{csv.NewWriter(w)}
 	header := make([]string, len(cols))
 	for i, col := range cols {
 		header[i] = col.Name
 	}
-	return c, c.cw.Write(header)
+	return c, c.Writer.Write(header)
 }
 
-func (c *csvWriter) Write(row []string) error { return c.cw.Write(cleanAll(row)) }
+func (c csvWriter) Write(row []string) error { return c.Writer.Write(cleanAll(row)) }
 
-func (c *csvWriter) Flush() error {
-	c.cw.Flush()
-	if err := c.cw.Error(); err != nil {
-		return err
-	}
-	return c.bw.Flush()
+func (c csvWriter) Flush() error {
+	c.Writer.Flush()
+	return c.Error()
 }
 
 func anySlice(ss []string) []any {
