@@ -87,13 +87,7 @@ func stateOf(t *testing.T, db string) dbState {
 // of a large input, several times, reruns it to the end, and compares the
 // database with a clean single run: same rows, no duplicates, no loss.
 func TestCrashSafety(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and ingests a large log")
-	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	log := filepath.Join(dir, "mail.log")
-	bigLog(t, log, 120)
+	bin, dir, log := crashSetup(t, 120)
 	args := func(db string) []string {
 		return append([]string{"ingest", "--db", db, "--progress", "never"}, append(sampleArgs, log)...)
 	}
@@ -155,17 +149,39 @@ func killAtRandom(t *testing.T, rng *rand.Rand, full time.Duration, bin string, 
 	t.Helper()
 	kills := 0
 	for range 4 {
-		cmd := exec.Command(bin, args...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(rng.Int64N(int64(full))))
-		if cmd.Process.Signal(syscall.SIGKILL) == nil {
+		if killOnce(t, rng, full, bin, args...) {
 			kills++
 		}
-		cmd.Wait()
 	}
 	return kills
+}
+
+// killOnce runs bin with args and kills it with SIGKILL at a random point
+// of a run that takes about full; it says whether the kill landed before
+// the run ended.
+func killOnce(t *testing.T, rng *rand.Rand, full time.Duration, bin string, args ...string) bool {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Duration(rng.Int64N(int64(full))))
+	landed := cmd.Process.Signal(syscall.SIGKILL) == nil
+	cmd.Wait()
+	return landed
+}
+
+// crashSetup is what the crash tests share: skipped by -short, the binary
+// built, and a big log (copies of the sample) in a new directory.
+func crashSetup(t *testing.T, copies int) (bin, dir, log string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary and ingests a large log")
+	}
+	bin, dir = buildBinary(t), t.TempDir()
+	log = filepath.Join(dir, "mail.log")
+	bigLog(t, log, copies)
+	return bin, dir, log
 }
 
 // checkedRows opens the database db (a file or a PostgreSQL DSN), checks

@@ -17,13 +17,7 @@ import (
 // SQLite holds): no duplicate, no loss.
 func TestPGCrashSafety(t *testing.T) {
 	crashed := pgtest.DB(t)
-	if testing.Short() {
-		t.Skip("builds the binary and ingests a large log")
-	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	log := filepath.Join(dir, "mail.log")
-	bigLog(t, log, 60)
+	bin, dir, log := crashSetup(t, 60)
 	args := func(db string) []string {
 		return append([]string{"ingest", "--db", db, "--progress", "never"}, append(sampleArgs, log)...)
 	}

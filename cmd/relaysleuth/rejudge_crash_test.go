@@ -1,28 +1,23 @@
 package main
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 )
 
 // TestRejudgeCrashSafety kills `relaysleuth rejudge` with SIGKILL at
-// random points. Rejudge drops a trigger and the report indexes inside its
-// one transaction: after every kill the database must hold the old
-// verdicts or the new ones, whole, with its schema and counts intact, and
-// a rejudge run to the end must give what a clean one gives.
+// random points, each time on a copy of the database with the old
+// verdicts. Rejudge drops a trigger and the report indexes inside its one
+// transaction: after every kill the database must hold the old verdicts or
+// the new ones, whole, with its schema and counts intact, and a rejudge run
+// to the end must give what a clean one gives.
 func TestRejudgeCrashSafety(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and ingests a large log")
-	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	log := filepath.Join(dir, "mail.log")
-	bigLog(t, log, 60)
+	bin, dir, log := crashSetup(t, 60)
 	cfg := "../../testdata/postfix/dev/config.json"
 	// Ingested trusting every client, as if all were ours: rejudge with
 	// the right policy changes verdicts.
@@ -32,15 +27,17 @@ func TestRejudgeCrashSafety(t *testing.T) {
 	if out, err := ingest.CombinedOutput(); err != nil {
 		t.Fatalf("ingest: %v\n%s", err, out)
 	}
-	crashed := filepath.Join(dir, "crashed.db")
-	copyFile(t, wrong, crashed)
+	// Each kill interrupts a rejudge of its own copy of the old verdicts.
+	orig := filepath.Join(dir, "orig.db")
+	copyFile(t, wrong, orig)
 	if _, err := os.Stat(wrong + "-wal"); err == nil {
-		copyFile(t, wrong+"-wal", crashed+"-wal")
+		copyFile(t, wrong+"-wal", orig+"-wal")
 	}
 	old := stateOf(t, wrong)
 	schema0 := schemaOf(t, wrong)
 
-	rejudge := func(db string) *exec.Cmd { return exec.Command(bin, "rejudge", "--db", db, "--config", cfg) }
+	rejudgeArgs := func(db string) []string { return []string{"rejudge", "--db", db, "--config", cfg} }
+	rejudge := func(db string) *exec.Cmd { return exec.Command(bin, rejudgeArgs(db)...) }
 	start := time.Now()
 	if out, err := rejudge(wrong).CombinedOutput(); err != nil {
 		t.Fatalf("clean rejudge: %v\n%s", err, out)
@@ -54,16 +51,16 @@ func TestRejudgeCrashSafety(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(3, 4))
 	kills := 0
+	var crashed string
 	for i := range 5 {
-		cmd := rejudge(crashed)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		crashed = filepath.Join(dir, fmt.Sprintf("crashed%d.db", i+1))
+		copyFile(t, orig, crashed)
+		if _, err := os.Stat(orig + "-wal"); err == nil {
+			copyFile(t, orig+"-wal", crashed+"-wal")
 		}
-		time.Sleep(time.Duration(rng.Int64N(int64(full))))
-		if cmd.Process.Signal(syscall.SIGKILL) == nil {
+		if killOnce(t, rng, full, bin, rejudgeArgs(crashed)...) {
 			kills++
 		}
-		cmd.Wait()
 		if got := schemaOf(t, crashed); got != schema0 {
 			t.Fatalf("kill %d: the schema differs:\n%s", i+1, firstDiff(got, schema0))
 		}
